@@ -1,0 +1,221 @@
+/**
+ * The one place where environment variables become a typed, validated Config.
+ * Every problem names the variable and what was expected; values are never echoed,
+ * because several of them are secrets and a start-up error ends up in logs.
+ */
+import { z } from 'zod';
+import cron from 'node-cron';
+import { ConfigError } from './errors.js';
+
+export type Env = Record<string, string | undefined>;
+
+export interface Config {
+  port: number;
+  host: string;
+  /** true when the built-in simulators stand in for OKKI and DingTalk */
+  sandbox: boolean;
+  /** why sandbox mode is on (for the start-up banner) */
+  sandboxReason?: string;
+  okki: { baseUrl: string; clientId: string; clientSecret: string; scope: string; pageSize: number; qps: number };
+  dingtalk: { appKey: string; appSecret: string; endpoint: string; protocol: 'http' | 'https' };
+  yida: {
+    appType: string; systemToken: string; userId: string; formUuid: string;
+    processCode?: string; language: string; qps: number; concurrency: number;
+  };
+  robot?: { webhookUrl: string; secret?: string };
+  webhook: { apiKey?: string; signingSecret?: string };
+  store: { url: string; kind: 'sqlite' | 'redis'; sqlitePath?: string };
+  sync: { cron: string; timezone: string; lookbackSeconds: number };
+  mappingFile: string;
+  publicUrl?: string;
+}
+
+/** Variables whose values are secrets: never logged, never in errors, run records or reports. */
+export const SECRET_VARIABLES = [
+  'OKKI_CLIENT_SECRET', 'DINGTALK_APP_SECRET', 'YIDA_SYSTEM_TOKEN', 'ROBOT_SECRET', 'WEBHOOK_API_KEY', 'WEBHOOK_SIGNING_SECRET',
+] as const;
+
+const DEFAULTS = {
+  PORT: '3000',
+  HOST: '0.0.0.0',
+  OKKI_BASE_URL: 'https://api-sandbox.xiaoman.cn',
+  OKKI_SCOPE: 'product',
+  OKKI_PAGE_SIZE: '100',
+  OKKI_QPS: '5',
+  DINGTALK_ENDPOINT: 'api.dingtalk.com',
+  DINGTALK_PROTOCOL: 'https',
+  YIDA_LANGUAGE: 'zh_CN',
+  YIDA_QPS: '15',
+  YIDA_CONCURRENCY: '8',
+  STORE_URL: 'sqlite://./data/connector.sqlite',
+  SYNC_CRON: '*/10 * * * *',
+  SYNC_TIMEZONE: 'Asia/Shanghai',
+  SYNC_LOOKBACK: '00:30:01',
+  MAPPING_FILE: 'manifest/mapping.json',
+} as const;
+
+const intIn = (name: string, min: number, max: number) =>
+  z.string().trim().regex(/^\d+$/, `${name}: expected a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `${name}: expected a whole number from ${min} to ${max}`);
+
+const numIn = (name: string, min: number, max: number) =>
+  z.string().trim().regex(/^\d+(\.\d+)?$/, `${name}: expected a number from ${min} to ${max}`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `${name}: expected a number from ${min} to ${max}`);
+
+const httpUrl = (name: string) =>
+  z.string().trim().refine((s) => {
+    try { const u = new URL(s); return u.protocol === 'http:' || u.protocol === 'https:'; } catch { return false; }
+  }, `${name}: expected an absolute http(s) URL`);
+
+/** `HH:MM:SS` or a number of seconds. */
+export function parseDuration(text: string): number | undefined {
+  const t = text.trim();
+  if (/^\d+$/.test(t)) return Number(t);
+  const m = /^(\d{1,3}):([0-5]\d):([0-5]\d)$/.exec(t);
+  if (!m) return undefined;
+  return Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
+}
+
+function validTimezone(tz: string): boolean {
+  try { new Intl.DateTimeFormat('en-US', { timeZone: tz }); return true; } catch { return false; }
+}
+
+function read(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v;
+}
+
+/**
+ * Parse and validate. Collects every problem before failing so an operator fixes them in one go.
+ * Throws ConfigError whose message lists `VARIABLE: what was expected` lines.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const get = (name: keyof typeof DEFAULTS) => read(env, name) ?? DEFAULTS[name];
+  function check<T>(name: string, schema: z.ZodType<T>, value: string | undefined): T {
+    const r = schema.safeParse(value);
+    if (r.success) return r.data;
+    problems.push(r.error.issues[0]?.message.startsWith(name) ? r.error.issues[0].message : `${name}: ${r.error.issues[0]?.message ?? 'invalid'}`);
+    return undefined as T;
+  }
+
+  const port = check('PORT', intIn('PORT', 0, 65535), get('PORT'));
+  const host = get('HOST');
+
+  const sandboxForced = /^(1|true|yes)$/i.test(read(env, 'SANDBOX') ?? '');
+  const credVars = ['OKKI_CLIENT_ID', 'OKKI_CLIENT_SECRET', 'DINGTALK_APP_KEY', 'DINGTALK_APP_SECRET'] as const;
+  const anyCreds = credVars.some((v) => read(env, v) !== undefined);
+  const sandbox = sandboxForced || !anyCreds;
+  const sandboxReason = sandboxForced ? 'SANDBOX=1' : !anyCreds ? 'no OKKI/DingTalk credentials are set' : undefined;
+
+  if (!sandbox) {
+    const required = [...credVars, 'YIDA_APP_TYPE', 'YIDA_SYSTEM_TOKEN', 'YIDA_USER_ID', 'YIDA_FORM_UUID'];
+    for (const v of required) if (read(env, v) === undefined) problems.push(`${v}: required when OKKI/DingTalk credentials are set (unset all of them, or set SANDBOX=1, for sandbox mode)`);
+  }
+
+  const okkiBaseUrl = check('OKKI_BASE_URL', httpUrl('OKKI_BASE_URL'), get('OKKI_BASE_URL'));
+  const pageSize = check('OKKI_PAGE_SIZE', intIn('OKKI_PAGE_SIZE', 1, 1000), get('OKKI_PAGE_SIZE'));
+  const okkiQps = check('OKKI_QPS', numIn('OKKI_QPS', 0.1, 1000), get('OKKI_QPS'));
+
+  const endpoint = get('DINGTALK_ENDPOINT').trim();
+  if (!/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(endpoint)) problems.push('DINGTALK_ENDPOINT: expected host[:port] without a scheme, e.g. api.dingtalk.com or 127.0.0.1:8080');
+  const protocol = get('DINGTALK_PROTOCOL').trim().toLowerCase();
+  if (protocol !== 'http' && protocol !== 'https') problems.push('DINGTALK_PROTOCOL: expected http or https');
+
+  const yidaQps = check('YIDA_QPS', numIn('YIDA_QPS', 0.1, 1000), get('YIDA_QPS'));
+  const concurrency = check('YIDA_CONCURRENCY', intIn('YIDA_CONCURRENCY', 1, 256), get('YIDA_CONCURRENCY'));
+
+  const robotUrl = read(env, 'ROBOT_WEBHOOK_URL');
+  if (robotUrl !== undefined) check('ROBOT_WEBHOOK_URL', httpUrl('ROBOT_WEBHOOK_URL'), robotUrl);
+  if (robotUrl === undefined && read(env, 'ROBOT_SECRET') !== undefined) problems.push('ROBOT_SECRET: set without ROBOT_WEBHOOK_URL');
+
+  const storeUrl = get('STORE_URL').trim();
+  let store: Config['store'] = { url: storeUrl, kind: 'sqlite' };
+  if (/^sqlite:\/\//i.test(storeUrl)) {
+    const path = storeUrl.replace(/^sqlite:\/\//i, '');
+    if (!path) problems.push('STORE_URL: expected sqlite://PATH with a file path');
+    store = { url: storeUrl, kind: 'sqlite', sqlitePath: path };
+  } else if (/^rediss?:\/\//i.test(storeUrl)) {
+    store = { url: storeUrl, kind: 'redis' };
+  } else {
+    problems.push('STORE_URL: expected sqlite://PATH or redis://[user:password@]host:port[/db]');
+  }
+
+  const cronExpr = get('SYNC_CRON').trim();
+  if (!cron.validate(cronExpr)) problems.push('SYNC_CRON: expected a cron expression with five or six fields, e.g. */10 * * * *');
+  const timezone = get('SYNC_TIMEZONE').trim();
+  if (!validTimezone(timezone)) problems.push('SYNC_TIMEZONE: expected an IANA time zone such as Asia/Shanghai');
+  const lookback = parseDuration(get('SYNC_LOOKBACK'));
+  if (lookback === undefined) problems.push('SYNC_LOOKBACK: expected HH:MM:SS or a number of seconds');
+
+  const publicUrl = read(env, 'PUBLIC_URL');
+  if (publicUrl !== undefined) check('PUBLIC_URL', httpUrl('PUBLIC_URL'), publicUrl);
+
+  const apiKey = read(env, 'WEBHOOK_API_KEY');
+  if (apiKey !== undefined && apiKey.length < 16) problems.push('WEBHOOK_API_KEY: expected at least 16 characters');
+
+  if (problems.length) throw new ConfigError(problems);
+
+  return {
+    port, host, sandbox, sandboxReason,
+    okki: {
+      baseUrl: okkiBaseUrl.replace(/\/+$/, ''),
+      clientId: read(env, 'OKKI_CLIENT_ID') ?? '',
+      clientSecret: read(env, 'OKKI_CLIENT_SECRET') ?? '',
+      scope: get('OKKI_SCOPE').trim(),
+      pageSize, qps: okkiQps,
+    },
+    dingtalk: {
+      appKey: read(env, 'DINGTALK_APP_KEY') ?? '',
+      appSecret: read(env, 'DINGTALK_APP_SECRET') ?? '',
+      endpoint, protocol: protocol as 'http' | 'https',
+    },
+    yida: {
+      appType: read(env, 'YIDA_APP_TYPE') ?? '',
+      systemToken: read(env, 'YIDA_SYSTEM_TOKEN') ?? '',
+      userId: read(env, 'YIDA_USER_ID') ?? '',
+      formUuid: read(env, 'YIDA_FORM_UUID') ?? '',
+      processCode: read(env, 'YIDA_PROCESS_CODE'),
+      language: get('YIDA_LANGUAGE').trim(),
+      qps: yidaQps, concurrency,
+    },
+    robot: robotUrl ? { webhookUrl: robotUrl.trim(), secret: read(env, 'ROBOT_SECRET') } : undefined,
+    webhook: { apiKey, signingSecret: read(env, 'WEBHOOK_SIGNING_SECRET') },
+    store,
+    sync: { cron: cronExpr, timezone, lookbackSeconds: lookback! },
+    mappingFile: get('MAPPING_FILE'),
+    publicUrl: publicUrl?.trim().replace(/\/+$/, ''),
+  };
+}
+
+/** Every secret value this config holds (including the robot's access_token and a store password). */
+export function secretValues(config: Config): string[] {
+  const values = [
+    config.okki.clientSecret, config.dingtalk.appSecret, config.yida.systemToken,
+    config.robot?.secret, config.webhook.apiKey, config.webhook.signingSecret,
+  ];
+  if (config.robot) {
+    try { values.push(new URL(config.robot.webhookUrl).searchParams.get('access_token') ?? undefined); } catch { /* validated already */ }
+  }
+  try { const u = new URL(config.store.url); values.push(decodeURIComponent(u.password) || undefined); } catch { /* sqlite path */ }
+  return [...new Set(values.filter((v): v is string => typeof v === 'string' && v.length >= 4))];
+}
+
+/** Replace every secret value in a text (or any JSON-able value) by `***`. */
+export function makeRedactor(secrets: readonly string[]): (text: string) => string {
+  // URL-encoded and JSON-escaped forms too: a secret can reach a log inside a query string or a JSON string.
+  const forms = secrets.flatMap((s) => [s, encodeURIComponent(s), JSON.stringify(s).slice(1, -1)]);
+  const sorted = [...new Set(forms)].sort((a, b) => b.length - a.length);
+  return (text: string) => {
+    let out = text;
+    for (const s of sorted) if (out.includes(s)) out = out.split(s).join('***');
+    return out;
+  };
+}
+
+let globalRedactor: (text: string) => string = (t) => t;
+/** Registered once at start-up with the config's secrets; used by logging and error paths. */
+export function setGlobalSecrets(secrets: readonly string[]): void { globalRedactor = makeRedactor(secrets); }
+export function redact(text: string): string { return globalRedactor(text); }

@@ -1,0 +1,24 @@
+/**
+ * Structured JSON logs (pino). Every line passes through the secret redactor on its way out,
+ * so no code path can print a secret by accident, whatever object it logs.
+ */
+import { pino, type Logger, type DestinationStream } from 'pino';
+import { redact } from './config.js';
+
+export type { Logger };
+
+function redactingStream(out: NodeJS.WritableStream): DestinationStream {
+  return { write(line: string) { out.write(redact(line)); } };
+}
+
+export interface LogOptions { level?: string; stream?: NodeJS.WritableStream; base?: Record<string, unknown> }
+
+export function createLogger(opts: LogOptions = {}): Logger {
+  return pino(
+    { level: opts.level ?? process.env.LOG_LEVEL ?? 'info', base: opts.base ?? { service: 'okki-yida-connector' } },
+    redactingStream(opts.stream ?? process.stdout),
+  );
+}
+
+/** A logger that drops everything: the default for library code used without one. */
+export const silentLogger: Logger = pino({ level: 'silent' });

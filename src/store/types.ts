@@ -1,0 +1,62 @@
+/** The typed stores the engine uses, all on one keyv (sqlite by default, Redis for several replicas). */
+import type Keyv from 'keyv';
+import type { RunRecord } from '../sync/types.js';
+
+export interface LedgerEntry {
+  /** content hash of the mapped form data last written (or being written) */
+  hash: string;
+  /** Yida process instance id, once known */
+  instanceId?: string;
+  /** pending = a write may have happened and is not confirmed; done = confirmed */
+  state: 'pending' | 'done';
+  /** id of the write attempt that set `pending` */
+  attemptId?: string;
+  /** what the pending attempt was doing */
+  op?: 'start' | 'update';
+  /** ISO time of the last state change */
+  syncedAt: string;
+}
+
+export interface Ledger {
+  get(productNo: string): Promise<LedgerEntry | undefined>;
+  set(productNo: string, entry: LedgerEntry): Promise<void>;
+  delete(productNo: string): Promise<void>;
+}
+
+export interface CursorStore {
+  /** the end of the last fully covered window (an instant), undefined before the first successful run */
+  get(): Promise<Date | undefined>;
+  set(instant: Date): Promise<void>;
+}
+
+export interface RunStore {
+  put(run: RunRecord): Promise<void>;
+  get(id: string): Promise<RunRecord | undefined>;
+  /** newest first */
+  list(limit: number): Promise<RunRecord[]>;
+}
+
+/** A lease: held by one owner until released or until it expires (so a dead holder cannot block forever). */
+export interface LeaseLock {
+  /** true when `owner` now holds `name` for `ttlMs` */
+  acquire(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** extend a lease the owner still holds; false when it was lost */
+  renew(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** release only if `owner` holds it */
+  release(name: string, owner: string): Promise<void>;
+  /** current holder, if any */
+  holder(name: string): Promise<string | undefined>;
+}
+
+export interface Stores {
+  kind: 'sqlite' | 'redis';
+  /** the raw keyv (namespaced) for small extra records */
+  kv: Keyv;
+  ledger: Ledger;
+  cursor: CursorStore;
+  runs: RunStore;
+  lock: LeaseLock;
+  /** true when the backing store answers */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
