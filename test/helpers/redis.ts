@@ -1,0 +1,50 @@
+/** Starts a throw-away redis-server on a loopback port for tests that need a real Redis. */
+import { spawn, execSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+
+export interface RedisHandle { url: string; port: number; process: ChildProcess; stop(): Promise<void>; kill(): Promise<void>; restart(): Promise<void> }
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => { const p = (srv.address() as net.AddressInfo).port; srv.close(() => resolve(p)); });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`redis-server did not listen on ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function startRedis(): Promise<RedisHandle> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'redis-test-'));
+  const launch = () => spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const handle: RedisHandle = {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    process: launch(),
+    async stop() { handle.process.kill('SIGTERM'); await new Promise((r) => handle.process.once('exit', r)); },
+    async kill() { handle.process.kill('SIGKILL'); await new Promise((r) => handle.process.once('exit', r)); },
+    async restart() { handle.process = launch(); await waitForPort(port); },
+  };
+  await waitForPort(port);
+  return handle;
+}
+
+export function redisAvailable(): boolean {
+  try { execSync('command -v redis-server', { stdio: 'ignore' }); return true; } catch { return false; }
+}
