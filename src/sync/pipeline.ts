@@ -1,0 +1,89 @@
+/**
+ * The body of one run: pages → map → ledger-guarded write, streaming. Pages are pulled while earlier writes are still
+ * in flight (bounded), so memory stays flat and the writer's pacing, not the reader, sets the speed.
+ */
+import { redact } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type {
+  Mapping, MappingContext, ProductPage, ProductWriter, RejectedRecord, RunCounts, RunFailure, WriteOutcome,
+} from './types.js';
+
+export const MAX_RECORDED_FAILURES = 500;
+
+export interface PipelineResult { counts: RunCounts; failures: RunFailure[]; failuresTotal: number; aborted: boolean }
+
+export interface PipelineDeps {
+  mapping: Mapping;
+  writer: ProductWriter;
+  metrics: Metrics;
+  logger: Logger;
+  /** upper bound on writes in flight; the writer paces below it */
+  maxInFlight: number;
+  /** dry run: map only, write nothing */
+  dryRun?: boolean;
+  onMapped?: (productNo: string, formData: Record<string, unknown>) => void;
+}
+
+export function emptyCounts(): RunCounts {
+  return { fetched: 0, created: 0, updated: 0, unchanged: 0, rejected: 0, failed: 0 };
+}
+
+export async function runPipeline(
+  pages: AsyncIterable<ProductPage>, ctx: MappingContext, deps: PipelineDeps, signal: AbortSignal,
+): Promise<PipelineResult> {
+  const counts = emptyCounts();
+  const failures: RunFailure[] = [];
+  let failuresTotal = 0;
+  const inFlight = new Set<Promise<void>>();
+  // The same product number twice in one run (duplicate rows, or a row re-read after a shift) must never race
+  // itself in the ledger: writes for one key are chained, the second sees the first's result.
+  const perKey = new Map<string, Promise<void>>();
+
+  const fail = (f: RunFailure) => {
+    failuresTotal++;
+    if (failures.length < MAX_RECORDED_FAILURES) failures.push({ ...f, reason: redact(f.reason) });
+  };
+  const reject = (r: RejectedRecord) => {
+    counts.rejected++;
+    deps.metrics.products.inc({ outcome: 'rejected' });
+    fail({ product_no: r.product_no, code: r.code, reason: r.reason });
+  };
+  const settle = (o: WriteOutcome) => {
+    counts[o.kind]++;
+    deps.metrics.products.inc({ outcome: o.kind });
+    if (o.kind === 'failed') fail({ product_no: o.productNo, code: o.code, reason: o.reason });
+  };
+
+  try {
+  for await (const page of pages) {
+    for (const r of page.rejected) { counts.fetched++; reject(r); }
+    for (const product of page.items) {
+      counts.fetched++;
+      if (signal.aborted) break;
+      const mapped = deps.mapping.map(product, ctx);
+      if (!mapped.ok) { reject(mapped.rejected); continue; }
+      if (deps.dryRun) {
+        deps.onMapped?.(mapped.productNo, mapped.formData);
+        counts.unchanged++;
+        continue;
+      }
+      const key = mapped.productNo;
+      const before = perKey.get(key) ?? Promise.resolve();
+      const task: Promise<void> = before
+        .then(() => deps.writer.write({ productNo: key, formData: mapped.formData, hash: mapped.hash }, { signal }))
+        .then(settle, (err: unknown) => settle({ kind: 'failed', productNo: key, code: 'WRITE_FAILED', reason: String((err as Error)?.message ?? err) }))
+        .finally(() => { inFlight.delete(task); if (perKey.get(key) === task) perKey.delete(key); });
+      perKey.set(key, task);
+      inFlight.add(task);
+      while (inFlight.size >= deps.maxInFlight) await Promise.race(inFlight);
+    }
+    if (signal.aborted) break;
+  }
+  } finally {
+    // In-flight writes always settle, even when aborting or when the source failed: a write cut off mid-way is
+    // what makes duplicates.
+    await Promise.all(inFlight);
+  }
+  return { counts, failures, failuresTotal, aborted: signal.aborted };
+}

@@ -1,0 +1,105 @@
+import { expect } from 'chai';
+import { loadConfig, makeRedactor, parseDuration, secretValues } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
+
+const live = {
+  OKKI_CLIENT_ID: 'okki-id',
+  OKKI_CLIENT_SECRET: 'okki-secret-VALUE-1234',
+  DINGTALK_APP_KEY: 'ding-app-key',
+  DINGTALK_APP_SECRET: 'ding-secret-VALUE-5678',
+  YIDA_APP_TYPE: 'APP_X',
+  YIDA_SYSTEM_TOKEN: 'yida-system-token-VALUE',
+  YIDA_USER_ID: 'user1',
+  YIDA_FORM_UUID: 'FORM-1',
+};
+
+function problemsOf(env: Record<string, string>): string[] {
+  try { loadConfig(env); } catch (err) { expect(err).to.be.instanceOf(ConfigError); return (err as ConfigError).problems; }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('defaults to sandbox mode when no OKKI/DingTalk credentials are set, with the documented defaults', () => {
+    const c = loadConfig({});
+    expect(c.sandbox).to.equal(true);
+    expect(c.sandboxReason).to.match(/no OKKI\/DingTalk credentials/);
+    expect(c.port).to.equal(3000);
+    expect(c.host).to.equal('0.0.0.0');
+    expect(c.okki).to.include({ baseUrl: 'https://api-sandbox.xiaoman.cn', scope: 'product', pageSize: 100, qps: 5 });
+    expect(c.dingtalk).to.include({ endpoint: 'api.dingtalk.com', protocol: 'https' });
+    expect(c.yida).to.include({ language: 'zh_CN', qps: 15, concurrency: 8 });
+    expect(c.store).to.deep.equal({ url: 'sqlite://./data/connector.sqlite', kind: 'sqlite', sqlitePath: './data/connector.sqlite' });
+    expect(c.sync).to.deep.equal({ cron: '*/10 * * * *', timezone: 'Asia/Shanghai', lookbackSeconds: 1801 });
+    expect(c.mappingFile).to.equal('manifest/mapping.json');
+    expect(c.robot).to.equal(undefined);
+  });
+
+  it('is live with full credentials and reads every variable of the contract', () => {
+    const c = loadConfig({
+      ...live, PORT: '8080', HOST: '127.0.0.1', OKKI_BASE_URL: 'http://127.0.0.1:9/', OKKI_SCOPE: 'product customer',
+      OKKI_PAGE_SIZE: '50', OKKI_QPS: '2.5', DINGTALK_ENDPOINT: '127.0.0.1:7001', DINGTALK_PROTOCOL: 'http',
+      YIDA_PROCESS_CODE: 'TPROC--1', YIDA_LANGUAGE: 'en_US', YIDA_QPS: '20', YIDA_CONCURRENCY: '4',
+      ROBOT_WEBHOOK_URL: 'http://127.0.0.1:7001/robot/send?access_token=robot-token-VALUE', ROBOT_SECRET: 'SECrobot-VALUE',
+      WEBHOOK_API_KEY: 'k'.repeat(32), WEBHOOK_SIGNING_SECRET: 'ddpaas-VALUE', STORE_URL: 'redis://:pw-VALUE@127.0.0.1:6379/0',
+      SYNC_CRON: '*/5 * * * * *', SYNC_TIMEZONE: 'UTC', SYNC_LOOKBACK: '90', MAPPING_FILE: 'x.json', PUBLIC_URL: 'https://c.example.com/',
+    });
+    expect(c.sandbox).to.equal(false);
+    expect(c.port).to.equal(8080);
+    expect(c.okki).to.deep.equal({ baseUrl: 'http://127.0.0.1:9', clientId: 'okki-id', clientSecret: live.OKKI_CLIENT_SECRET, scope: 'product customer', pageSize: 50, qps: 2.5 });
+    expect(c.dingtalk).to.deep.equal({ appKey: 'ding-app-key', appSecret: live.DINGTALK_APP_SECRET, endpoint: '127.0.0.1:7001', protocol: 'http' });
+    expect(c.yida).to.include({ processCode: 'TPROC--1', language: 'en_US', qps: 20, concurrency: 4 });
+    expect(c.store.kind).to.equal('redis');
+    expect(c.sync).to.deep.equal({ cron: '*/5 * * * * *', timezone: 'UTC', lookbackSeconds: 90 });
+    expect(c.publicUrl).to.equal('https://c.example.com');
+    expect(c.robot).to.deep.equal({ webhookUrl: 'http://127.0.0.1:7001/robot/send?access_token=robot-token-VALUE', secret: 'SECrobot-VALUE' });
+  });
+
+  it('SANDBOX=1 forces the simulators even with credentials', () => {
+    const c = loadConfig({ ...live, SANDBOX: '1' });
+    expect(c.sandbox).to.equal(true);
+    expect(c.sandboxReason).to.equal('SANDBOX=1');
+  });
+
+  it('names every missing variable when credentials are only partly set', () => {
+    const problems = problemsOf({ OKKI_CLIENT_ID: 'x', OKKI_CLIENT_SECRET: 'y' });
+    for (const v of ['DINGTALK_APP_KEY', 'DINGTALK_APP_SECRET', 'YIDA_APP_TYPE', 'YIDA_SYSTEM_TOKEN', 'YIDA_USER_ID', 'YIDA_FORM_UUID']) {
+      expect(problems.some((p) => p.startsWith(`${v}:`)), v).to.equal(true);
+    }
+  });
+
+  it('lists every bad value with the variable name and what was expected, never the value', () => {
+    const env = {
+      ...live, PORT: 'eighty', OKKI_QPS: '0', OKKI_PAGE_SIZE: '-1', DINGTALK_ENDPOINT: 'https://api.dingtalk.com',
+      DINGTALK_PROTOCOL: 'ftp', YIDA_CONCURRENCY: '1000', STORE_URL: 'mysql://secret-store-VALUE', SYNC_CRON: 'every minute',
+      SYNC_TIMEZONE: 'Mars/Olympus', SYNC_LOOKBACK: 'half an hour', OKKI_BASE_URL: 'not a url', WEBHOOK_API_KEY: 'short-VALUE',
+    };
+    let message = '';
+    try { loadConfig(env); } catch (err) { message = (err as Error).message; }
+    for (const v of ['PORT', 'OKKI_QPS', 'OKKI_PAGE_SIZE', 'DINGTALK_ENDPOINT', 'DINGTALK_PROTOCOL', 'YIDA_CONCURRENCY', 'STORE_URL', 'SYNC_CRON', 'SYNC_TIMEZONE', 'SYNC_LOOKBACK', 'OKKI_BASE_URL', 'WEBHOOK_API_KEY']) {
+      expect(message, v).to.match(new RegExp(`${v}: expected`));
+    }
+    for (const value of Object.values(env).filter((v) => v.includes('VALUE'))) expect(message).not.to.include(value);
+  });
+
+  it('parses lookback durations as HH:MM:SS or seconds', () => {
+    expect(parseDuration('00:30:01')).to.equal(1801);
+    expect(parseDuration('120')).to.equal(120);
+    expect(parseDuration('1:00:00')).to.equal(3600);
+    expect(parseDuration('00:61:00')).to.equal(undefined);
+    expect(parseDuration('soon')).to.equal(undefined);
+  });
+
+  it('knows every secret, including the robot access_token and a store password, and redacts all their forms', () => {
+    const c = loadConfig({
+      ...live, ROBOT_WEBHOOK_URL: 'http://127.0.0.1:1/robot/send?access_token=robot-token-VALUE', ROBOT_SECRET: 'SEC+robot/VALUE',
+      WEBHOOK_API_KEY: 'api-key-VALUE-0123456789', STORE_URL: 'redis://:store-pw-VALUE@127.0.0.1:6379',
+    });
+    const secrets = secretValues(c);
+    for (const s of [live.OKKI_CLIENT_SECRET, live.DINGTALK_APP_SECRET, live.YIDA_SYSTEM_TOKEN, 'robot-token-VALUE', 'SEC+robot/VALUE', 'api-key-VALUE-0123456789', 'store-pw-VALUE']) {
+      expect(secrets).to.include(s);
+    }
+    const r = makeRedactor(secrets);
+    const text = `a ${live.OKKI_CLIENT_SECRET} b ${encodeURIComponent('SEC+robot/VALUE')} c robot-token-VALUE`;
+    expect(r(text)).to.equal('a *** b *** c ***');
+  });
+});
