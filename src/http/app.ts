@@ -1,0 +1,90 @@
+/** Builds the Koa app: cross-cutting middleware first, then the webhook, runs and operator routes. */
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { Config } from '../config.js';
+import type { SyncService } from '../sync/service.js';
+import type { Metrics } from '../metrics.js';
+import type { Logger } from '../log.js';
+import { createAuthenticator } from './auth.js';
+import { DEFAULT_JSON_BODY } from './json-body.js';
+import { errorHandler, jsonFallback, requestContext, type HttpState } from './middleware.js';
+import { registerWebhookRoute } from './routes/webhook.js';
+import { registerRunsRoutes } from './routes/runs.js';
+import { registerOpsRoutes } from './routes/ops.js';
+
+export interface HttpOptions {
+  /** largest accepted webhook body (bytes); DESIGN fixes 64 KiB */
+  bodyLimitBytes: number;
+  /** the whole webhook body must arrive within this time (slow senders get 408) */
+  bodyTimeoutMs: number;
+  /** how long `wait:true` waits for the run */
+  waitTimeoutMs: number;
+  /** accepted clock distance of a ddpaas signature timestamp, either way */
+  signatureWindowMs: number;
+  /** how many recent ddpaas signatures are remembered against replays */
+  replayCapacity: number;
+  now: () => number;
+}
+
+export const DEFAULT_HTTP_OPTIONS: HttpOptions = {
+  bodyLimitBytes: DEFAULT_JSON_BODY.limitBytes,
+  bodyTimeoutMs: DEFAULT_JSON_BODY.timeoutMs,
+  waitTimeoutMs: 20_000,
+  signatureWindowMs: 5 * 60_000,
+  replayCapacity: 10_000,
+  now: Date.now,
+};
+
+export interface AppDeps {
+  config: Config;
+  service: SyncService;
+  metrics: Metrics;
+  logger: Logger;
+  /** limits and clock; tests shorten the timeouts */
+  options?: Partial<HttpOptions>;
+}
+
+function resolveOptions(partial: Partial<HttpOptions> = {}): HttpOptions {
+  const o = { ...DEFAULT_HTTP_OPTIONS, ...partial };
+  const positiveInt = ['bodyLimitBytes', 'bodyTimeoutMs', 'waitTimeoutMs', 'signatureWindowMs', 'replayCapacity'] as const;
+  for (const k of positiveInt) {
+    if (!Number.isInteger(o[k]) || o[k] < 1) throw new RangeError(`createApp: options.${k} must be a positive whole number (got ${String(o[k])})`);
+  }
+  if (typeof o.now !== 'function') throw new TypeError('createApp: options.now must be a function returning epoch milliseconds');
+  return o;
+}
+
+export function createApp(deps: AppDeps): Koa<HttpState> {
+  const { config, service, metrics, logger } = deps;
+  if (!config || !service || !metrics || !logger) throw new TypeError('createApp: config, service, metrics and logger are all required');
+  const options = resolveOptions(deps.options);
+
+  const authenticate = createAuthenticator({
+    apiKey: config.webhook.apiKey,
+    signingSecret: config.webhook.signingSecret,
+    sandbox: config.sandbox,
+    signatureWindowMs: options.signatureWindowMs,
+    replayCapacity: options.replayCapacity,
+    now: options.now,
+  });
+
+  const router = new Router<HttpState>();
+  registerWebhookRoute(router, {
+    service, authenticate,
+    body: { limitBytes: options.bodyLimitBytes, timeoutMs: options.bodyTimeoutMs },
+    waitTimeoutMs: options.waitTimeoutMs,
+  });
+  registerRunsRoutes(router, { service, authenticate });
+  registerOpsRoutes(router, { service, metrics, timezone: config.sync.timezone });
+
+  const app = new Koa<HttpState>();
+  // Errors are answered and logged by errorHandler; this catches what escapes it (e.g. a socket error mid-write).
+  app.silent = true;
+  app.on('error', (err: unknown) => logger.warn({ err }, 'http error outside a request handler'));
+  app.use(requestContext(logger, metrics));
+  app.use(errorHandler());
+  app.use(jsonFallback());
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}

@@ -1,0 +1,45 @@
+/** Operator routes, no credentials: liveness, readiness, Prometheus metrics and the status page. */
+import type Router from '@koa/router';
+import type { SyncService } from '../../sync/service.js';
+import type { Metrics } from '../../metrics.js';
+import { renderStatusPage } from '../status-page.js';
+import type { HttpContext, HttpState } from '../middleware.js';
+
+export const STATUS_PAGE_RUNS = 10;
+
+export function registerOpsRoutes(router: Router<HttpState>, opts: { service: SyncService; metrics: Metrics; timezone: string }): void {
+  const { service, metrics } = opts;
+
+  router.get('/healthz', (ctx: HttpContext) => {
+    ctx.body = { status: 'ok' };
+  });
+
+  router.get('/readyz', async (ctx: HttpContext) => {
+    let result: { ok: boolean; checks: Record<string, boolean> };
+    try {
+      result = await service.ready();
+    } catch (err) {
+      ctx.state.log.warn({ err }, 'readiness check threw');
+      result = { ok: false, checks: { service: false } };
+    }
+    const accepting = service.accepting;
+    const ok = result.ok && accepting;
+    ctx.status = ok ? 200 : 503;
+    ctx.body = { status: ok ? 'ready' : 'not_ready', checks: { ...result.checks, accepting } };
+  });
+
+  router.get('/metrics', async (ctx: HttpContext) => {
+    const text = await metrics.registry.metrics();
+    ctx.type = metrics.registry.contentType;
+    ctx.body = text;
+  });
+
+  router.get('/', async (ctx: HttpContext) => {
+    const [status, runs] = await Promise.all([service.status(), service.listRuns(STATUS_PAGE_RUNS)]);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+    ctx.set('Referrer-Policy', 'no-referrer');
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = renderStatusPage({ status, runs, timezone: opts.timezone, now: new Date() });
+  });
+}

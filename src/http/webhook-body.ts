@@ -1,0 +1,55 @@
+/**
+ * The webhook's JSON body: `{mode?, product_nos?, wait?}` and nothing else. Unknown keys are refused rather than
+ * ignored so a typo in a Yida connector action (`productNos`, `mdoe`) fails loudly instead of running the wrong sync.
+ */
+import { z } from 'zod';
+import { InvalidBodyError } from './errors.js';
+
+export const PRODUCT_NOS_MAX = 500;
+export const PRODUCT_NO_MAX_LENGTH = 64;
+
+const webhookBodySchema = z.strictObject({
+  mode: z.enum(['incremental', 'full']).optional(),
+  product_nos: z.array(z.string().trim().min(1).max(PRODUCT_NO_MAX_LENGTH))
+    .min(1).max(PRODUCT_NOS_MAX)
+    .transform((nos) => [...new Set(nos)])
+    .optional(),
+  wait: z.boolean().optional(),
+});
+
+export type WebhookBody = z.output<typeof webhookBodySchema>;
+
+/** `product_nos[3]`-style path, the way a person would point at the field. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : `${out ? '.' : ''}${String(seg)}`;
+  return out;
+}
+
+export function parseWebhookBody(value: unknown): WebhookBody {
+  const r = webhookBodySchema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    const field = fieldPath([...issue.path, issue.keys[0]!]);
+    return fail(`unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}: the body accepts only mode, product_nos and wait`, field);
+  }
+  if (issue.path.length === 0) return fail('the body must be a JSON object', undefined);
+  const field = fieldPath(issue.path);
+  return fail(`${field}: ${describe(issue)}`, field);
+}
+
+function describe(issue: z.core.$ZodIssue): string {
+  const [head] = issue.path;
+  if (head === 'product_nos' && issue.path.length === 1 && issue.code === 'too_big') return `at most ${PRODUCT_NOS_MAX} product numbers per call`;
+  if (head === 'product_nos' && issue.path.length === 1 && issue.code === 'too_small') return 'give at least one product number, or leave product_nos out';
+  if (head === 'product_nos' && issue.path.length === 2) {
+    if (issue.code === 'too_small') return 'a product number must not be empty';
+    if (issue.code === 'too_big') return `a product number has at most ${PRODUCT_NO_MAX_LENGTH} characters`;
+  }
+  return issue.message;
+}
+
+function fail(message: string, field: string | undefined): never {
+  throw new InvalidBodyError(message, field);
+}
