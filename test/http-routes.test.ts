@@ -25,15 +25,15 @@ describe('HTTP read routes', () => {
       for (let i = 0; i < 25; i++) t.service.addRun(runAt(i));
       const res = await request(t.url, { path: '/runs', headers: auth });
       expect(res.status).to.equal(200);
-      expect(res.json.runs).to.have.length(20);
-      expect(res.json.runs[0].id).to.equal('run-24');
-      expect(res.json.runs[19].id).to.equal('run-5');
+      expect(res.json).to.have.length(20);
+      expect(res.json[0].id).to.equal('run-24');
+      expect(res.json[19].id).to.equal('run-5');
     });
 
     it('honours limit from 1 to 100', async () => {
       for (let i = 0; i < 3; i++) t.service.addRun(runAt(i));
-      expect((await request(t.url, { path: '/runs?limit=1', headers: auth })).json.runs.map((r: RunRecord) => r.id)).to.deep.equal(['run-2']);
-      expect((await request(t.url, { path: '/runs?limit=100', headers: auth })).json.runs).to.have.length(3);
+      expect((await request(t.url, { path: '/runs?limit=1', headers: auth })).json.map((r: RunRecord) => r.id)).to.deep.equal(['run-2']);
+      expect((await request(t.url, { path: '/runs?limit=100', headers: auth })).json).to.have.length(3);
     });
 
     it('answers 400 INVALID_QUERY for a bad limit', async () => {

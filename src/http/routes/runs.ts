@@ -26,7 +26,8 @@ export function registerRunsRoutes(router: Router<HttpState>, opts: { service: S
 
   router.get('/runs', requireAuth, async (ctx: HttpContext) => {
     const limit = parseRunsLimit(ctx.query.limit);
-    ctx.body = { runs: await opts.service.listRuns(limit) };
+    // A bare array, newest first: the most literal form of DESIGN's "recent runs".
+    ctx.body = await opts.service.listRuns(limit);
   });
 
   router.get('/runs/:id', requireAuth, async (ctx: HttpContext) => {
