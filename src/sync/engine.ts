@@ -3,6 +3,7 @@
  * lifecycle (claim → groups → window → pipeline → cursor → record → report → release) and graceful shutdown.
  */
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { ConnectorError, errorCode, errorMessage } from '../errors.js';
 import { redact } from '../config.js';
 import { runContext, type Logger } from '../log.js';
@@ -102,6 +103,8 @@ export class SyncEngine implements SyncService {
       throw new ConnectorError('STORE_UNAVAILABLE', `Could not record the run: ${errorMessage(err)}`, { status: 503, cause: err });
     }
     const abort = new AbortController();
+    // Every in-flight request of the run listens on this signal: legitimately many at once.
+    setMaxListeners(10_000, abort.signal);
     const active: ActiveRun = { record, abort, done: undefined as unknown as Promise<RunRecord> };
     this.active = active;
     this.deps.metrics.running.set(1);
@@ -113,7 +116,8 @@ export class SyncEngine implements SyncService {
   /** Never rejects: every outcome ends in a run record. */
   private async execute(run: RunRecord, req: TriggerRequest, abort: AbortController): Promise<RunRecord> {
     const { source, mapping, writer, stores, metrics, logger } = this.deps;
-    const log = logger.child({ runId: run.id });
+    // runContext (log.ts) puts the run id on every line written while the run is in progress.
+    const log = logger;
     const started = Date.now();
     const heartbeat = setInterval(() => {
       stores.lock.renew(LOCK_NAME, run.id, this.lockTtlMs).then((held) => {
@@ -141,8 +145,9 @@ export class SyncEngine implements SyncService {
       }
       await stores.runs.put(run);
 
-      const result = await runPipeline(pages, ctx, { mapping, writer, metrics, logger: log, maxInFlight: this.opts.maxInFlight }, abort.signal);
-      Object.assign(run, { counts: result.counts, failures: result.failures, failuresTotal: result.failuresTotal });
+      // The pipeline fills the record's counts and failures in place, so GET /runs/:id shows progress.
+      const result = await runPipeline(pages, ctx, { mapping, writer, metrics, logger: log, maxInFlight: this.opts.maxInFlight }, abort.signal, run);
+      run.failuresTotal = result.failuresTotal;
       if (result.aborted) throw abort.signal.reason ?? new ConnectorError('RUN_ABORTED', 'The run was stopped');
 
       // The cursor moves only when every product of the window is done or parked as rejected; a failed write

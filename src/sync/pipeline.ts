@@ -31,9 +31,9 @@ export function emptyCounts(): RunCounts {
 
 export async function runPipeline(
   pages: AsyncIterable<ProductPage>, ctx: MappingContext, deps: PipelineDeps, signal: AbortSignal,
+  into: { counts: RunCounts; failures: RunFailure[] } = { counts: emptyCounts(), failures: [] },
 ): Promise<PipelineResult> {
-  const counts = emptyCounts();
-  const failures: RunFailure[] = [];
+  const { counts, failures } = into;
   let failuresTotal = 0;
   const inFlight = new Set<Promise<void>>();
   // The same product number twice in one run (duplicate rows, or a row re-read after a shift) must never race

@@ -1,0 +1,73 @@
+/**
+ * The service entry point (`npm start`): config → (sandbox simulators) → connector → HTTP + schedule, and a graceful
+ * shutdown on SIGTERM/SIGINT.
+ */
+import dotenv from 'dotenv';
+import { loadConfig, redact, secretValues, setGlobalSecrets, type Config } from './config.js';
+import { ConnectorError, errorMessage } from './errors.js';
+import { createLogger } from './log.js';
+import { createMetrics } from './metrics.js';
+import { buildConnector } from './connector.js';
+import { createApp, startHttpServer } from './http/index.js';
+import { startSchedule } from './schedule.js';
+import { startSandbox, type Sandbox } from './sandbox/index.js';
+import { createCronCoordinator } from './store/index.js';
+
+async function main(): Promise<void> {
+  dotenv.config({ quiet: true });
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    process.stderr.write(`okki-yida-connector: ${errorMessage(err)}\n`);
+    process.exit(1);
+  }
+  setGlobalSecrets(secretValues(config));
+  const logger = createLogger();
+  let sandbox: Sandbox | undefined;
+  if (config.sandbox) {
+    sandbox = await startSandbox(config, { logger, storeUrlSet: Boolean(process.env.STORE_URL?.trim()) });
+    config = sandbox.config;
+    setGlobalSecrets(secretValues(config));
+  }
+
+  let nextRun: (() => Date | null) | undefined;
+  const metrics = createMetrics({ defaultMetrics: true });
+  const connector = await buildConnector(config, { logger, metrics, nextScheduledRun: () => nextRun?.() ?? null });
+  const app = createApp({ config, service: connector.engine, metrics, logger });
+  const http = await startHttpServer(app, { port: config.port, host: config.host });
+  const coordinator = connector.stores.kind === 'redis' ? createCronCoordinator(connector.stores.lock, `replica-${process.pid}`) : undefined;
+  const task = startSchedule(connector.engine, { cron: config.sync.cron, timezone: config.sync.timezone, coordinator }, logger);
+  nextRun = () => task.getNextRun();
+
+  logger.info({ url: http.url, cron: config.sync.cron, store: connector.stores.kind, sandbox: config.sandbox, mapping: config.mappingFile }, 'okki-yida-connector listening');
+  if (sandbox) {
+    sandbox.announce(http.url);
+    connector.engine.trigger({ trigger: 'startup', requestedBy: 'sandbox start-up' })
+      .catch((err) => logger.warn({ err: errorMessage(err) }, 'sandbox start-up run did not start'));
+  }
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) { logger.warn({ signal }, 'second signal: exiting now'); process.exit(1); }
+    stopping = true;
+    logger.info({ signal }, 'shutting down: no new triggers, letting in-flight writes settle');
+    await task.stop();
+    await connector.engine.shutdown();
+    await http.close();
+    await connector.stores.close().catch((err) => logger.warn({ err: errorMessage(err) }, 'store close failed'));
+    await sandbox?.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+function fatal(err: unknown): never {
+  const code = err instanceof ConnectorError ? `${err.code}: ` : '';
+  process.stderr.write(`okki-yida-connector: start-up failed: ${code}${redact(errorMessage(err))}\n`);
+  process.exit(1);
+}
+
+main().catch((err) => fatal(err));

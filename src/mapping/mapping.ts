@@ -1,0 +1,107 @@
+/** A compiled mapping: one OKKI product + run context → Yida form data, or a rejected record with a reason. */
+import type { Mapping, MappingContext, MappingResult, OkkiProduct, RejectedRecord } from '../sync/types.js';
+import { coerce, type FieldType } from './coerce.js';
+import { ValueProblem } from './errors.js';
+import { evaluateExpression, expressionFields } from './expression.js';
+import { hashFormData } from './hash.js';
+import type { CompiledEntry, CompiledMappingSpec } from './parse.js';
+import { evaluateTemplate, templateFields } from './template.js';
+import { isPlainObject, orNull, quote } from './values.js';
+import type { EvalEnv } from './variables.js';
+
+export const REJECTED_CODE = 'MAPPING_REJECTED';
+
+/** What an operator sees of one field (for previews and docs). */
+export interface MappedFieldInfo {
+  field: string;
+  label: string;
+  type: FieldType;
+  componentName?: string;
+  required: boolean;
+  template: string;
+}
+
+function reject(productNo: string | null, productId: number | null, reason: string): MappingResult {
+  const rejected: RejectedRecord = { product_no: productNo, product_id: productId, code: REJECTED_CODE, reason };
+  return { ok: false, rejected };
+}
+
+function productNoOf(v: unknown): string | undefined {
+  if (typeof v === 'string' && v.trim() !== '') return v;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return undefined;
+}
+
+export class CompiledMapping implements Mapping {
+  readonly keyField: string;
+  readonly source: string;
+  private readonly entries: readonly CompiledEntry[];
+  private readonly referenced: ReadonlySet<string>;
+
+  constructor(spec: CompiledMappingSpec, source: string) {
+    this.keyField = spec.keyField;
+    this.entries = spec.entries;
+    this.source = source;
+    const fields = new Set<string>(['product_no']);
+    for (const e of spec.entries) {
+      if (e.value.kind === 'template') templateFields(e.value.template, fields);
+      else expressionFields(e.value.expr, fields);
+    }
+    this.referenced = fields;
+  }
+
+  get fields(): MappedFieldInfo[] {
+    return this.entries.map((e) => ({
+      field: e.field, label: e.label, type: e.type, componentName: e.componentName, required: e.required || e.field === this.keyField, template: e.source,
+    }));
+  }
+
+  referencedProductFields(): Set<string> {
+    return new Set(this.referenced);
+  }
+
+  /** Never throws: whatever the product holds, the answer is form data or a rejection with a reason. */
+  map(product: OkkiProduct, ctx: MappingContext): MappingResult {
+    let productNo: string | null = null;
+    let productId: number | null = null;
+    try {
+      if (!isPlainObject(product)) return reject(null, null, `product is not an object: ${quote(product)}`);
+      productId = typeof product.product_id === 'number' && Number.isFinite(product.product_id) ? product.product_id : null;
+      const pn = productNoOf(product.product_no);
+      if (pn === undefined) {
+        const raw = product.product_no;
+        return reject(null, productId, raw === undefined || raw === null || raw === '' ? 'product has no product_no' : `product_no ${quote(raw)} is not a product number`);
+      }
+      productNo = pn;
+      const env: EvalEnv = { product, ctx };
+      const formData: Record<string, unknown> = {};
+      const problems: string[] = [];
+      for (const e of this.entries) {
+        const where = e.label === e.field ? e.field : `${e.label} (${e.field})`;
+        let v: unknown;
+        try {
+          v = orNull(e.value.kind === 'template' ? evaluateTemplate(e.value.template, env) : evaluateExpression(e.value.expr, env));
+        } catch (err) {
+          if (!(err instanceof ValueProblem)) throw err;
+          problems.push(`${where}: ${err.message}`);
+          continue;
+        }
+        if (v !== null) {
+          const c = coerce(v, e.type, ctx.timezone);
+          if (!c.ok) { problems.push(`${where}: ${c.problem}`); continue; }
+          v = c.value;
+        }
+        if (v === null && (e.required || e.field === this.keyField)) {
+          problems.push(`${where}: required value is empty (${quote(e.source, 40)})`);
+          continue;
+        }
+        formData[e.field] = v;
+      }
+      if (problems.length > 0) return reject(productNo, productId, problems.join('; '));
+      return { ok: true, productNo, formData, hash: hashFormData(formData) };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      return reject(productNo, productId, `mapping failed: ${message.slice(0, 200)}`);
+    }
+  }
+}

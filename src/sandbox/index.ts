@@ -1,0 +1,81 @@
+/**
+ * Sandbox mode: both simulators on loopback, a seeded catalogue, and a Config pointed at them. Used by `npm start`
+ * and `npm run sync` when no OKKI/DingTalk credentials are set (or SANDBOX=1).
+ */
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { startOkkiSimulator, type OkkiSimulator } from './okki/index.js';
+import { startDingtalkSimulator, type DingtalkSimulator } from './dingtalk/index.js';
+
+export interface Sandbox {
+  config: Config;
+  okki: OkkiSimulator;
+  dingtalk: DingtalkSimulator;
+  /** log the loud banner with the URLs to look at */
+  announce(serviceUrl: string): void;
+  close(): Promise<void>;
+}
+
+export interface SandboxOptions {
+  logger: Logger;
+  /** STORE_URL was set explicitly: keep it; otherwise a sandbox store is used and wiped at start */
+  storeUrlSet: boolean;
+  products?: number;
+  seed?: number;
+}
+
+export const SANDBOX_STORE_PATH = './data/sandbox.sqlite';
+
+export async function startSandbox(base: Config, opts: SandboxOptions): Promise<Sandbox> {
+  const okki = await startOkkiSimulator({ seed: opts.seed ?? 20261125, products: opts.products ?? 300 });
+  const robotToken = `sandbox-robot-${randomBytes(8).toString('hex')}`;
+  const robotSecret = `SEC${randomBytes(16).toString('hex')}`;
+  const dingtalk = await startDingtalkSimulator({ robots: [{ accessToken: robotToken, secret: robotSecret, name: 'sandbox' }] });
+
+  let store = base.store;
+  if (!opts.storeUrlSet) {
+    // The simulators start empty every time, so a ledger left from an earlier sandbox would point at instances that
+    // no longer exist: the sandbox gets its own store, fresh at each start, and never touches a real one.
+    rmSync(SANDBOX_STORE_PATH, { force: true });
+    store = { url: `sqlite://${SANDBOX_STORE_PATH}`, kind: 'sqlite', sqlitePath: SANDBOX_STORE_PATH };
+  }
+
+  const config: Config = {
+    ...base,
+    sandbox: true,
+    okki: { ...base.okki, baseUrl: okki.url, clientId: okki.credentials.clientId, clientSecret: okki.credentials.clientSecret, scope: okki.credentials.scope },
+    dingtalk: { ...base.dingtalk, endpoint: dingtalk.endpoint, protocol: 'http', ...dingtalk.credentials },
+    yida: { ...base.yida, ...dingtalk.yida },
+    robot: { webhookUrl: dingtalk.robotUrl(robotToken), secret: robotSecret },
+    store,
+  };
+
+  return {
+    config, okki, dingtalk,
+    announce(serviceUrl: string) {
+      const svc = serviceUrl.replace('://0.0.0.0', '://127.0.0.1');
+      const lines = [
+        '',
+        '==================================================================================',
+        ` SANDBOX MODE (${base.sandboxReason ?? 'sandbox'}): NOT talking to real OKKI or DingTalk.`,
+        ` Built-in simulators on loopback with ${okki.catalog.size} seeded products.`,
+        ` Status page:         ${svc}/`,
+        ` Trigger a sync:      curl -X POST ${svc}/webhooks/yida/sync -H 'Content-Type: application/json' -d '{}'`,
+        ` Yida instances:      ${dingtalk.url}/__sim/instances`,
+        ` Robot messages:      ${dingtalk.url}/__sim/robot/messages`,
+        ` OKKI products:       ${okki.url}/__sim/products`,
+        ` Store:               ${store.url}`,
+        ' Set OKKI_CLIENT_ID/SECRET, DINGTALK_APP_KEY/SECRET and YIDA_* to use the real APIs.',
+        '==================================================================================',
+        '',
+      ];
+      process.stderr.write(`${lines.join('\n')}\n`);
+      opts.logger.warn({ sandbox: true, okki: okki.url, dingtalk: dingtalk.url, service: svc }, 'SANDBOX MODE: using the built-in simulators, not real OKKI/DingTalk');
+    },
+    async close() {
+      await Promise.allSettled([okki.close(), dingtalk.close()]);
+    },
+  };
+}

@@ -1,0 +1,169 @@
+/**
+ * The ledger-guarded writer (DESIGN data flow, step 6): one Yida instance per product number, whatever fails.
+ *
+ *  - same hash and `done`          → unchanged, no call;
+ *  - new                           → `pending(op:start)` → start → `done(instanceId)`;
+ *  - changed                       → `pending(op:update)` → update → `done`;
+ *  - `pending` found (a crash, a timeout or a 5xx after the request left) → reconcile by the EXACT key search
+ *    before writing anything: 0 → start; 1 → adopt it (and update unless it provably already holds this data);
+ *    more than 1 → YIDA_DUPLICATE_FOUND with the ids, nothing written.
+ *
+ * An ambiguous start is reconciled once more within the same call, after `reconcileDelayMs` (the common case —
+ * committed, then a 5xx — is settled at once, without waiting for the next run). If that search finds nothing the
+ * entry stays `pending` and the outcome is YIDA_WRITE_AMBIGUOUS: a search index may lag a fresh commit, so a second
+ * start is left to the next run, when the search can be trusted.
+ *
+ * `write` never throws: every failure becomes a `failed` outcome with a stable code.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Ledger, LedgerEntry } from '../store/types.js';
+import type { ProductWriter, WriteOutcome } from './types.js';
+import type { YidaSink } from '../yida/sink.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { YidaDuplicateFoundError, YidaWriteAmbiguousError } from '../yida/errors.js';
+import { errorCode, errorMessage } from '../errors.js';
+
+type Item = { productNo: string; formData: Record<string, unknown>; hash: string };
+type Opts = { signal?: AbortSignal };
+
+export interface LedgerWriterDeps {
+  ledger: Ledger;
+  sink: YidaSink;
+  /** the Yida field that holds the product number */
+  keyField: string;
+  logger?: Logger;
+  metrics?: Metrics;
+  /** pause before the in-call reconciliation of an ambiguous start; negative = leave it to the next run (default 1500) */
+  reconcileDelayMs?: number;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve, reject) => {
+  if (signal?.aborted) { reject(signal.reason); return; }
+  const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+  const onAbort = () => { clearTimeout(t); reject(signal!.reason); };
+  signal?.addEventListener('abort', onAbort, { once: true });
+});
+
+// Matched by stable code rather than instanceof: a module loaded twice (ESM and CJS paths) must not change the policy.
+/** Errors that prove the call was not executed (nothing to reconcile). */
+const notExecuted = (err: unknown) => ['YIDA_THROTTLED', 'YIDA_AUTH_FAILED'].includes(errorCode(err));
+const isAmbiguous = (err: unknown) => errorCode(err) === 'YIDA_WRITE_AMBIGUOUS';
+const isRejected = (err: unknown) => errorCode(err) === 'YIDA_REJECTED';
+
+export class LedgerWriter implements ProductWriter {
+  private readonly ledger: Ledger;
+  private readonly sink: YidaSink;
+  private readonly keyField: string;
+  private readonly logger?: Logger;
+  private readonly reconcileDelayMs: number;
+  /** writes of one product number run one after another, never interleaved */
+  private readonly perKey = new Map<string, Promise<unknown>>();
+
+  constructor(deps: LedgerWriterDeps) {
+    if (!deps?.ledger) throw new TypeError('LedgerWriter: deps.ledger is required');
+    if (!deps.sink) throw new TypeError('LedgerWriter: deps.sink is required');
+    if (typeof deps.keyField !== 'string' || !deps.keyField.trim()) throw new TypeError('LedgerWriter: deps.keyField must be the Yida field id holding the product number');
+    if (deps.reconcileDelayMs !== undefined && !Number.isFinite(deps.reconcileDelayMs)) throw new TypeError('LedgerWriter: deps.reconcileDelayMs must be a number of milliseconds');
+    this.ledger = deps.ledger;
+    this.sink = deps.sink;
+    this.keyField = deps.keyField;
+    this.logger = deps.logger;
+    this.reconcileDelayMs = deps.reconcileDelayMs ?? 1500;
+  }
+
+  write(item: Item, opts: Opts = {}): Promise<WriteOutcome> {
+    const prev = this.perKey.get(item.productNo) ?? Promise.resolve();
+    const run = prev.then(() => this.guarded(item, opts));
+    this.perKey.set(item.productNo, run);
+    void run.finally(() => { if (this.perKey.get(item.productNo) === run) this.perKey.delete(item.productNo); });
+    return run;
+  }
+
+  private async guarded(item: Item, opts: Opts): Promise<WriteOutcome> {
+    try {
+      if (!item || typeof item.productNo !== 'string' || !item.productNo) throw new TypeError('write: item.productNo is required');
+      if (typeof item.hash !== 'string' || !item.hash) throw new TypeError(`write ${item.productNo}: item.hash is required`);
+      return await this.decide(item, opts);
+    } catch (err) {
+      return this.failed(item, err, opts);
+    }
+  }
+
+  private failed(item: Item, err: unknown, opts: Opts): WriteOutcome {
+    const aborted = opts.signal?.aborted === true;
+    const code = aborted ? 'SYNC_ABORTED' : errorCode(err);
+    const reason = aborted ? 'the run was stopped before this product was written' : errorMessage(err);
+    this.logger?.warn({ productNo: item?.productNo, code, reason }, 'product not written');
+    return { kind: 'failed', productNo: item?.productNo ?? '', code, reason };
+  }
+
+  private async decide(item: Item, opts: Opts): Promise<WriteOutcome> {
+    const entry = await this.ledger.get(item.productNo);
+    if (entry?.state === 'done' && entry.instanceId) {
+      if (entry.hash === item.hash) return { kind: 'unchanged', productNo: item.productNo, instanceId: entry.instanceId };
+      return this.update(item, entry.instanceId, 'updated', entry, opts);
+    }
+    if (entry?.state === 'pending') return this.reconcile(item, entry, false, opts);
+    return this.start(item, opts, true);
+  }
+
+  private entry(partial: Omit<LedgerEntry, 'syncedAt'>): LedgerEntry {
+    return { ...partial, syncedAt: new Date().toISOString() };
+  }
+
+  private async start(item: Item, opts: Opts, mayReconcileNow: boolean): Promise<WriteOutcome> {
+    const pending = this.entry({ hash: item.hash, state: 'pending', attemptId: randomUUID(), op: 'start' });
+    await this.ledger.set(item.productNo, pending);
+    let instanceId: string;
+    try {
+      instanceId = await this.sink.start(item.formData, opts);
+    } catch (err) {
+      if (isAmbiguous(err)) {
+        this.logger?.warn({ productNo: item.productNo, attemptId: pending.attemptId, reason: errorMessage(err) }, 'start outcome unknown; reconciling by search');
+        if (mayReconcileNow && this.reconcileDelayMs >= 0) {
+          await sleep(this.reconcileDelayMs, opts.signal);
+          return this.reconcile(item, pending, true, opts);
+        }
+        throw err;
+      }
+      // Refused or never executed: nothing exists on the Yida side for this attempt, so no reconciliation is owed.
+      if (notExecuted(err) || isRejected(err)) await this.ledger.delete(item.productNo);
+      throw err;
+    }
+    await this.ledger.set(item.productNo, this.entry({ hash: item.hash, state: 'done', instanceId }));
+    return { kind: 'created', productNo: item.productNo, instanceId };
+  }
+
+  private async update(item: Item, instanceId: string, kind: 'created' | 'updated', before: LedgerEntry | undefined, opts: Opts): Promise<WriteOutcome> {
+    await this.ledger.set(item.productNo, this.entry({ hash: item.hash, state: 'pending', attemptId: randomUUID(), op: 'update', instanceId }));
+    try {
+      await this.sink.update(instanceId, item.formData, opts);
+    } catch (err) {
+      // Not executed: the instance still holds what `before` says, so put that back and skip a search next time.
+      if (notExecuted(err) && before?.state === 'done') await this.ledger.set(item.productNo, before);
+      throw err;
+    }
+    await this.ledger.set(item.productNo, this.entry({ hash: item.hash, state: 'done', instanceId }));
+    return { kind, productNo: item.productNo, instanceId };
+  }
+
+  private async reconcile(item: Item, pending: LedgerEntry, immediate: boolean, opts: Opts): Promise<WriteOutcome> {
+    const ids = await this.sink.findByKey(this.keyField, item.productNo, opts);
+    this.logger?.info({ productNo: item.productNo, op: pending.op, found: ids.length, immediate }, 'reconciled pending ledger entry');
+    if (ids.length > 1) throw new YidaDuplicateFoundError(item.productNo, ids);
+    const kind = pending.op === 'update' ? 'updated' : 'created';
+    if (ids.length === 1) {
+      const instanceId = ids[0];
+      // A pending start with this very hash means the instance was created from this data; anything else may differ.
+      const holdsThisData = pending.op !== 'update' && pending.hash === item.hash;
+      if (!holdsThisData) return this.update(item, instanceId, kind, undefined, opts);
+      await this.ledger.set(item.productNo, this.entry({ hash: item.hash, state: 'done', instanceId }));
+      return { kind, productNo: item.productNo, instanceId };
+    }
+    if (immediate) {
+      throw new YidaWriteAmbiguousError(`start for ${item.productNo} had no clear answer and no instance is visible yet; the next run reconciles it`);
+    }
+    return this.start(item, opts, true);
+  }
+}
