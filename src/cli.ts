@@ -51,7 +51,7 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger({ stream: process.stderr, level: process.env.LOG_LEVEL ?? 'warn' });
   let sandbox: Sandbox | undefined;
   if (config.sandbox) {
-    sandbox = await startSandbox(config, { logger, storeUrlSet: Boolean(process.env.STORE_URL?.trim()) });
+    sandbox = await startSandbox(config, { logger, storeUrlSet: Boolean(process.env.STORE_URL?.trim()), okkiQpsSet: Boolean(process.env.OKKI_QPS?.trim()) });
     config = sandbox.config;
     setGlobalSecrets(secretValues(config));
     process.stderr.write(`SANDBOX MODE (${config.sandboxReason}): reading and writing the built-in simulators, not real OKKI/DingTalk\n`);

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const logger = createLogger();
   let sandbox: Sandbox | undefined;
   if (config.sandbox) {
-    sandbox = await startSandbox(config, { logger, storeUrlSet: Boolean(process.env.STORE_URL?.trim()) });
+    sandbox = await startSandbox(config, { logger, storeUrlSet: Boolean(process.env.STORE_URL?.trim()), okkiQpsSet: Boolean(process.env.OKKI_QPS?.trim()) });
     config = sandbox.config;
     setGlobalSecrets(secretValues(config));
   }

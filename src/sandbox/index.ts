@@ -22,11 +22,15 @@ export interface SandboxOptions {
   logger: Logger;
   /** STORE_URL was set explicitly: keep it; otherwise a sandbox store is used and wiped at start */
   storeUrlSet: boolean;
+  /** OKKI_QPS was set explicitly: keep it; otherwise the sandbox reads faster than the cautious production default */
+  okkiQpsSet?: boolean;
   products?: number;
   seed?: number;
 }
 
 export const SANDBOX_STORE_PATH = './data/sandbox.sqlite';
+/** the simulator has no read limit; 5/s would make the first backfill (one detail call per product) take a minute */
+export const SANDBOX_OKKI_QPS = 50;
 
 export async function startSandbox(base: Config, opts: SandboxOptions): Promise<Sandbox> {
   const okki = await startOkkiSimulator({ seed: opts.seed ?? 20261125, products: opts.products ?? 300 });
@@ -45,7 +49,7 @@ export async function startSandbox(base: Config, opts: SandboxOptions): Promise<
   const config: Config = {
     ...base,
     sandbox: true,
-    okki: { ...base.okki, baseUrl: okki.url, clientId: okki.credentials.clientId, clientSecret: okki.credentials.clientSecret, scope: okki.credentials.scope },
+    okki: { ...base.okki, qps: opts.okkiQpsSet ? base.okki.qps : SANDBOX_OKKI_QPS, baseUrl: okki.url, clientId: okki.credentials.clientId, clientSecret: okki.credentials.clientSecret, scope: okki.credentials.scope },
     dingtalk: { ...base.dingtalk, endpoint: dingtalk.endpoint, protocol: 'http', ...dingtalk.credentials },
     yida: { ...base.yida, ...dingtalk.yida },
     robot: { webhookUrl: dingtalk.robotUrl(robotToken), secret: robotSecret },

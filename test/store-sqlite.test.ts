@@ -1,0 +1,121 @@
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
+import { createStores } from '../src/store/index.js';
+import type { Config } from '../src/config.js';
+
+const run = promisify(execFile);
+const storeIndex = new URL('../src/store/index.ts', import.meta.url).pathname;
+const sqlite = (path: string): Config['store'] => ({ url: `sqlite://${path}`, kind: 'sqlite', sqlitePath: path });
+
+async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
+  try { await p; } catch (err) { return (err as { code?: string }).code; }
+  return undefined;
+}
+
+/** Runs `body` in a separate Node process with the stores opened on `path`; prints whatever body returns as JSON. */
+async function inChild(path: string, body: string): Promise<any> {
+  const code = `
+    const { createStores } = await import(${JSON.stringify(storeIndex)});
+    const stores = await createStores({ url: 'sqlite://' + ${JSON.stringify(path)}, kind: 'sqlite', sqlitePath: ${JSON.stringify(path)} });
+    const out = await (async () => { ${body} })();
+    await stores.close();
+    process.stdout.write(JSON.stringify(out ?? null));`;
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: new URL('..', import.meta.url).pathname, timeout: 30_000 });
+  return JSON.parse(stdout);
+}
+
+describe('store on sqlite', () => {
+  let dir: string;
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'store-sqlite-')); });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('creates a missing directory and keeps data across closing and reopening', async () => {
+    const path = join(dir, 'nested', 'deeper', 'connector.sqlite');
+    const a = await createStores(sqlite(path));
+    expect(existsSync(path)).to.equal(true);
+    await a.cursor.set(new Date('2025-02-03T04:05:06.000Z'));
+    await a.kv.set('groups', { 1: '五金' });
+    expect(await a.lock.acquire('sync:lock', 'me', 60_000)).to.equal(true);
+    await a.close();
+
+    const b = await createStores(sqlite(path));
+    expect((await b.cursor.get())?.toISOString()).to.equal('2025-02-03T04:05:06.000Z');
+    expect(await b.kv.get('groups')).to.deep.equal({ 1: '五金' });
+    // a lease outlives its process until it expires: a crashed holder's lease is still honoured
+    expect(await b.lock.holder('sync:lock')).to.equal('me');
+    await b.close();
+  });
+
+  it('a separate process reads what this one wrote, and this one reads what it wrote', async function () {
+    this.timeout(60_000);
+    const path = join(dir, 'shared.sqlite');
+    const a = await createStores(sqlite(path));
+    await a.cursor.set(new Date('2025-05-06T07:08:09.000Z'));
+    await a.runs.put({
+      id: 'run-parent', trigger: 'cli', mode: 'full', status: 'succeeded', window: { start: null, end: '2025-05-06 15:08:09' },
+      startedAt: '2025-05-06T07:08:09.000Z', finishedAt: '2025-05-06T07:09:09.000Z',
+      counts: { fetched: 3, created: 3, updated: 0, unchanged: 0, rejected: 0, failed: 0 }, failures: [],
+    });
+    await a.ledger.set('P-001', { hash: 'h1', instanceId: 'inst-1', state: 'done', syncedAt: '2025-05-06T07:09:00.000Z' });
+    await a.close();
+
+    const seen = await inChild(path, `
+      const cursor = (await stores.cursor.get())?.toISOString();
+      const runs = (await stores.runs.list(10)).map((r) => r.id);
+      const ledger = await stores.ledger.get('P-001');
+      await stores.cursor.set(new Date('2025-06-01T00:00:00.000Z'));
+      return { cursor, runs, ledger };`);
+    expect(seen).to.deep.equal({
+      cursor: '2025-05-06T07:08:09.000Z',
+      runs: ['run-parent'],
+      ledger: { hash: 'h1', instanceId: 'inst-1', state: 'done', syncedAt: '2025-05-06T07:09:00.000Z' },
+    });
+
+    const b = await createStores(sqlite(path));
+    expect((await b.cursor.get())?.toISOString()).to.equal('2025-06-01T00:00:00.000Z');
+    await b.close();
+  });
+
+  it('resolves a relative path against the working directory', async () => {
+    const rel = relative(process.cwd(), join(dir, 'rel', 'r.sqlite'));
+    expect(rel.startsWith('/')).to.equal(false);
+    const s = await createStores({ url: `sqlite://${rel}`, kind: 'sqlite' });
+    await s.kv.set('k', 1);
+    await s.close();
+    expect(existsSync(join(dir, 'rel', 'r.sqlite'))).to.equal(true);
+  });
+
+  it('fails to open with STORE_UNAVAILABLE when the path cannot hold a database', async () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    expect(await codeOf(createStores(sqlite(join(file, 'db.sqlite'))))).to.equal('STORE_UNAVAILABLE');
+    expect(await codeOf(createStores(sqlite(dir)))).to.equal('STORE_UNAVAILABLE'); // a directory, not a file
+  });
+
+  it('after close, operations reject with STORE_UNAVAILABLE instead of reading as "no entry"', async () => {
+    const s = await createStores(sqlite(join(dir, 'c.sqlite')));
+    await s.ledger.set('P-9', { hash: 'h', state: 'done', syncedAt: '2025-01-01T00:00:00.000Z' });
+    await s.close();
+    expect(await s.ping()).to.equal(false);
+    expect(await codeOf(s.ledger.get('P-9'))).to.equal('STORE_UNAVAILABLE');
+    expect(await codeOf(s.kv.get('anything'))).to.equal('STORE_UNAVAILABLE');
+    expect(await codeOf(s.cursor.set(new Date()))).to.equal('STORE_UNAVAILABLE');
+    expect(await codeOf(s.lock.acquire('l', 'o', 1000))).to.equal('STORE_UNAVAILABLE');
+    expect(await codeOf(s.runs.list(5))).to.equal('STORE_UNAVAILABLE');
+  });
+
+  it('keeps records of different namespaces apart in one file', async () => {
+    const path = join(dir, 'ns.sqlite');
+    const a = await createStores(sqlite(path), { namespace: 'one' });
+    const b = await createStores(sqlite(path), { namespace: 'two' });
+    await a.kv.set('k', 'A');
+    expect(await b.kv.get('k')).to.equal(undefined);
+    expect(await a.kv.get('k')).to.equal('A');
+    await a.close();
+    await b.close();
+  });
+});
