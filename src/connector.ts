@@ -44,7 +44,7 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
   const source = createOkkiSource({ ...config.okki, timezone: config.sync.timezone }, { logger, metrics });
   const sink = createYidaSink({ dingtalk: config.dingtalk, yida: config.yida }, { logger, metrics });
   const writer = new LedgerWriter({ ledger: stores.ledger, sink, keyField: mapping.keyField, logger, metrics });
-  const reporter = config.robot
+  const reporter: RobotReporter | undefined = config.robot
     ? new RobotReporter({
       client: new RobotClient({ webhookUrl: config.robot.webhookUrl, secret: config.robot.secret, logger }),
       publicUrl: config.publicUrl, logger,
@@ -61,6 +61,7 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
     config, engine, stores, mapping, detailFields, source, metrics, reporter,
     async close() {
       await engine.shutdown();
+      await reporter?.close();
       await stores.close();
     },
   };

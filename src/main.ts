@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     await task.stop();
     await connector.engine.shutdown();
     await http.close();
-    await connector.stores.close().catch((err) => logger.warn({ err: errorMessage(err) }, 'store close failed'));
+    await connector.close().catch((err) => logger.warn({ err: errorMessage(err) }, 'closing the connector failed'));
     await sandbox?.close();
     logger.info('stopped');
     process.exit(0);

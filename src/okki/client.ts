@@ -1,0 +1,216 @@
+/**
+ * The HTTP side of OKKI: token, one shared pacing limiter, per-request timeout, envelope checks and retries.
+ * Every call (token included, every retry included) passes through the same limiter, so nothing built on one
+ * client can exceed OKKI_QPS.
+ */
+import PQueue from 'p-queue';
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { OkkiApiError, OkkiAuthError, OkkiConfigError, OkkiHttpError, OkkiNetworkError, OkkiTimeoutError } from './errors.js';
+import { TokenCache } from './token.js';
+import { backoffMs, parseRetryAfter, resolveRetryPolicy, sleep, type RetryPolicy } from './retry.js';
+
+export interface OkkiClientOptions {
+  baseUrl: string;
+  clientId: string;
+  clientSecret: string;
+  scope: string;
+  /** requests per second, shared by every call of this client */
+  qps: number;
+  /** per-request timeout; the reference documents 60 s */
+  timeoutMs?: number;
+  retry?: Partial<RetryPolicy>;
+  logger?: Logger;
+  metrics?: Metrics;
+  /** jitter source (tests) */
+  random?: () => number;
+}
+
+export const DEFAULT_TIMEOUT_MS = 60_000;
+const SUCCESS_CODES = new Set(['0', '200']);
+const THROTTLE_TEXT = /too many|rate.?limit|throttl|频繁|限流|超过.*(频率|限制)/i;
+const SCOPE_TEXT = /scope/i;
+
+/** A rejected token (HTTP 401 or an `access_denied` body): handled by refetching once, never surfaced as is. */
+class TokenRejected extends Error {}
+
+interface RawAnswer { status: number; headers: Headers; body: unknown; text: string }
+
+export class OkkiClient {
+  readonly policy: RetryPolicy;
+  readonly timeoutMs: number;
+  private readonly limiter: PQueue;
+  private readonly tokens: TokenCache;
+  private readonly logger: Logger;
+  private readonly random: () => number;
+  private readonly base: string;
+
+  constructor(private readonly opts: OkkiClientOptions) {
+    let base: URL;
+    try { base = new URL(opts.baseUrl); } catch { throw new OkkiConfigError('OKKI client: baseUrl must be an absolute http(s) URL'); }
+    if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new OkkiConfigError('OKKI client: baseUrl must be an absolute http(s) URL');
+    if (!opts.clientId) throw new OkkiConfigError('OKKI client: clientId is required (OKKI_CLIENT_ID)');
+    if (!opts.clientSecret) throw new OkkiConfigError('OKKI client: clientSecret is required (OKKI_CLIENT_SECRET)');
+    if (!opts.scope?.trim()) throw new OkkiConfigError('OKKI client: scope is required (OKKI_SCOPE), e.g. product');
+    if (!(opts.qps > 0) || !Number.isFinite(opts.qps)) throw new OkkiConfigError('OKKI client: qps must be a number > 0 (OKKI_QPS)');
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (!(this.timeoutMs > 0)) throw new OkkiConfigError('OKKI client: timeoutMs must be > 0');
+    this.policy = resolveRetryPolicy(opts.retry);
+    this.base = opts.baseUrl.replace(/\/+$/, '');
+    this.logger = opts.logger ?? silentLogger;
+    this.random = opts.random ?? Math.random;
+    // smooth pacing (one call per 1/qps s) for ordinary rates; 100 ms buckets when the rate outruns timer resolution
+    this.limiter = opts.qps >= 50
+      ? new PQueue({ intervalCap: Math.max(1, Math.round(opts.qps / 10)), interval: 100 })
+      : new PQueue({ intervalCap: 1, interval: Math.ceil(1000 / opts.qps) });
+    this.tokens = new TokenCache(() => this.fetchToken());
+  }
+
+  /** GET an OKKI API path and return the envelope's `data` (typed errors otherwise). */
+  async get<T = unknown>(path: string, query: Record<string, string | number | undefined> = {}, opts: { signal?: AbortSignal } = {}): Promise<T> {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, String(v));
+    const url = `${this.base}${path}${qs.size ? `?${qs}` : ''}`;
+    return this.withRetries(path, async () => {
+      const token = await this.tokens.get();
+      try {
+        return await this.authorisedGet<T>(path, url, token, opts.signal);
+      } catch (err) {
+        if (!(err instanceof TokenRejected)) throw err;
+        // expired or revoked mid-run: one fresh token, one more try
+        this.tokens.invalidate(token);
+        this.logger.info({ endpoint: path }, 'OKKI rejected the access token; fetching a new one');
+        const fresh = await this.tokens.get();
+        try {
+          return await this.authorisedGet<T>(path, url, fresh, opts.signal);
+        } catch (again) {
+          if (!(again instanceof TokenRejected)) throw again;
+          this.tokens.invalidate(fresh);
+          throw new OkkiAuthError('token_rejected', `OKKI rejected a freshly issued access token on ${path}: check that the OKKI app is enabled and granted the '${this.opts.scope}' scope`);
+        }
+      }
+    }, opts.signal);
+  }
+
+  private async authorisedGet<T>(path: string, url: string, token: string, signal?: AbortSignal): Promise<T> {
+    const answer = await this.send(path, url, { method: 'GET', headers: { authorization: `Bearer ${token}`, accept: 'application/json' } }, signal);
+    return this.unwrap<T>(path, answer);
+  }
+
+  /** One paced HTTP exchange with the per-request timeout; network and timeout failures become typed errors. */
+  private async send(endpoint: string, url: string, init: RequestInit, signal?: AbortSignal): Promise<RawAnswer> {
+    return this.limiter.add(async () => {
+      const timeout = AbortSignal.timeout(this.timeoutMs);
+      const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+      let res: Response; let text: string;
+      try {
+        res = await fetch(url, { ...init, signal: combined });
+        text = await res.text();
+      } catch (err) {
+        if (signal?.aborted) throw signal.reason;
+        const status = timeout.aborted ? 'timeout' : 'network_error';
+        this.opts.metrics?.apiCalls.inc({ target: 'okki', status });
+        if (timeout.aborted) throw new OkkiTimeoutError(endpoint, this.timeoutMs, err);
+        throw new OkkiNetworkError(endpoint, err);
+      }
+      this.opts.metrics?.apiCalls.inc({ target: 'okki', status: String(res.status) });
+      let body: unknown;
+      try { body = text ? JSON.parse(text) : undefined; } catch { body = undefined; }
+      return { status: res.status, headers: res.headers, body, text };
+    }, { signal }) as Promise<RawAnswer>;
+  }
+
+  private unwrap<T>(endpoint: string, a: RawAnswer): T {
+    const body = (a.body && typeof a.body === 'object' ? a.body : {}) as Record<string, unknown>;
+    const message = String(body.message ?? body.msg ?? body.error_description ?? '').slice(0, 300);
+    if (a.status === 401 || body.error === 'access_denied') {
+      if (SCOPE_TEXT.test(message) && !/verif/i.test(String(body.hint ?? ''))) throw this.scopeError(endpoint, message);
+      throw new TokenRejected();
+    }
+    if (a.status === 429) {
+      this.opts.metrics?.throttles.inc({ target: 'okki' });
+      throw new OkkiHttpError(endpoint, 429, `OKKI ${endpoint} throttled the call (HTTP 429)`, { retryAfterMs: parseRetryAfter(a.headers.get('retry-after')) });
+    }
+    if (a.status >= 500) throw new OkkiHttpError(endpoint, a.status, `OKKI ${endpoint} answered HTTP ${a.status}`);
+    if (a.status < 200 || a.status >= 300) {
+      if (SCOPE_TEXT.test(message)) throw this.scopeError(endpoint, message);
+      throw new OkkiHttpError(endpoint, a.status, `OKKI ${endpoint} answered HTTP ${a.status}${message ? `: ${message}` : ''}`);
+    }
+    if (a.body === undefined || typeof a.body !== 'object' || a.body === null) {
+      throw new OkkiHttpError(endpoint, a.status, `OKKI ${endpoint} answered HTTP ${a.status} with a body that is not a JSON object`);
+    }
+    const code = body.code;
+    if (code === undefined || code === null) {
+      if (typeof body.error === 'string') throw new OkkiApiError(endpoint, body.error, message || body.error);
+      return body.data as T;
+    }
+    if (SUCCESS_CODES.has(String(code).trim())) return body.data as T;
+    const apiCode = typeof code === 'number' || typeof code === 'string' ? code : String(code);
+    if (this.isThrottleCode(apiCode, message)) this.opts.metrics?.throttles.inc({ target: 'okki' });
+    else if (SCOPE_TEXT.test(message)) throw this.scopeError(endpoint, message);
+    throw new OkkiApiError(endpoint, apiCode, message || '(no message)');
+  }
+
+  private isThrottleCode(code: number | string, message: string): boolean {
+    return this.policy.retryApiCodes.some((c) => String(c) === String(code)) || THROTTLE_TEXT.test(message);
+  }
+
+  private scopeError(endpoint: string, message: string): OkkiAuthError {
+    return new OkkiAuthError('missing_scope', `OKKI refused ${endpoint} for lack of permission (${message}): grant the app the 'product' scope in the OKKI open platform and make sure OKKI_SCOPE includes it`);
+  }
+
+  /** Is this failure worth another attempt under the policy? */
+  isRetryable(err: unknown): boolean {
+    if (err instanceof OkkiTimeoutError || err instanceof OkkiNetworkError) return true;
+    if (err instanceof OkkiHttpError) return err.httpStatus === 429 || err.httpStatus >= 500;
+    if (err instanceof OkkiApiError) return this.isThrottleCode(err.apiCode, err.apiMessage);
+    return false;
+  }
+
+  private async withRetries<T>(endpoint: string, attempt: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    for (let n = 1; ; n++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (signal?.aborted || !this.isRetryable(err) || n >= this.policy.attempts) throw err;
+        const retryAfter = err instanceof OkkiHttpError ? err.retryAfterMs : undefined;
+        const delay = retryAfter !== undefined ? Math.min(retryAfter, this.policy.maxRetryAfterMs) : backoffMs(this.policy, n, this.random);
+        this.opts.metrics?.retries.inc({ target: 'okki' });
+        this.logger.warn({ endpoint, attempt: n, nextAttemptInMs: delay, code: (err as { code?: string }).code, reason: (err as Error).message }, 'OKKI call failed; retrying');
+        await sleep(delay, signal);
+      }
+    }
+  }
+
+  /** One token request. Not retried here: it runs inside the retry loop of the call that needs the token. */
+  private async fetchToken(): Promise<{ accessToken: string; expiresInSeconds?: number }> {
+    const endpoint = '/v1/oauth2/access_token';
+    const a = await this.send(endpoint, `${this.base}${endpoint}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ grant_type: 'client_credentials', client_id: this.opts.clientId, client_secret: this.opts.clientSecret, scope: this.opts.scope }),
+    });
+    const body = (a.body && typeof a.body === 'object' ? a.body : {}) as Record<string, unknown>;
+    if (a.status === 429) {
+      this.opts.metrics?.throttles.inc({ target: 'okki' });
+      throw new OkkiHttpError(endpoint, 429, 'OKKI token endpoint throttled the call (HTTP 429)', { retryAfterMs: parseRetryAfter(a.headers.get('retry-after')) });
+    }
+    if (a.status >= 500) throw new OkkiHttpError(endpoint, a.status, `OKKI token endpoint answered HTTP ${a.status}`);
+    const error = typeof body.error === 'string' ? body.error : undefined;
+    const description = String(body.error_description ?? body.message ?? body.msg ?? '').slice(0, 300);
+    if (error || a.status >= 400) {
+      if (error === 'invalid_scope' || SCOPE_TEXT.test(description)) {
+        throw new OkkiAuthError('missing_scope', `OKKI refused a token for scope '${this.opts.scope}' (${description || error}): grant the app the 'product' scope in the OKKI open platform and make sure OKKI_SCOPE includes it`, { oauthError: error });
+      }
+      if (error === 'invalid_client' || a.status === 401) {
+        throw new OkkiAuthError('invalid_client', `OKKI refused the client credentials (${error ?? `HTTP ${a.status}`}${description ? `: ${description}` : ''}): check OKKI_CLIENT_ID and OKKI_CLIENT_SECRET`, { oauthError: error });
+      }
+      throw new OkkiAuthError('other', `OKKI token request failed (${error ?? `HTTP ${a.status}`}${description ? `: ${description}` : ''})`, { oauthError: error, httpStatus: a.status });
+    }
+    const token = body.access_token;
+    if (typeof token !== 'string' || !token) throw new OkkiAuthError('bad_token_response', 'OKKI token endpoint answered without an access_token');
+    const expires = Number(body.expires_in);
+    return { accessToken: token, expiresInSeconds: Number.isFinite(expires) && expires > 0 ? expires : undefined };
+  }
+}

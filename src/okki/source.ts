@@ -1,0 +1,182 @@
+/**
+ * The OKKI `ProductSource` the sync engine uses: groups, shift-safe windowed pages, targeted pulls by product number,
+ * and detail fetches for fields list items lack. Built on one `OkkiClient`, so all of it shares one pacing limiter.
+ */
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { GroupTree, OkkiProduct, ProductPage, ProductSource, PullOptions, RejectedRecord, SyncWindow } from '../sync/types.js';
+import { OkkiClient } from './client.js';
+import { OkkiApiError, OkkiConfigError, OkkiNotFoundError } from './errors.js';
+import { buildGroupTree, type GroupWarning } from './groups.js';
+import { checkItem, type ItemCheck } from './items.js';
+import { pullWindow, type ListPage } from './pull.js';
+import type { RetryPolicy } from './retry.js';
+import { formatWallClock, parseWallClock } from './time.js';
+
+export type InfoResult = { ok: true; product: OkkiProduct } | { ok: false; error: OkkiNotFoundError };
+
+export interface OkkiSource extends ProductSource {
+  /** the underlying client, for raw calls (`client.get(path, query)`) */
+  readonly client: OkkiClient;
+  /** one product's full record by product_no (or `{product_id}`); not found is a result, not an exception */
+  info(ref: string | { product_no?: string; product_id?: number }, opts?: { signal?: AbortSignal }): Promise<InfoResult>;
+  /** the instant an OKKI wall-clock text names (SYNC_TIMEZONE) */
+  parseTime(text: string): Date | undefined;
+}
+
+export type OkkiSourceConfig = Config['okki'] & {
+  timezone: string;
+  /** per-request timeout (default 60 s, as documented) */
+  timeoutMs?: number;
+  /** product details kept for detail merges (default 500) */
+  detailCacheSize?: number;
+  /** re-reads of a one-second window that keeps changing before the pull fails (default 20) */
+  maxWindowPasses?: number;
+};
+
+export interface OkkiSourceDeps { logger?: Logger; metrics?: Metrics; retry?: Partial<RetryPolicy>; random?: () => number }
+
+const LIST_PATH = '/v1/product/list';
+const INFO_PATH = '/v1/product/info';
+const GROUPS_PATH = '/v1/product/groups';
+
+/** A tiny LRU: Map keeps insertion order, so re-inserting on read makes the first key the least recently used. */
+class Lru<K, V> {
+  private map = new Map<K, V>();
+  constructor(private readonly max: number) {}
+  get(k: K): V | undefined {
+    const v = this.map.get(k);
+    if (v !== undefined) { this.map.delete(k); this.map.set(k, v); }
+    return v;
+  }
+  set(k: K, v: V): void {
+    this.map.delete(k); this.map.set(k, v);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K);
+  }
+}
+
+export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {}): OkkiSource {
+  const logger = deps.logger ?? silentLogger;
+  const tz = cfg.timezone;
+  try { new Intl.DateTimeFormat('en-US', { timeZone: tz }); } catch { throw new OkkiConfigError(`OKKI source: timezone must be an IANA zone such as Asia/Shanghai`); }
+  if (!Number.isInteger(cfg.pageSize) || cfg.pageSize < 1) throw new OkkiConfigError('OKKI source: pageSize must be a whole number ≥ 1 (OKKI_PAGE_SIZE)');
+  const maxPasses = cfg.maxWindowPasses ?? 20;
+  if (!Number.isInteger(maxPasses) || maxPasses < 1) throw new OkkiConfigError('OKKI source: maxWindowPasses must be a whole number ≥ 1');
+  const cacheSize = cfg.detailCacheSize ?? 500;
+  if (!Number.isInteger(cacheSize) || cacheSize < 0) throw new OkkiConfigError('OKKI source: detailCacheSize must be a whole number ≥ 0');
+
+  const client = new OkkiClient({
+    baseUrl: cfg.baseUrl, clientId: cfg.clientId, clientSecret: cfg.clientSecret, scope: cfg.scope, qps: cfg.qps,
+    timeoutMs: cfg.timeoutMs, retry: deps.retry, logger, metrics: deps.metrics, random: deps.random,
+  });
+  const details = new Lru<string, OkkiProduct>(Math.max(1, cacheSize));
+  const warned = new Set<string>();
+  let clampWarned = false;
+
+  const formatTime = (instant: Date) => formatWallClock(instant, tz);
+  const parseTime = (text: string) => parseWallClock(text, tz);
+  const fmtS = (s: number) => formatTime(new Date(s * 1000));
+
+  async function info(ref: string | { product_no?: string; product_id?: number }, opts: { signal?: AbortSignal } = {}): Promise<InfoResult> {
+    const query = typeof ref === 'string' ? { product_no: ref } : ref.product_no ? { product_no: ref.product_no } : { product_id: ref.product_id };
+    const what = query.product_no !== undefined ? `product_no ${query.product_no}` : `product_id ${query.product_id}`;
+    try {
+      const data = await client.get<unknown>(INFO_PATH, query, opts);
+      if (!data || typeof data !== 'object') return { ok: false, error: new OkkiNotFoundError(what) };
+      return { ok: true, product: data as OkkiProduct };
+    } catch (err) {
+      if (err instanceof OkkiApiError && String(err.apiCode) === '404') return { ok: false, error: new OkkiNotFoundError(what) };
+      throw err;
+    }
+  }
+
+  /** Fill `fields` an item lacks from /v1/product/info (cached per product and update time). */
+  async function withDetails(item: OkkiProduct, fields: readonly string[], signal?: AbortSignal): Promise<ItemCheck> {
+    const missing = fields.filter((f) => !(f in item));
+    if (!missing.length) return { ok: true, item };
+    const key = `${item.product_no}@${item.update_time ?? ''}`;
+    let full = details.get(key);
+    if (!full) {
+      const r = await info(item.product_no ? { product_no: item.product_no } : { product_id: item.product_id }, { signal });
+      if (!r.ok) return { ok: false, rejected: { product_no: item.product_no ?? null, product_id: item.product_id ?? null, code: r.error.code, reason: `${r.error.message} (listed, but /v1/product/info does not know it)` } };
+      full = r.product;
+      if (cacheSize > 0) details.set(key, full);
+    }
+    const merged: OkkiProduct = { ...item };
+    for (const f of missing) if (f in full) merged[f] = full[f];
+    return { ok: true, item: merged };
+  }
+
+  async function toPage(index: number, raws: readonly unknown[], opts: PullOptions): Promise<ProductPage> {
+    const items: OkkiProduct[] = [];
+    const rejected: RejectedRecord[] = [];
+    const fields = opts.detailFields ?? [];
+    const done = await Promise.all(raws.map(checkItem).map((c) => (c.ok && fields.length ? withDetails(c.item, fields, opts.signal) : c)));
+    for (const d of done) {
+      if (d.ok) items.push(d.item); else rejected.push(d.rejected);
+    }
+    return { index, items, rejected };
+  }
+
+  async function* pages(window: SyncWindow, opts: PullOptions = {}): AsyncGenerator<ProductPage> {
+    const endS = Math.floor(window.end.getTime() / 1000);
+    const startS = window.start ? Math.floor(window.start.getTime() / 1000) : undefined;
+    logger.info({ start: startS === undefined ? null : fmtS(startS), end: fmtS(endS) }, 'OKKI pull started');
+    const rows = pullWindow({
+      startS, endS, pageSize: cfg.pageSize, maxPasses, logger,
+      list: (lo, hi, startIndex, count) => client.get<ListPage>(LIST_PATH, {
+        time_type: 1, start_time: lo === undefined ? undefined : fmtS(lo), end_time: fmtS(hi), start_index: startIndex, count,
+      }, { signal: opts.signal }).then((d) => (d && typeof d === 'object' ? d : { count: 0, list: [] })),
+      updateSeconds: (raw) => {
+        const t = (raw as { update_time?: unknown })?.update_time;
+        const d = typeof t === 'string' ? parseTime(t) : undefined;
+        return d ? d.getTime() / 1000 : undefined;
+      },
+      onClamp: (served) => {
+        if (clampWarned) return;
+        clampWarned = true;
+        logger.warn({ asked: cfg.pageSize, served }, 'OKKI serves fewer rows per page than OKKI_PAGE_SIZE; paging at its size');
+      },
+    });
+    let index = 0;
+    for await (const raws of rows) yield await toPage(++index, raws, opts);
+  }
+
+  async function* byProductNos(productNos: readonly string[], opts: PullOptions = {}): AsyncGenerator<ProductPage> {
+    const unique = [...new Set(productNos.map((n) => n.trim()).filter(Boolean))];
+    let index = 0;
+    for (let i = 0; i < unique.length; i += cfg.pageSize) {
+      const chunk = unique.slice(i, i + cfg.pageSize);
+      const results = await Promise.all(chunk.map((no) => info(no, { signal: opts.signal })));
+      const items: OkkiProduct[] = [];
+      const rejected: RejectedRecord[] = [];
+      results.forEach((r, k) => {
+        if (!r.ok) { rejected.push({ product_no: chunk[k], code: r.error.code, reason: r.error.message }); return; }
+        const c = checkItem(r.product);
+        if (c.ok) items.push(c.item); else rejected.push({ ...c.rejected, product_no: c.rejected.product_no ?? chunk[k] });
+      });
+      yield { index: ++index, items, rejected };
+    }
+  }
+
+  async function groups(opts: { signal?: AbortSignal } = {}): Promise<GroupTree> {
+    const data = await client.get<unknown>(GROUPS_PATH, {}, opts);
+    const list = Array.isArray(data) ? data : Array.isArray((data as { list?: unknown })?.list) ? (data as { list: unknown[] }).list : [];
+    return buildGroupTree(list, (w: GroupWarning) => {
+      const key = `${w.kind}:${String(w.groupId)}:${String(w.parentId)}`;
+      if (warned.has(key)) return;
+      warned.add(key);
+      const text = {
+        missing_parent: 'OKKI group has a parent that does not exist; treating it as a root',
+        cycle: 'OKKI groups form a parent cycle; treating this group as a root',
+        invalid_group: 'OKKI group without a usable id; ignored',
+        duplicate_id: 'OKKI group id listed twice; the last one wins',
+      }[w.kind];
+      logger.warn({ groupId: w.groupId, parentId: w.parentId }, text);
+    });
+  }
+
+  return { client, info, pages, byProductNos, groups, formatTime, parseTime };
+}

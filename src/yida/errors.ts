@@ -1,0 +1,51 @@
+/** Typed Yida/DingTalk errors with the stable codes the run record carries per product. */
+import { ConnectorError } from '../errors.js';
+
+export type YidaErrorCode = 'YIDA_AUTH_FAILED' | 'YIDA_THROTTLED' | 'YIDA_WRITE_AMBIGUOUS' | 'YIDA_DUPLICATE_FOUND' | 'YIDA_REJECTED' | 'YIDA_UNAVAILABLE';
+
+export class YidaError extends ConnectorError {
+  declare readonly code: YidaErrorCode;
+  /** DingTalk's own error code, when it answered (e.g. InvalidAuthentication) */
+  readonly remoteCode?: string;
+  /** HTTP status DingTalk answered with, when it answered */
+  readonly remoteStatus?: number;
+  constructor(code: YidaErrorCode, message: string, opts: { remoteCode?: string; remoteStatus?: number; cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(code, message, { status: 502, expose: false, cause: opts.cause, details: opts.details });
+    this.remoteCode = opts.remoteCode;
+    this.remoteStatus = opts.remoteStatus;
+  }
+}
+
+/** DingTalk refused the app credentials or the token, even after one refetch. */
+export class YidaAuthError extends YidaError {
+  constructor(message: string, opts: ConstructorParameters<typeof YidaError>[2] = {}) { super('YIDA_AUTH_FAILED', message, opts); }
+}
+
+/** Still throttled after every retry: nothing was executed. */
+export class YidaThrottledError extends YidaError {
+  constructor(message: string, opts: ConstructorParameters<typeof YidaError>[2] = {}) { super('YIDA_THROTTLED', message, opts); }
+}
+
+/** A write whose outcome is unknown (timeout, 5xx, connection lost after sending): reconcile by search, never retry blindly. */
+export class YidaWriteAmbiguousError extends YidaError {
+  constructor(message: string, opts: ConstructorParameters<typeof YidaError>[2] = {}) { super('YIDA_WRITE_AMBIGUOUS', message, opts); }
+}
+
+/** More than one Yida instance holds the same key: a human must decide which one stays. */
+export class YidaDuplicateFoundError extends YidaError {
+  readonly instanceIds: string[];
+  constructor(keyValue: string, instanceIds: string[]) {
+    super('YIDA_DUPLICATE_FOUND', `${instanceIds.length} Yida instances hold key ${keyValue}: ${instanceIds.join(', ')}`, { details: { instanceIds } });
+    this.instanceIds = instanceIds;
+  }
+}
+
+/** Yida refused the request as invalid (4xx other than auth/throttling); the message is Yida's. */
+export class YidaRejectedError extends YidaError {
+  constructor(message: string, opts: ConstructorParameters<typeof YidaError>[2] = {}) { super('YIDA_REJECTED', message, opts); }
+}
+
+/** A read (search, token) kept failing on network errors, timeouts or 5xx after every retry. */
+export class YidaUnavailableError extends YidaError {
+  constructor(message: string, opts: ConstructorParameters<typeof YidaError>[2] = {}) { super('YIDA_UNAVAILABLE', message, opts); }
+}

@@ -1,0 +1,235 @@
+/**
+ * Yida process instances through the official SDK: start, update, and the exact-match lookup by key field.
+ *
+ * Every call goes through one gate: a shared in-flight limit (YIDA_CONCURRENCY), an adaptive per-API pace
+ * (YIDA_QPS at most), the app token header, and one policy for failures:
+ *  - throttling (403 Forbidden.AccessDenied.Qps or Qpm limits, 400 requestTooFast or tooManyVisitors) was not executed:
+ *    slow the pace, back off with jitter, retry — for reads and writes alike;
+ *  - a refused token: refetch it once and retry once;
+ *  - connection refused (nothing was sent): retry, writes included;
+ *  - timeouts, resets, 5xx: reads and idempotent writes (update merges the same data again) retry; startInstance
+ *    does NOT — it fails with YIDA_WRITE_AMBIGUOUS and the caller reconciles by search;
+ *  - other 4xx: YIDA_REJECTED with Yida's message.
+ */
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { YidaClient, $yida, sdkConfig, runtimeOptions, validateTimeouts, withDeadline, DEFAULT_TIMEOUTS, type SdkTimeouts, type YidaClientType } from './sdk.js';
+import { classify } from './classify.js';
+import { backoffDelay, sleep, validateRetry, DEFAULT_RETRY, type RetryPolicy } from './backoff.js';
+import { AdaptivePacer, Semaphore } from './pacer.js';
+import { DingtalkTokenProvider, type TokenProvider } from './token.js';
+import { YidaAuthError, YidaRejectedError, YidaThrottledError, YidaUnavailableError, YidaWriteAmbiguousError, YidaError } from './errors.js';
+
+export type FormData = Record<string, unknown>;
+export interface CallOptions { signal?: AbortSignal }
+
+/** What the sync engine's writer needs from Yida. */
+export interface YidaSink {
+  /** start a process instance; resolves with its processInstanceId */
+  start(formData: FormData, opts?: CallOptions): Promise<string>;
+  /** merge `formData` into an existing instance */
+  update(instanceId: string, formData: FormData, opts?: CallOptions): Promise<void>;
+  /** ids of every instance whose `keyField` equals `value` exactly (all pages) */
+  findByKey(keyField: string, value: string, opts?: CallOptions): Promise<string[]>;
+  /** current paced rate per API, requests per second (for logs and the benchmark) */
+  rates(): Record<string, number>;
+}
+
+export interface YidaSinkDeps {
+  logger?: Logger;
+  metrics?: Metrics;
+  timeouts?: Partial<SdkTimeouts>;
+  retry?: Partial<RetryPolicy>;
+  /** share a token cache between sinks of the same app */
+  tokens?: TokenProvider;
+  /** page size of key lookups (Yida's maximum is 100) */
+  searchPageSize?: number;
+}
+
+type Api = 'startInstance' | 'updateInstance' | 'getInstanceIdList';
+/** read: retry on anything transient; idempotent: a write that may be repeated; write: never repeated on ambiguity */
+type CallKind = 'read' | 'idempotent' | 'write';
+
+const MAX_SEARCH_PAGES = 10_000;
+
+/** `textField_abc` → TextField: the componentName Yida's exact search conditions carry. */
+export function componentOf(keyField: string): { componentName: string; type: string } {
+  const prefix = /^([a-z][A-Za-z]*?)Field_/.exec(keyField)?.[1] ?? 'text';
+  const componentName = `${prefix[0].toUpperCase()}${prefix.slice(1)}Field`;
+  return { componentName, type: prefix === 'number' ? 'DOUBLE' : 'TEXT' };
+}
+
+/** The exact `eq` filter; the map form (`{"field":"P-001"}`) is a substring match and must never be used for dedupe. */
+export function exactSearchJson(keyField: string, value: string): string {
+  const { componentName, type } = componentOf(keyField);
+  return JSON.stringify([{ key: keyField, value, type, operator: 'eq', componentName }]);
+}
+
+function requireText(name: string, v: unknown): string {
+  if (typeof v !== 'string' || v.trim() === '') throw new TypeError(`${name}: required, a non-empty string`);
+  return v;
+}
+
+function formJson(formData: FormData): string {
+  if (!formData || typeof formData !== 'object' || Array.isArray(formData)) throw new TypeError('formData: expected a plain object of Yida field ids to values');
+  return JSON.stringify(formData);
+}
+
+class SdkYidaSink implements YidaSink {
+  private readonly client: YidaClientType;
+  private readonly tokens: TokenProvider;
+  private readonly slots: Semaphore;
+  private readonly pacers = new Map<Api, AdaptivePacer>();
+  private readonly timeouts: SdkTimeouts;
+  private readonly retry: RetryPolicy;
+  private readonly pageSize: number;
+
+  constructor(private readonly cfg: { dingtalk: Config['dingtalk']; yida: Config['yida'] }, private readonly deps: YidaSinkDeps) {
+    const { yida, dingtalk } = cfg;
+    requireText('yida.appType (YIDA_APP_TYPE)', yida.appType);
+    requireText('yida.systemToken (YIDA_SYSTEM_TOKEN)', yida.systemToken);
+    requireText('yida.userId (YIDA_USER_ID)', yida.userId);
+    requireText('yida.formUuid (YIDA_FORM_UUID)', yida.formUuid);
+    requireText('dingtalk.endpoint (DINGTALK_ENDPOINT)', dingtalk.endpoint);
+    if (!(yida.qps > 0)) throw new TypeError('yida.qps (YIDA_QPS): expected a positive number');
+    if (!Number.isInteger(yida.concurrency) || yida.concurrency < 1) throw new TypeError('yida.concurrency (YIDA_CONCURRENCY): expected a whole number >= 1');
+    const readTimeoutMs = deps.timeouts?.readTimeoutMs ?? DEFAULT_TIMEOUTS.readTimeoutMs;
+    // An unspecified connect timeout follows the read timeout up: the SDK also uses it as the socket idle timer.
+    const connectTimeoutMs = deps.timeouts?.connectTimeoutMs ?? Math.max(DEFAULT_TIMEOUTS.connectTimeoutMs, readTimeoutMs);
+    this.timeouts = validateTimeouts({ readTimeoutMs, connectTimeoutMs });
+    this.retry = validateRetry({ ...DEFAULT_RETRY, ...deps.retry });
+    this.pageSize = deps.searchPageSize ?? 100;
+    if (!Number.isInteger(this.pageSize) || this.pageSize < 1 || this.pageSize > 100) throw new TypeError('searchPageSize: expected a whole number from 1 to 100');
+    this.client = new YidaClient(sdkConfig(dingtalk, this.timeouts));
+    this.tokens = deps.tokens ?? new DingtalkTokenProvider(dingtalk, { timeouts: this.timeouts, retry: this.retry, logger: deps.logger, metrics: deps.metrics });
+    this.slots = new Semaphore(yida.concurrency);
+  }
+
+  rates(): Record<string, number> {
+    return Object.fromEntries([...this.pacers].map(([api, p]) => [api, Math.round(p.rate * 100) / 100]));
+  }
+
+  private pacer(api: Api): AdaptivePacer {
+    let p = this.pacers.get(api);
+    if (!p) { p = new AdaptivePacer({ maxRate: this.cfg.yida.qps }); this.pacers.set(api, p); }
+    return p;
+  }
+
+  private async call<T>(api: Api, kind: CallKind, fn: (token: string) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const { metrics, logger } = this.deps;
+    let tokenRefetched = false;
+    let throttledAttempts = 0;
+    for (let attempt = 1; ; attempt++) {
+      let delay = 0;
+      const release = await this.slots.acquire();
+      try {
+        signal?.throwIfAborted();
+        await this.pacer(api).wait(signal);
+        const token = await this.tokens.get(signal);
+        try {
+          const out = await withDeadline(fn(token), this.timeouts.readTimeoutMs + 50);
+          metrics?.apiCalls.inc({ target: 'yida', status: '200' });
+          this.pacer(api).onSuccess();
+          return out;
+        } catch (err) {
+          const c = classify(err);
+          const opts = { remoteCode: c.remoteCode, remoteStatus: c.status };
+          metrics?.apiCalls.inc({ target: 'yida', status: c.remoteCode ?? String(c.status ?? 'error') });
+          switch (c.kind) {
+            case 'auth':
+              if (tokenRefetched) throw new YidaAuthError(`DingTalk refused a freshly fetched access token on ${api} (${c.remoteCode ?? c.status})`, opts);
+              tokenRefetched = true;
+              this.tokens.invalidate(token);
+              logger?.info({ api }, 'dingtalk access token refused; fetching a new one');
+              attempt--; // the refetch is not a retry of the call's budget
+              continue;
+            case 'throttled':
+              metrics?.throttles.inc({ target: 'yida' });
+              throttledAttempts++;
+              attempt--; // throttling has its own budget
+              this.pacer(api).onThrottled();
+              if (throttledAttempts >= this.retry.maxThrottledAttempts) throw new YidaThrottledError(`${api} still throttled after ${throttledAttempts} attempts (${c.remoteCode ?? c.status})`, opts);
+              break;
+            case 'rejected':
+              throw new YidaRejectedError(`${api} refused by Yida (${c.remoteCode ?? c.status}): ${c.message}`, opts);
+            case 'ambiguous':
+              if (kind === 'write') throw new YidaWriteAmbiguousError(`${api} outcome unknown (${c.remoteCode ?? c.status ?? 'no answer'}): the instance may or may not exist`, { ...opts, cause: err });
+              if (attempt >= this.retry.maxAttempts) throw new YidaUnavailableError(`${api} failed after ${attempt} attempts (${c.remoteCode ?? c.status ?? 'no answer'})`, { ...opts, cause: err });
+              break;
+            case 'not_sent':
+              if (attempt >= this.retry.maxAttempts) throw new YidaUnavailableError(`${api}: DingTalk unreachable after ${attempt} attempts (${c.remoteCode})`, opts);
+              break;
+          }
+          metrics?.retries.inc({ target: 'yida' });
+          delay = backoffDelay(this.retry, Math.max(attempt, throttledAttempts));
+          logger?.debug({ api, attempt, kind: c.kind, code: c.remoteCode, delayMs: Math.round(delay), rate: this.pacer(api).rate }, 'yida call will be retried');
+        }
+      } finally {
+        release();
+      }
+      await sleep(delay, signal); // outside the slot: a backing-off call must not hold a concurrency slot
+    }
+  }
+
+  async start(formData: FormData, opts: CallOptions = {}): Promise<string> {
+    const { yida } = this.cfg;
+    const formDataJson = formJson(formData);
+    return this.call('startInstance', 'write', async (token) => {
+      const res = await this.client.startInstanceWithOptions(
+        new $yida.StartInstanceRequest({
+          appType: yida.appType, systemToken: yida.systemToken, userId: yida.userId, language: yida.language,
+          formUuid: yida.formUuid, processCode: yida.processCode, formDataJson,
+        }),
+        new $yida.StartInstanceHeaders({ xAcsDingtalkAccessToken: token }),
+        runtimeOptions(this.timeouts),
+      );
+      const id = res.body?.result;
+      if (typeof id !== 'string' || !id) throw Object.assign(new Error('startInstance answered without a processInstanceId'), { name: 'MalformedAnswer' });
+      return id;
+    }, opts.signal);
+  }
+
+  async update(instanceId: string, formData: FormData, opts: CallOptions = {}): Promise<void> {
+    const { yida } = this.cfg;
+    requireText('instanceId', instanceId);
+    const updateFormDataJson = formJson(formData);
+    await this.call('updateInstance', 'idempotent', (token) => this.client.updateInstanceWithOptions(
+      new $yida.UpdateInstanceRequest({
+        appType: yida.appType, systemToken: yida.systemToken, userId: yida.userId, language: yida.language,
+        processInstanceId: instanceId, updateFormDataJson,
+      }),
+      new $yida.UpdateInstanceHeaders({ xAcsDingtalkAccessToken: token }),
+      runtimeOptions(this.timeouts),
+    ), opts.signal);
+  }
+
+  async findByKey(keyField: string, value: string, opts: CallOptions = {}): Promise<string[]> {
+    const { yida } = this.cfg;
+    requireText('keyField', keyField);
+    requireText('value', value);
+    const searchFieldJson = exactSearchJson(keyField, value);
+    const ids = new Set<string>();
+    for (let page = 1; page <= MAX_SEARCH_PAGES; page++) {
+      const body = await this.call('getInstanceIdList', 'read', async (token) => (await this.client.getInstanceIdListWithOptions(
+        new $yida.GetInstanceIdListRequest({
+          appType: yida.appType, systemToken: yida.systemToken, userId: yida.userId, language: yida.language,
+          formUuid: yida.formUuid, searchFieldJson, pageNumber: page, pageSize: this.pageSize,
+        }),
+        new $yida.GetInstanceIdListHeaders({ xAcsDingtalkAccessToken: token }),
+        runtimeOptions(this.timeouts),
+      )).body, opts.signal);
+      const data = body?.data ?? [];
+      for (const id of data) ids.add(id);
+      const total = Number(body?.totalCount ?? 0);
+      if (data.length === 0 || data.length < this.pageSize || page * this.pageSize >= total) break;
+    }
+    return [...ids];
+  }
+}
+
+export function createYidaSink(cfg: { dingtalk: Config['dingtalk']; yida: Config['yida'] }, deps: YidaSinkDeps = {}): YidaSink {
+  return new SdkYidaSink(cfg, deps);
+}
+
+export { YidaError };
