@@ -1,6 +1,6 @@
 /**
  * The mapping engine: `{field}` / `{{variable|filter}}` / `_function EXPR` templates, Yida type coercion and
- * data-quality rules. See docs/mapping.md for the language.
+ * data-quality rules. See the README section "Mapping" for the language.
  */
 import type { Mapping } from '../sync/types.js';
 import { CompiledMapping } from './mapping.js';

@@ -33,7 +33,7 @@ export interface YidaSink {
   /** ids of every instance whose `keyField` equals `value` exactly (all pages) */
   findByKey(keyField: string, value: string, opts?: CallOptions): Promise<string[]>;
   /** current paced rate per API, requests per second (for logs and the benchmark) */
-  rates(): Record<string, number>;
+  rates?(): Record<string, number>;
 }
 
 export interface YidaSinkDeps {

@@ -1,0 +1,227 @@
+/**
+ * The ledger-guarded writer end to end: real SDK, DingTalk simulator over loopback, ledger on sqlite (and Redis).
+ * The invariant under every fault: exactly one Yida instance per product number.
+ */
+import { expect } from 'chai';
+import Keyv from 'keyv';
+import KeyvRedis from '@keyv/redis';
+import { LedgerWriter } from '../src/sync/writer.js';
+import { KeyvLedger } from '../src/store/ledger.js';
+import type { Ledger, LedgerEntry } from '../src/store/types.js';
+import type { WriteOutcome } from '../src/sync/types.js';
+import { createYidaSink } from '../src/yida/index.js';
+import { dingtalkConfigFor, startSinkFixture, tempSqlite, products, mapLimit, instancesPerKey, KEY_FIELD, type SinkFixture, type TempSqlite } from './helpers/dingtalk.js';
+import { startRedis, redisAvailable, type RedisHandle } from './helpers/redis.js';
+
+const tally = (outcomes: WriteOutcome[]) => outcomes.reduce<Record<string, number>>((t, o) => ({ ...t, [o.kind]: (t[o.kind] ?? 0) + 1 }), {});
+
+function expectOnePerProduct(fx: SinkFixture, n: number) {
+  const per = instancesPerKey(fx.sim);
+  expect(per.size, 'product numbers with an instance').to.equal(n);
+  expect([...per.values()].every((c) => c === 1), 'no product number has two instances').to.equal(true);
+  expect(fx.sim.instanceCount()).to.equal(n);
+}
+
+describe('LedgerWriter (real SDK, simulator, sqlite ledger)', function () {
+  let fx: SinkFixture;
+  let db: TempSqlite;
+  let ledger: KeyvLedger;
+  const writer = (o: { ledger?: Ledger; reconcileDelayMs?: number } = {}) =>
+    new LedgerWriter({ ledger: o.ledger ?? ledger, sink: fx.sink, keyField: KEY_FIELD, reconcileDelayMs: o.reconcileDelayMs ?? 5 });
+  const run = (w: LedgerWriter, items: ReturnType<typeof products>, limit = 16) => mapLimit(items, limit, (i) => w.write(i));
+
+  beforeEach(async () => { db = tempSqlite(); ledger = new KeyvLedger(db.kv); });
+  afterEach(async () => { await fx?.close(); await db.close(); });
+
+  it('1,000 new products become exactly 1,000 instances, all ledgered done', async () => {
+    fx = await startSinkFixture({ yida: { qps: 1000, concurrency: 16 } });
+    const items = products(1000);
+    const out = await run(writer(), items);
+    expect(tally(out)).to.deep.equal({ created: 1000 });
+    expectOnePerProduct(fx, 1000);
+    const e = await ledger.get('P-00500');
+    expect(e).to.include({ state: 'done', hash: 'h1-P-00500' });
+    const o = out[499];
+    expect(e!.instanceId).to.equal(o.kind === 'created' ? o.instanceId : 'not created');
+  });
+
+  it('an unchanged product makes no call; a changed one updates the same instance', async () => {
+    fx = await startSinkFixture();
+    const w = writer();
+    const [first] = await run(w, products(3));
+    const before = fx.sim.requests().length;
+    expect(tally(await run(w, products(3)))).to.deep.equal({ unchanged: 3 });
+    expect(fx.sim.requests().length, 'no DingTalk call for unchanged products').to.equal(before);
+    const changed = products(3, 2);
+    const out = await run(w, changed);
+    expect(tally(out)).to.deep.equal({ updated: 3 });
+    expect(out[0]).to.deep.include({ kind: 'updated', instanceId: (first as { instanceId: string }).instanceId });
+    expectOnePerProduct(fx, 3);
+    expect(fx.sim.instances().find((i) => i.processInstanceId === (out[0] as { instanceId: string }).instanceId)!.data).to.deep.equal(changed[0].formData);
+    expect(await ledger.get(changed[0].productNo)).to.include({ state: 'done', hash: changed[0].hash });
+  });
+
+  it('commit-then-500 on 10% of starts still leaves exactly one instance per product number', async () => {
+    fx = await startSinkFixture({ sim: { knobs: { commitThen500Rate: 0.1 }, seed: 7 }, yida: { qps: 1000, concurrency: 16 } });
+    const items = products(300);
+    const first = await run(writer(), items);
+    expect(fx.sim.requests({ api: 'yida.startInstance' }).filter((r) => r.committed).length, 'the fault fired').to.be.greaterThan(10);
+    const second = await run(writer(), items);
+    expect(first.concat(second).filter((o) => o.kind === 'failed')).to.have.length(0);
+    expectOnePerProduct(fx, 300);
+    expect(fx.sim.requests({ api: 'yida.startInstance' }).length, 'no start was repeated').to.equal(300);
+  });
+
+  it('500s that did not execute: failed on the first pass are started on the second, never twice', async () => {
+    fx = await startSinkFixture({ sim: { knobs: { errorRates: { 'yida.startInstance': 0.1 }, commitThen500Rate: 0.05 }, seed: 3 }, yida: { qps: 1000, concurrency: 16 } });
+    const items = products(200);
+    const first = await run(writer(), items);
+    const failed = first.filter((o) => o.kind === 'failed');
+    expect(failed.length, 'some starts failed without executing').to.be.greaterThan(0);
+    expect(failed.every((o) => o.kind === 'failed' && o.code === 'YIDA_WRITE_AMBIGUOUS')).to.equal(true);
+    for (const f of failed) expect(await ledger.get(f.productNo)).to.include({ state: 'pending', op: 'start' });
+    fx.sim.setKnobs({ errorRates: {}, commitThen500Rate: 0 });
+    const second = await run(writer(), items);
+    expect(second.filter((o) => o.kind === 'failed')).to.have.length(0);
+    expectOnePerProduct(fx, 200);
+  });
+
+  it('starts that time out (committed, answered late) are adopted by the in-call reconciliation', async () => {
+    fx = await startSinkFixture({ sim: { knobs: { hangRate: 0.2, hangMs: 3000 }, seed: 5 }, deps: { timeouts: { readTimeoutMs: 250, connectTimeoutMs: 3000 } } });
+    const out = await run(writer(), products(30));
+    expect(fx.sim.requests({ api: 'yida.startInstance' }).some((r) => r.committed), 'the fault fired').to.equal(true);
+    expect(tally(out)).to.deep.equal({ created: 30 });
+    expectOnePerProduct(fx, 30);
+  });
+
+  it('403 throttling at a low QPS limit: all written, none failed', async () => {
+    fx = await startSinkFixture({ sim: { knobs: { qpsLimits: { 'yida.startInstance': 15 } } }, yida: { qps: 40, concurrency: 8 } });
+    const out = await run(writer(), products(60), 8);
+    expect(tally(out)).to.deep.equal({ created: 60 });
+    expect(fx.sim.requests({ api: 'yida.startInstance' }).some((r) => r.status === 403), 'the limit was hit').to.equal(true);
+    expectOnePerProduct(fx, 60);
+  });
+
+  it('survives token expiry mid-run', async () => {
+    fx = await startSinkFixture();
+    const w = writer();
+    let n = 0;
+    const out = await mapLimit(products(100), 8, async (i) => { if (++n === 50) fx.sim.expireTokens(); return w.write(i); });
+    expect(tally(out)).to.deep.equal({ created: 100 });
+    expect(fx.sim.requests().some((r) => r.code === 'InvalidAuthentication'), 'a token was refused').to.equal(true);
+    expect(fx.sim.requests({ api: 'oauth2.accessToken' })).to.have.length(2);
+    expectOnePerProduct(fx, 100);
+  });
+
+  it('a crash between start and done is reconciled on the next run by search, without a second start', async () => {
+    fx = await startSinkFixture();
+    // The process "dies" when it tries to record done: the instance exists, the ledger says pending.
+    const crashing: Ledger = {
+      get: (k) => ledger.get(k), delete: (k) => ledger.delete(k),
+      async set(k: string, e: LedgerEntry) { if (e.state === 'done') throw Object.assign(new Error('process killed'), { code: 'CRASH' }); return ledger.set(k, e); },
+    };
+    const [item] = products(1);
+    const crashed = await writer({ ledger: crashing }).write(item);
+    expect(crashed).to.deep.include({ kind: 'failed', code: 'CRASH' });
+    expect(await ledger.get(item.productNo)).to.include({ state: 'pending', op: 'start' });
+    await db.reopen(); ledger = new KeyvLedger(db.kv); // a new process, same sqlite file
+    expect(await ledger.get(item.productNo)).to.include({ state: 'pending' });
+    const next = await writer().write(item);
+    expect(next.kind).to.equal('created');
+    expect(fx.sim.requests({ api: 'yida.startInstance' })).to.have.length(1);
+    expect(fx.sim.requests({ api: 'yida.getInstanceIdList' })).to.have.length(1);
+    expect(await ledger.get(item.productNo)).to.include({ state: 'done', instanceId: fx.sim.instances()[0].processInstanceId });
+    expectOnePerProduct(fx, 1);
+  });
+
+  it('a crash after start, then a changed product: adopts the instance and updates it', async () => {
+    fx = await startSinkFixture();
+    const [v1] = products(1);
+    const id = await fx.sink.start(v1.formData);
+    await ledger.set(v1.productNo, { hash: v1.hash, state: 'pending', op: 'start', attemptId: 'a1', syncedAt: new Date().toISOString() });
+    const [v2] = products(1, 2);
+    expect(await writer().write(v2)).to.deep.equal({ kind: 'created', productNo: v2.productNo, instanceId: id });
+    expect(fx.sim.instances()[0].data).to.deep.equal(v2.formData);
+    expectOnePerProduct(fx, 1);
+  });
+
+  it('a pending entry with no instance on Yida is started', async () => {
+    fx = await startSinkFixture();
+    const [item] = products(1);
+    await ledger.set(item.productNo, { hash: item.hash, state: 'pending', op: 'start', attemptId: 'a1', syncedAt: new Date().toISOString() });
+    expect((await writer().write(item)).kind).to.equal('created');
+    expectOnePerProduct(fx, 1);
+  });
+
+  it('two instances for one product number: YIDA_DUPLICATE_FOUND with both ids, nothing written', async () => {
+    fx = await startSinkFixture();
+    const [item] = products(1);
+    const a = await fx.sink.start(item.formData); const b = await fx.sink.start(item.formData);
+    await ledger.set(item.productNo, { hash: 'old', state: 'pending', op: 'start', attemptId: 'a1', syncedAt: new Date().toISOString() });
+    const before = fx.sim.requests().filter((r) => r.api === 'yida.startInstance' || r.api === 'yida.updateInstance').length;
+    const out = await writer().write(item);
+    expect(out).to.deep.include({ kind: 'failed', code: 'YIDA_DUPLICATE_FOUND' });
+    expect((out as { reason: string }).reason).to.include(a).and.include(b);
+    expect(fx.sim.requests().filter((r) => r.api === 'yida.startInstance' || r.api === 'yida.updateInstance').length).to.equal(before);
+  });
+
+  it('a rejected start leaves no pending entry and reports Yida\'s reason', async () => {
+    fx = await startSinkFixture();
+    const [item] = products(1);
+    const cfg = dingtalkConfigFor(fx.sim);
+    const wrongForm = createYidaSink({ ...cfg, yida: { ...cfg.yida, formUuid: 'FORM-GONE' } });
+    const w = new LedgerWriter({ ledger, sink: wrongForm, keyField: KEY_FIELD });
+    const out = await w.write(item);
+    expect(out).to.deep.include({ kind: 'failed', code: 'YIDA_REJECTED' });
+    expect((out as { reason: string }).reason).to.include('FORM-GONE');
+    expect(await ledger.get(item.productNo)).to.equal(undefined);
+  });
+
+  it('never throws, even on a broken item or a failing ledger', async () => {
+    fx = await startSinkFixture();
+    const broken: Ledger = { get: async () => { throw new Error('store down'); }, set: async () => undefined, delete: async () => undefined };
+    expect((await writer({ ledger: broken }).write(products(1)[0])).kind).to.equal('failed');
+    expect((await writer().write({ productNo: 'P-1', formData: {}, hash: '' })).kind).to.equal('failed');
+  });
+
+  it('validates its dependencies up front', () => {
+    expect(() => new LedgerWriter({ ledger: undefined as never, sink: {} as never, keyField: 'k' })).to.throw(/ledger/);
+    expect(() => new LedgerWriter({ ledger: {} as never, sink: {} as never, keyField: ' ' })).to.throw(/keyField/);
+  });
+
+  it('the sqlite ledger survives reopening the file', async () => {
+    fx = await startSinkFixture();
+    await run(writer(), products(5));
+    await db.reopen(); ledger = new KeyvLedger(db.kv);
+    expect(tally(await run(writer(), products(5)))).to.deep.equal({ unchanged: 5 });
+  });
+});
+
+describe('LedgerWriter with the ledger on Redis', function () {
+  let redis: RedisHandle | undefined;
+  let fx: SinkFixture;
+  let kv: Keyv;
+
+  before(async function () {
+    if (!redisAvailable()) this.skip();
+    redis = await startRedis();
+  });
+  after(async () => { await redis?.stop(); });
+  afterEach(async () => { await kv?.disconnect(); await fx?.close(); });
+
+  it('writes each product once and finds them unchanged from another connection', async () => {
+    fx = await startSinkFixture({ sim: { knobs: { commitThen500Rate: 0.1 }, seed: 11 }, yida: { qps: 1000, concurrency: 16 } });
+    kv = new Keyv({ store: new KeyvRedis(redis!.url), namespace: 'connector' });
+    const w = new LedgerWriter({ ledger: new KeyvLedger(kv), sink: fx.sink, keyField: KEY_FIELD, reconcileDelayMs: 5 });
+    const items = products(200);
+    await mapLimit(items, 16, (i) => w.write(i));
+    const second = await mapLimit(items, 16, (i) => w.write(i));
+    expect(second.filter((o) => o.kind === 'failed')).to.have.length(0);
+    expectOnePerProduct(fx, 200);
+    const kv2 = new Keyv({ store: new KeyvRedis(redis!.url), namespace: 'connector' });
+    const w2 = new LedgerWriter({ ledger: new KeyvLedger(kv2), sink: fx.sink, keyField: KEY_FIELD });
+    const third = await mapLimit(items, 16, (i) => w2.write(i));
+    await kv2.disconnect();
+    expect(tally(third)).to.deep.equal({ unchanged: 200 });
+  });
+});
