@@ -1,0 +1,246 @@
+/**
+ * The engine's own rules, with small in-memory stand-ins for the source and the writer and a real sqlite store:
+ * single flight, cursor movement, failure handling, shutdown. (The real clients are exercised end to end elsewhere.)
+ */
+import { expect } from 'chai';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createStores } from '../src/store/index.js';
+import type { Stores } from '../src/store/types.js';
+import { SyncEngine, LOCK_NAME } from '../src/sync/engine.js';
+import { windowFor } from '../src/sync/window.js';
+import { createMetrics } from '../src/metrics.js';
+import { silentLogger } from '../src/log.js';
+import { ConnectorError } from '../src/errors.js';
+import type {
+  GroupTree, Mapping, OkkiProduct, ProductPage, ProductSource, ProductWriter, PullOptions, Reporter, RunRecord, SyncWindow, WriteOutcome,
+} from '../src/sync/types.js';
+
+const groups: GroupTree = { name: () => undefined, level1: () => undefined, level2: () => undefined, path: () => [], size: 0 };
+
+class FakeSource implements ProductSource {
+  windows: SyncWindow[] = [];
+  fail?: Error;
+  /** resolves each page only when released (to hold a run open) */
+  gate?: Promise<void>;
+  constructor(public products: OkkiProduct[], private pageSize = 10) {}
+  async groups() { return groups; }
+  formatTime(d: Date) { return d.toISOString(); }
+  async *pages(window: SyncWindow, _opts?: PullOptions): AsyncIterable<ProductPage> {
+    this.windows.push(window);
+    for (let i = 0; i < this.products.length; i += this.pageSize) {
+      if (this.gate) await this.gate;
+      if (this.fail) throw this.fail;
+      const items = this.products.slice(i, i + this.pageSize);
+      yield { index: i / this.pageSize + 1, items: items.filter((p) => p.product_no), rejected: items.filter((p) => !p.product_no).map(() => ({ product_no: null, code: 'OKKI_ITEM_INVALID', reason: 'no product_no' })) };
+    }
+  }
+  async *byProductNos(nos: readonly string[]): AsyncIterable<ProductPage> {
+    yield { index: 1, items: this.products.filter((p) => nos.includes(p.product_no!)), rejected: nos.filter((n) => !this.products.some((p) => p.product_no === n)).map((n) => ({ product_no: n, code: 'OKKI_NOT_FOUND', reason: `${n} not found` })) };
+  }
+}
+
+const mapping: Mapping = {
+  keyField: 'textField_no',
+  referencedProductFields: () => new Set(['product_no', 'name']),
+  map(p) {
+    if (p.name === 'REJECT') return { ok: false, rejected: { product_no: p.product_no ?? null, code: 'MAPPING_REJECTED', reason: '产品名称 is empty' } };
+    return { ok: true, productNo: p.product_no!, formData: { textField_no: p.product_no, textField_name: p.name }, hash: `${p.product_no}:${p.name}` };
+  },
+};
+
+class FakeWriter implements ProductWriter {
+  written: string[] = [];
+  inFlight = 0;
+  maxInFlightPerKey = new Map<string, number>();
+  failFor = new Set<string>();
+  delayMs = 0;
+  async write(item: { productNo: string }): Promise<WriteOutcome> {
+    const n = (this.maxInFlightPerKey.get(item.productNo) ?? 0) + 1;
+    this.maxInFlightPerKey.set(item.productNo, n);
+    this.inFlight++;
+    try {
+      if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+      if (n > 1) throw new Error(`two writes of ${item.productNo} at once`);
+      this.written.push(item.productNo);
+      if (this.failFor.has(item.productNo)) return { kind: 'failed', productNo: item.productNo, code: 'YIDA_WRITE_AMBIGUOUS', reason: 'timeout' };
+      return { kind: 'created', productNo: item.productNo, instanceId: `inst-${item.productNo}` };
+    } finally {
+      this.inFlight--;
+      this.maxInFlightPerKey.set(item.productNo, (this.maxInFlightPerKey.get(item.productNo) ?? 1) - 1);
+    }
+  }
+}
+
+const products = (n: number): OkkiProduct[] => Array.from({ length: n }, (_, i) => ({ product_id: i + 1, product_no: `P-${String(i + 1).padStart(4, '0')}`, name: `产品 ${i + 1}` }));
+
+describe('sync engine', () => {
+  let stores: Stores;
+  let source: FakeSource;
+  let writer: FakeWriter;
+  let reports: RunRecord[];
+  let engine: SyncEngine;
+  let now: Date;
+
+  function makeEngine(extra: Partial<ConstructorParameters<typeof SyncEngine>[1]> = {}) {
+    const reporter: Reporter = { report: async (run) => { reports.push(structuredClone(run)); return { sent: true }; } };
+    return new SyncEngine(
+      { source, mapping, writer, stores, reporter, metrics: createMetrics(), logger: silentLogger, now: () => now },
+      { lookbackSeconds: 1801, timezone: 'Asia/Shanghai', maxInFlight: 8, ...extra },
+    );
+  }
+
+  async function runToEnd(e: SyncEngine, req: Parameters<SyncEngine['trigger']>[0] = { trigger: 'cli' }) {
+    const t = await e.trigger(req);
+    return (await e.waitForRun(t.runId, 30_000))!;
+  }
+
+  beforeEach(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'engine-test-'));
+    stores = await createStores({ url: `sqlite://${join(dir, 's.sqlite')}`, kind: 'sqlite', sqlitePath: join(dir, 's.sqlite') });
+    source = new FakeSource(products(25));
+    writer = new FakeWriter();
+    reports = [];
+    now = new Date('2026-11-25T02:00:00Z');
+    engine = makeEngine();
+  });
+  afterEach(async () => { await engine.shutdown(); await stores.close(); });
+
+  it('computes windows: first run and full mode read everything; incremental subtracts the lookback from the cursor', () => {
+    const t = new Date('2026-11-25T02:00:00Z');
+    expect(windowFor('incremental', undefined, 1801, t)).to.deep.equal({ end: t });
+    expect(windowFor('full', new Date('2026-11-25T01:00:00Z'), 1801, t)).to.deep.equal({ end: t });
+    expect(windowFor('incremental', new Date('2026-11-25T01:00:00Z'), 1801, t)).to.deep.equal({ start: new Date('2026-11-25T00:29:59Z'), end: t });
+  });
+
+  it('a successful run writes every product, records counts, advances the cursor to the window end and reports once', async () => {
+    const run = await runToEnd(engine);
+    expect(run.status).to.equal('succeeded');
+    expect(run.counts).to.deep.equal({ fetched: 25, created: 25, updated: 0, unchanged: 0, rejected: 0, failed: 0 });
+    expect(run.window).to.deep.equal({ start: null, end: now.toISOString() });
+    expect((await stores.cursor.get())?.toISOString()).to.equal(now.toISOString());
+    expect(reports.map((r) => r.id)).to.deep.equal([run.id]);
+    expect(await stores.lock.holder(LOCK_NAME)).to.equal(undefined);
+    expect((await stores.runs.get(run.id))?.status).to.equal('succeeded');
+  });
+
+  it('the next incremental run starts at cursor minus lookback', async () => {
+    await runToEnd(engine);
+    const first = now;
+    now = new Date(first.getTime() + 600_000);
+    await runToEnd(engine);
+    expect(source.windows[1]).to.deep.equal({ start: new Date(first.getTime() - 1801_000), end: now });
+  });
+
+  it('rejected products are recorded with reasons, the others are written, the run is partial and the cursor moves', async () => {
+    source.products[3].name = 'REJECT';
+    source.products.push({ product_id: 999, name: 'no number' } as OkkiProduct);
+    const run = await runToEnd(engine);
+    expect(run.status).to.equal('partial');
+    expect(run.counts).to.include({ fetched: 26, created: 24, rejected: 2, failed: 0 });
+    expect(run.failures).to.deep.include({ product_no: 'P-0004', code: 'MAPPING_REJECTED', reason: '产品名称 is empty' });
+    expect(run.failures).to.deep.include({ product_no: null, code: 'OKKI_ITEM_INVALID', reason: 'no product_no' });
+    expect(await stores.cursor.get()).to.deep.equal(now);
+  });
+
+  it('a failed write keeps the cursor where it was, so the next run reads the window again', async () => {
+    writer.failFor.add('P-0007');
+    const run = await runToEnd(engine);
+    expect(run.status).to.equal('partial');
+    expect(run.counts.failed).to.equal(1);
+    expect(run.failures[0]).to.deep.equal({ product_no: 'P-0007', code: 'YIDA_WRITE_AMBIGUOUS', reason: 'timeout' });
+    expect(await stores.cursor.get()).to.equal(undefined);
+    expect(run.cursorAfter).to.equal(null);
+  });
+
+  it('a source failure fails the run cleanly: cursor unchanged, lock released, reason recorded, in-flight writes settled', async () => {
+    await runToEnd(engine);
+    const cursor = await stores.cursor.get();
+    now = new Date(now.getTime() + 60_000);
+    writer.delayMs = 20;
+    source.fail = new ConnectorError('OKKI_AUTH_FAILED', 'OKKI refused the client credentials');
+    const run = await runToEnd(engine);
+    expect(run.status).to.equal('failed');
+    expect(run.error).to.deep.equal({ code: 'OKKI_AUTH_FAILED', message: 'OKKI refused the client credentials' });
+    expect(await stores.cursor.get()).to.deep.equal(cursor);
+    expect(await stores.lock.holder(LOCK_NAME)).to.equal(undefined);
+    expect(writer.inFlight).to.equal(0);
+  });
+
+  it('counts consecutive failed runs for the report alert and resets on success', async () => {
+    source.fail = new Error('down');
+    await runToEnd(engine); await runToEnd(engine);
+    const third = await runToEnd(engine);
+    expect(third.status).to.equal('failed');
+    source.fail = undefined;
+    await runToEnd(engine);
+    expect(reports.map((r) => r.status)).to.deep.equal(['failed', 'failed', 'failed', 'succeeded']);
+    expect(Number(await stores.kv.get('runs:consecutiveFailures'))).to.equal(0);
+  });
+
+  it('50 concurrent triggers start exactly one run; the others join it', async () => {
+    let release!: () => void;
+    source.gate = new Promise((r) => { release = r; });
+    const answers = await Promise.all(Array.from({ length: 50 }, () => engine.trigger({ trigger: 'webhook' })));
+    expect(new Set(answers.map((a) => a.runId)).size).to.equal(1);
+    expect(answers.filter((a) => !a.coalesced)).to.have.length(1);
+    release();
+    const run = await engine.waitForRun(answers[0].runId, 30_000);
+    expect(run?.status).to.equal('succeeded');
+    expect((await stores.runs.list(10))).to.have.length(1);
+    expect(writer.written).to.have.length(25);
+  });
+
+  it('a run held by another replica (the lock) is joined, not duplicated', async () => {
+    await stores.lock.acquire(LOCK_NAME, 'run-on-another-replica', 60_000);
+    const t = await engine.trigger({ trigger: 'webhook' });
+    expect(t).to.deep.equal({ runId: 'run-on-another-replica', status: 'running', coalesced: true });
+    expect(writer.written).to.have.length(0);
+  });
+
+  it('never writes one product number twice at once, even when a page repeats it', async () => {
+    source.products = [...products(5), ...products(5), ...products(5)];
+    writer.delayMs = 5;
+    const run = await runToEnd(engine);
+    expect(run.counts.failed, JSON.stringify(run.failures)).to.equal(0);
+    expect(writer.written).to.have.length(15);
+  });
+
+  it('targeted runs read only the given product numbers and leave the cursor alone', async () => {
+    const run = await runToEnd(engine, { trigger: 'webhook', productNos: ['P-0002', 'P-0003', 'X-404'] });
+    expect(run.mode).to.equal('targeted');
+    expect(run.status).to.equal('partial');
+    expect(run.counts).to.include({ created: 2, rejected: 1 });
+    expect(run.failures).to.deep.equal([{ product_no: 'X-404', code: 'OKKI_NOT_FOUND', reason: 'X-404 not found' }]);
+    expect(await stores.cursor.get()).to.equal(undefined);
+  });
+
+  it('shutdown mid-run stops reading, lets in-flight writes settle, records the run failed and refuses new triggers', async () => {
+    source.products = products(200);
+    writer.delayMs = 30;
+    const t = await engine.trigger({ trigger: 'schedule' });
+    await new Promise((r) => setTimeout(r, 100));
+    await engine.shutdown();
+    expect(writer.inFlight).to.equal(0);
+    const run = (await stores.runs.get(t.runId))!;
+    expect(run.status).to.equal('failed');
+    expect(run.error?.code).to.equal('RUN_ABORTED');
+    expect(run.counts.created).to.be.greaterThan(0).and.lessThan(200);
+    expect(await stores.cursor.get()).to.equal(undefined);
+    expect(await stores.lock.holder(LOCK_NAME)).to.equal(undefined);
+    let refused: unknown;
+    try { await engine.trigger({ trigger: 'webhook' }); } catch (err) { refused = err; }
+    expect(refused).to.be.instanceOf(ConnectorError).with.property('code', 'SERVICE_SHUTTING_DOWN');
+  });
+
+  it('a store that is gone when a trigger arrives answers STORE_UNAVAILABLE and holds no lock', async () => {
+    await stores.close();
+    let err: unknown;
+    try { await engine.trigger({ trigger: 'webhook' }); } catch (e) { err = e; }
+    expect(err).to.be.instanceOf(Error);
+    expect((err as { code?: string }).code).to.match(/STORE_UNAVAILABLE/);
+    const dir = mkdtempSync(join(tmpdir(), 'engine-test-'));
+    stores = await createStores({ url: `sqlite://${join(dir, 's.sqlite')}`, kind: 'sqlite', sqlitePath: join(dir, 's.sqlite') });
+  });
+});
