@@ -28,6 +28,14 @@ describe('Yida sink (real SDK against the simulator)', function () {
     expect(await fx.sink.findByKey(KEY_FIELD, 'P-00')).to.deep.equal([]);
   });
 
+  it('leaves empty fields out of a new instance, and sends them as null on update so Yida clears them', async () => {
+    fx = await startSinkFixture();
+    const id = await fx.sink.start({ [KEY_FIELD]: 'P-009', textField_name: 'A', textareaField_remark: null });
+    expect(fx.sim.instances().find((i) => i.processInstanceId === id)!.data).to.deep.equal({ [KEY_FIELD]: 'P-009', textField_name: 'A' });
+    await fx.sink.update(id, { [KEY_FIELD]: 'P-009', textField_name: null });
+    expect(fx.sim.instances().find((i) => i.processInstanceId === id)!.data).to.deep.equal({ [KEY_FIELD]: 'P-009', textField_name: null });
+  });
+
   it('sends the exact eq array filter, never the fuzzy map', () => {
     expect(JSON.parse(exactSearchJson('textField_abc', 'P-1'))).to.deep.equal([{ key: 'textField_abc', value: 'P-1', type: 'TEXT', operator: 'eq', componentName: 'TextField' }]);
     expect(JSON.parse(exactSearchJson('serialNumberField_x', 'S'))[0].componentName).to.equal('SerialNumberField');

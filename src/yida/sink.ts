@@ -71,8 +71,11 @@ function requireText(name: string, v: unknown): string {
   return v;
 }
 
-function formJson(formData: FormData): string {
+function formJson(formData: FormData, opts: { dropEmpty?: boolean } = {}): string {
   if (!formData || typeof formData !== 'object' || Array.isArray(formData)) throw new TypeError('formData: expected a plain object of Yida field ids to values');
+  // An empty field says nothing on a new instance: leaving it out spares Yida a null it may not accept. Updates keep
+  // nulls, which is how a value removed in OKKI is cleared in Yida.
+  if (opts.dropEmpty) return JSON.stringify(Object.fromEntries(Object.entries(formData).filter(([, v]) => v !== null && v !== undefined)));
   return JSON.stringify(formData);
 }
 
@@ -174,7 +177,7 @@ class SdkYidaSink implements YidaSink {
 
   async start(formData: FormData, opts: CallOptions = {}): Promise<string> {
     const { yida } = this.cfg;
-    const formDataJson = formJson(formData);
+    const formDataJson = formJson(formData, { dropEmpty: true });
     return this.call('startInstance', 'write', async (token) => {
       const res = await this.client.startInstanceWithOptions(
         new $yida.StartInstanceRequest({
