@@ -3,6 +3,7 @@
  * the real `/v1/product/list` + `/v1/product/info` payloads (ids as ints, decimals as strings, undocumented extras).
  * Products are generated lazily by index (`productAt(i)`) so a 100k catalogue costs nothing until it is read.
  */
+import { seededRandom } from './random.js';
 
 export interface OkkiGroup {
   id: number;
@@ -76,17 +77,8 @@ export function productNoFor(i: number): string {
   return `P-${String(i + 1).padStart(6, '0')}`;
 }
 
-/** mulberry32: tiny, fast, good enough for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The simulators' one seeded PRNG, also used for catalogue data. */
+export const rng = seededRandom;
 
 function mix(seed: number, i: number): number {
   let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(i + 1, 0xc2b2ae35);

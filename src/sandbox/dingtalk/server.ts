@@ -12,7 +12,7 @@ import { defaultKnobs, mergeKnobs, KnobError, type DingtalkApi, type DingtalkKno
 import { InstanceStore, SearchError, type SimInstance } from './instances.js';
 import { RobotHub, robotSign, type RobotConfig, type RobotMessage } from './robot.js';
 import { SlidingWindow } from './window-counter.js';
-import { seededRandom } from './random.js';
+import { seededRandom } from '../random.js';
 
 export interface YidaTarget { appType: string; systemToken: string; userId: string; formUuid: string }
 

@@ -1,4 +1,4 @@
-/** A small seeded PRNG (mulberry32) so fault injection is repeatable run after run. */
+/** A small seeded PRNG (mulberry32): catalogues and fault injection repeat exactly run after run. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
