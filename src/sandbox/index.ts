@@ -3,7 +3,9 @@
  * and `npm run sync` when no OKKI/DingTalk credentials are set (or SANDBOX=1).
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { startOkkiSimulator, type OkkiSimulator } from './okki/index.js';
@@ -20,7 +22,7 @@ export interface Sandbox {
 
 export interface SandboxOptions {
   logger: Logger;
-  /** STORE_URL was set explicitly: keep it; otherwise a sandbox store is used and wiped at start */
+  /** STORE_URL was set explicitly (it is ignored in sandbox mode, with a warning) */
   storeUrlSet: boolean;
   /** OKKI_QPS was set explicitly: keep it; otherwise the sandbox reads faster than the cautious production default */
   okkiQpsSet?: boolean;
@@ -28,7 +30,6 @@ export interface SandboxOptions {
   seed?: number;
 }
 
-export const SANDBOX_STORE_PATH = './data/sandbox.sqlite';
 /** the simulator has no read limit; 5/s would make the first backfill (one detail call per product) take a minute */
 export const SANDBOX_OKKI_QPS = 50;
 
@@ -38,13 +39,12 @@ export async function startSandbox(base: Config, opts: SandboxOptions): Promise<
   const robotSecret = `SEC${randomBytes(16).toString('hex')}`;
   const dingtalk = await startDingtalkSimulator({ robots: [{ accessToken: robotToken, secret: robotSecret, name: 'sandbox' }] });
 
-  let store = base.store;
-  if (!opts.storeUrlSet) {
-    // The simulators start empty every time, so a ledger left from an earlier sandbox would point at instances that
-    // no longer exist: the sandbox gets its own store, fresh at each start, and never touches a real one.
-    rmSync(SANDBOX_STORE_PATH, { force: true });
-    store = { url: `sqlite://${SANDBOX_STORE_PATH}`, kind: 'sqlite', sqlitePath: SANDBOX_STORE_PATH };
-  }
+  // The simulators start empty every time, so a ledger or cursor kept from an earlier run would point at instances
+  // that no longer exist. The sandbox therefore always works on a store of its own, fresh at each start and removed
+  // at close; it never touches a configured store (which could be a real one).
+  const storeDir = mkdtempSync(join(tmpdir(), 'okki-yida-sandbox-'));
+  const sqlitePath = join(storeDir, 'sandbox.sqlite');
+  const store: Config['store'] = { url: `sqlite://${sqlitePath}`, kind: 'sqlite', sqlitePath };
 
   const config: Config = {
     ...base,
@@ -70,7 +70,8 @@ export async function startSandbox(base: Config, opts: SandboxOptions): Promise<
         ` Yida instances:      ${dingtalk.url}/__sim/instances`,
         ` Robot messages:      ${dingtalk.url}/__sim/robot/messages`,
         ` OKKI products:       ${okki.url}/__sim/products`,
-        ` Store:               ${store.url}`,
+        ` Store:               ${store.url} (fresh; removed at exit)`,
+        ...(opts.storeUrlSet ? [' STORE_URL is ignored in sandbox mode: the simulators start empty, so the sandbox keeps its own store.'] : []),
         ' Set OKKI_CLIENT_ID/SECRET, DINGTALK_APP_KEY/SECRET and YIDA_* to use the real APIs.',
         '==================================================================================',
         '',
@@ -80,6 +81,7 @@ export async function startSandbox(base: Config, opts: SandboxOptions): Promise<
     },
     async close() {
       await Promise.allSettled([okki.close(), dingtalk.close()]);
+      rmSync(storeDir, { recursive: true, force: true });
     },
   };
 }

@@ -93,7 +93,9 @@ export class LedgerWriter implements ProductWriter {
   private failed(item: Item, err: unknown, opts: Opts): WriteOutcome {
     const aborted = opts.signal?.aborted === true;
     const code = aborted ? 'SYNC_ABORTED' : errorCode(err);
-    const reason = aborted ? 'the run was stopped before this product was written' : errorMessage(err);
+    // Stopped mid-way, the write may or may not have reached Yida: the ledger says pending when it might have, and the
+    // next run's search settles it either way.
+    const reason = aborted ? 'the run was stopped before this product\'s write was confirmed; the next run checks Yida and finishes it' : errorMessage(err);
     this.logger?.warn({ productNo: item?.productNo, code, reason }, 'product not written');
     return { kind: 'failed', productNo: item?.productNo ?? '', code, reason };
   }
