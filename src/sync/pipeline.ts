@@ -25,6 +25,35 @@ export interface PipelineDeps {
   onMapped?: (productNo: string, formData: Record<string, unknown>) => void;
 }
 
+/** pages read ahead of the writes: the next page loads while this one is written */
+export const READ_AHEAD_PAGES = 2;
+
+/**
+ * Pull up to `depth` items ahead of the consumer, so that the source's latency (a list page, detail calls) overlaps
+ * the writes instead of leaving the writer idle between pages. Memory: `depth` pages.
+ */
+export async function* readAhead<T>(source: AsyncIterable<T>, depth: number): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  const ahead: Promise<IteratorResult<T>>[] = [];
+  const pull = () => {
+    const p = it.next();
+    // Observed when its turn comes; until then a failure must not count as an unhandled rejection.
+    p.catch(() => undefined);
+    ahead.push(p);
+  };
+  let finished = false;
+  try {
+    for (;;) {
+      while (ahead.length < depth) pull();
+      const r = await ahead.shift()!;
+      if (r.done) { finished = true; return; }
+      yield r.value;
+    }
+  } finally {
+    if (!finished) await it.return?.().catch(() => undefined);
+  }
+}
+
 export function emptyCounts(): RunCounts {
   return { fetched: 0, created: 0, updated: 0, unchanged: 0, rejected: 0, failed: 0 };
 }
@@ -56,7 +85,7 @@ export async function runPipeline(
   };
 
   try {
-  for await (const page of pages) {
+  for await (const page of readAhead(pages, READ_AHEAD_PAGES)) {
     for (const r of page.rejected) { counts.fetched++; reject(r); }
     for (const product of page.items) {
       counts.fetched++;
