@@ -57,6 +57,9 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
       maxInFlight: Math.max(32, config.yida.concurrency * 4), detailFields, sandbox: config.sandbox,
     },
   );
+  // Runs left `running` by a process that died are recorded as interrupted, and a lease one left is freed, before any
+  // trigger is taken: otherwise every trigger would join a run that will never finish.
+  await engine.recover();
   return {
     config, engine, stores, mapping, detailFields, source, metrics, reporter,
     async close() {

@@ -13,6 +13,8 @@ import { windowFor } from '../src/sync/window.js';
 import { createMetrics } from '../src/metrics.js';
 import { silentLogger } from '../src/log.js';
 import { ConnectorError } from '../src/errors.js';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import type {
   GroupTree, Mapping, OkkiProduct, ProductPage, ProductSource, ProductWriter, PullOptions, Reporter, RunRecord, SyncWindow, WriteOutcome,
 } from '../src/sync/types.js';
@@ -55,8 +57,11 @@ class FakeWriter implements ProductWriter {
   inFlight = 0;
   maxInFlightPerKey = new Map<string, number>();
   failFor = new Set<string>();
+  failCode = 'YIDA_WRITE_AMBIGUOUS';
+  searchFirst: Array<boolean | undefined> = [];
   delayMs = 0;
-  async write(item: { productNo: string }): Promise<WriteOutcome> {
+  async write(item: { productNo: string }, opts?: { searchFirst?: boolean }): Promise<WriteOutcome> {
+    this.searchFirst.push(opts?.searchFirst);
     const n = (this.maxInFlightPerKey.get(item.productNo) ?? 0) + 1;
     this.maxInFlightPerKey.set(item.productNo, n);
     this.inFlight++;
@@ -64,7 +69,7 @@ class FakeWriter implements ProductWriter {
       if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
       if (n > 1) throw new Error(`two writes of ${item.productNo} at once`);
       this.written.push(item.productNo);
-      if (this.failFor.has(item.productNo)) return { kind: 'failed', productNo: item.productNo, code: 'YIDA_WRITE_AMBIGUOUS', reason: 'timeout' };
+      if (this.failFor.has(item.productNo) || this.failFor.has('*')) return { kind: 'failed', productNo: item.productNo, code: this.failCode, reason: 'timeout' };
       return { kind: 'created', productNo: item.productNo, instanceId: `inst-${item.productNo}` };
     } finally {
       this.inFlight--;
@@ -199,12 +204,14 @@ describe('sync engine', () => {
     expect(writer.written).to.have.length(0);
   });
 
-  it('never writes one product number twice at once, even when a page repeats it', async () => {
-    source.products = [...products(5), ...products(5), ...products(5)];
+  it('writes a product delivered twice once, and rejects a second product that claims the same number', async () => {
+    const twin = { product_id: 777, product_no: 'P-0002', name: '冒名产品' };
+    source.products = [...products(5), ...products(5), twin];
     writer.delayMs = 5;
     const run = await runToEnd(engine);
-    expect(run.counts.failed, JSON.stringify(run.failures)).to.equal(0);
-    expect(writer.written).to.have.length(15);
+    expect(writer.written).to.have.length(5);
+    expect(run.counts).to.include({ fetched: 6, created: 5, rejected: 1, failed: 0 });
+    expect(run.failures).to.deep.equal([{ product_no: 'P-0002', code: 'DUPLICATE_PRODUCT_NO', reason: 'product number P-0002 is used by OKKI products 2 and 777; only the first is synced' }]);
   });
 
   it('targeted runs read only the given product numbers and leave the cursor alone', async () => {
@@ -232,6 +239,78 @@ describe('sync engine', () => {
     let refused: unknown;
     try { await engine.trigger({ trigger: 'webhook' }); } catch (err) { refused = err; }
     expect(refused).to.be.instanceOf(ConnectorError).with.property('code', 'SERVICE_SHUTTING_DOWN');
+  });
+
+  it('looks product numbers up before creating them only while there is no cursor (first sync, or a lost store)', async () => {
+    await runToEnd(engine);
+    expect(new Set(writer.searchFirst)).to.deep.equal(new Set([true]));
+    writer.searchFirst = [];
+    now = new Date(now.getTime() + 60_000);
+    await runToEnd(engine);
+    expect(writer.searchFirst).to.have.length(25);
+    expect(writer.searchFirst.every((v) => !v), 'no lookup once a cursor exists').to.equal(true);
+  });
+
+  it('stops the run as failed at the first write that no later product can escape (the store is gone)', async () => {
+    source.products = products(200);
+    writer.failFor.add('*');
+    writer.failCode = 'STORE_UNAVAILABLE';
+    const run = await runToEnd(engine);
+    expect(run.status).to.equal('failed');
+    expect(run.error?.code).to.equal('STORE_UNAVAILABLE');
+    expect(writer.written.length).to.be.lessThan(60);
+  });
+
+  it('a trigger after the run is over starts a new run, even while the last report is still being sent', async () => {
+    let releaseReport!: () => void;
+    const slowReport = new Promise<void>((r) => { releaseReport = r; });
+    const reporter: Reporter = { report: async () => { await slowReport; return { sent: true }; } };
+    engine = new SyncEngine(
+      { source, mapping, writer, stores, reporter, metrics: createMetrics(), logger: silentLogger, now: () => now },
+      { lookbackSeconds: 1801, timezone: 'Asia/Shanghai', maxInFlight: 8 },
+    );
+    const first = await engine.trigger({ trigger: 'webhook' });
+    for (let i = 0; i < 200 && (await stores.runs.get(first.runId))?.status === 'running'; i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await stores.runs.get(first.runId))?.status).to.equal('succeeded');
+    const second = await engine.trigger({ trigger: 'webhook' });
+    expect(second.coalesced).to.equal(false);
+    expect(second.runId).not.to.equal(first.runId);
+    releaseReport();
+    expect((await engine.waitForRun(first.runId, 10_000))?.report).to.deep.equal({ sent: true });
+    await engine.waitForRun(second.runId, 10_000);
+  });
+
+  it('a run whose process died is recorded as interrupted at start-up, and its lease no longer blocks triggers', async () => {
+    const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid!;
+    const orphan: RunRecord = {
+      id: 'run-orphan', trigger: 'schedule', mode: 'incremental', status: 'running', window: { start: null, end: 'x' },
+      startedAt: new Date().toISOString(), finishedAt: null, counts: { fetched: 3, created: 3, updated: 0, unchanged: 0, rejected: 0, failed: 0 }, failures: [],
+    };
+    await stores.runs.put(orphan);
+    await stores.kv.set('run-owner:run-orphan', { host: hostname(), pid: dead });
+    await stores.lock.acquire(LOCK_NAME, 'run-orphan', 60_000);
+    await engine.recover();
+    const recorded = await stores.runs.get('run-orphan');
+    expect(recorded?.status).to.equal('failed');
+    expect(recorded?.error?.code).to.equal('RUN_INTERRUPTED');
+    expect(await stores.lock.holder(LOCK_NAME)).to.equal(undefined);
+  });
+
+  it('a lease left by a dead process is taken over by the next trigger, without waiting for it to expire', async () => {
+    const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid!;
+    await stores.kv.set('run-owner:run-ghost', { host: hostname(), pid: dead });
+    await stores.lock.acquire(LOCK_NAME, 'run-ghost', 60_000);
+    const t = await engine.trigger({ trigger: 'webhook' });
+    expect(t.coalesced).to.equal(false);
+    expect((await engine.waitForRun(t.runId, 10_000))?.status).to.equal('succeeded');
+  });
+
+  it('a lease held by a live process elsewhere (owner unknown here) is joined, not taken over', async () => {
+    await stores.kv.set('run-owner:run-elsewhere', { host: 'another-host', pid: 1 });
+    await stores.lock.acquire(LOCK_NAME, 'run-elsewhere', 60_000);
+    await engine.recover();
+    const t = await engine.trigger({ trigger: 'webhook' });
+    expect(t).to.deep.equal({ runId: 'run-elsewhere', status: 'running', coalesced: true });
   });
 
   it('a store that is gone when a trigger arrives answers STORE_UNAVAILABLE and holds no lock', async () => {

@@ -23,7 +23,9 @@ export async function startHttpServer(app: Koa<any, any>, opts: ListenOptions): 
   if (typeof opts.host !== 'string' || opts.host === '') throw new TypeError('startHttpServer: host is required');
   const defaultGrace = opts.graceMs ?? 5_000;
 
-  const server = http.createServer(app.callback());
+  // Node checks headersTimeout/requestTimeout only every connectionsCheckingInterval (30 s by default): check each
+  // second, so a slow-loris header sender is cut near the configured limit.
+  const server = http.createServer({ connectionsCheckingInterval: 1000 }, app.callback());
   // Node's own guards against slow senders: headers must arrive within 15 s and a whole request within 30 s
   // (the webhook enforces its tighter body deadline itself).
   server.headersTimeout = 15_000;

@@ -13,9 +13,13 @@ import { emptyCounts, runPipeline } from './pipeline.js';
 import type { ServiceStatus, SyncService, TriggerRequest, TriggerResult } from './service.js';
 import type { Mapping, ProductSource, ProductWriter, Reporter, RunMode, RunRecord } from './types.js';
 import { windowFor } from './window.js';
+import { ownerGone, recordOwner } from './run-owner.js';
 
 export const LOCK_NAME = 'sync:lock';
 const CONSECUTIVE_FAILURES_KEY = 'runs:consecutiveFailures';
+/** errors after which no further product can be written: the run stops instead of failing product by product */
+const FATAL_WRITE_CODES = new Set(['STORE_UNAVAILABLE', 'YIDA_AUTH_FAILED']);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface EngineOptions {
   lookbackSeconds: number;
@@ -25,8 +29,10 @@ export interface EngineOptions {
   /** product fields to fetch via detail calls because the mapping needs them and list items lack them */
   detailFields?: readonly string[];
   sandbox?: boolean;
-  /** lease length; renewed at a third of it while the run lives */
+  /** lease length; renewed at a third of it while the run lives (default 30 s) */
   lockTtlMs?: number;
+  /** how long a finished run keeps trying to save its record while the store is down (default 30 s) */
+  saveRetryMs?: number;
   /** how long shutdown waits for a run to wind down */
   shutdownGraceMs?: number;
 }
@@ -53,6 +59,8 @@ export function newRunId(now = new Date()): string {
 
 export class SyncEngine implements SyncService {
   private active?: ActiveRun;
+  /** every run of this process until it is completely done (the active one, and finished ones still reporting) */
+  private readonly inProcess = new Map<string, Promise<RunRecord>>();
   private claiming?: Promise<TriggerResult>;
   private accepting_ = true;
   private readonly now: () => Date;
@@ -60,7 +68,7 @@ export class SyncEngine implements SyncService {
 
   constructor(private readonly deps: EngineDeps, private readonly opts: EngineOptions) {
     this.now = deps.now ?? (() => new Date());
-    this.lockTtlMs = opts.lockTtlMs ?? 60_000;
+    this.lockTtlMs = opts.lockTtlMs ?? 30_000;
   }
 
   get accepting(): boolean { return this.accepting_; }
@@ -78,15 +86,58 @@ export class SyncEngine implements SyncService {
   }
 
   private async claim(req: TriggerRequest): Promise<TriggerResult> {
+    const { lock, kv } = this.deps.stores;
     const startedAt = this.now();
     const id = newRunId(startedAt);
+    // Who runs it is known before the lease is taken, so a holder without an owner record is never taken for dead.
+    await recordOwner(kv, id);
     for (let attempt = 0; attempt < 3; attempt++) {
-      if (await this.deps.stores.lock.acquire(LOCK_NAME, id, this.lockTtlMs)) return this.begin(id, startedAt, req);
-      // Held elsewhere (another replica): join that run. The holder may have finished in between: try again.
-      const holder = await this.deps.stores.lock.holder(LOCK_NAME);
-      if (holder) return { runId: holder, status: 'running', coalesced: true };
+      if (await lock.acquire(LOCK_NAME, id, this.lockTtlMs)) return this.begin(id, startedAt, req);
+      const holder = await lock.holder(LOCK_NAME);
+      if (!holder) continue; // released in between: try again
+      if (await this.isDead(holder)) {
+        // Left by a process that died (or by a run here that could not release it): free it and claim again.
+        await this.markInterrupted(holder);
+        await lock.release(LOCK_NAME, holder);
+        continue;
+      }
+      // A live run (here or on another replica): join it.
+      return { runId: holder, status: 'running', coalesced: true };
     }
     throw new ConnectorError('SYNC_LOCK_UNAVAILABLE', 'Could not claim the sync lock', { status: 503 });
+  }
+
+  private isDead(runId: string): Promise<boolean> {
+    return ownerGone(this.deps.stores.kv, runId, (id) => this.active?.record.id === id);
+  }
+
+  /** Record a run whose process died as failed, so it does not show `running` for ever. */
+  private async markInterrupted(runId: string): Promise<RunRecord | undefined> {
+    const run = await this.deps.stores.runs.get(runId);
+    if (!run || run.status !== 'running') return run;
+    run.status = 'failed';
+    run.finishedAt = this.now().toISOString();
+    run.error = { code: 'RUN_INTERRUPTED', message: 'The process running it stopped before it finished; the next run repeats its window' };
+    run.cursorAfter = run.cursorBefore ?? null;
+    await this.deps.stores.runs.put(run);
+    this.deps.logger.warn({ interruptedRunId: runId }, 'found a run whose process died; recorded it as interrupted');
+    return run;
+  }
+
+  /**
+   * At start-up: runs recorded `running` whose process is gone (killed, crashed, or stopped during a store outage) are
+   * recorded as interrupted, and a lease such a run left behind is released.
+   */
+  async recover(): Promise<void> {
+    const { lock, runs } = this.deps.stores;
+    const holder = await lock.holder(LOCK_NAME);
+    for (const run of await runs.list(50)) {
+      if (run.status !== 'running') continue;
+      // A live run always holds the lease; one that does not is over, whatever its record says.
+      if (run.id === holder && !(await this.isDead(run.id))) continue;
+      await this.markInterrupted(run.id);
+      if (run.id === holder) await lock.release(LOCK_NAME, run.id);
+    }
   }
 
   private async begin(id: string, startedAt: Date, req: TriggerRequest): Promise<TriggerResult> {
@@ -109,7 +160,8 @@ export class SyncEngine implements SyncService {
     this.active = active;
     this.deps.metrics.running.set(1);
     active.done = runContext.run({ runId: id }, () => this.execute(record, req, abort))
-      .finally(() => { if (this.active === active) this.active = undefined; this.deps.metrics.running.set(0); });
+      .finally(() => { this.release(id); this.inProcess.delete(id); });
+    this.inProcess.set(id, active.done);
     return { runId: id, status: 'running', coalesced: false };
   }
 
@@ -146,7 +198,15 @@ export class SyncEngine implements SyncService {
       await stores.runs.put(run);
 
       // The pipeline fills the record's counts and failures in place, so GET /runs/:id shows progress.
-      const result = await runPipeline(pages, ctx, { mapping, writer, metrics, logger: log, maxInFlight: this.opts.maxInFlight }, abort.signal, run);
+      const result = await runPipeline(pages, ctx, {
+        mapping, writer, metrics, logger: log, maxInFlight: this.opts.maxInFlight,
+        // With no cursor (first run, or a store that lost its ledger) instances may already exist in Yida: every new
+        // product number is looked up before it is created, so a lost ledger never means a second instance.
+        searchFirst: cursor === undefined,
+        onFailure: (code, reason) => {
+          if (FATAL_WRITE_CODES.has(code) && !abort.signal.aborted) abort.abort(new ConnectorError(code, reason));
+        },
+      }, abort.signal, run);
       run.failuresTotal = result.failuresTotal;
       if (result.aborted) throw abort.signal.reason ?? new ConnectorError('RUN_ABORTED', 'The run was stopped');
 
@@ -174,15 +234,40 @@ export class SyncEngine implements SyncService {
     metrics.runDuration.observe({ mode: run.mode }, run.durationMs / 1000);
 
     const consecutiveFailures = await this.countFailures(run).catch(() => undefined);
-    await this.save(run, log);
+    await this.persist(run, log);
+    await stores.lock.release(LOCK_NAME, run.id).catch((err) => log.warn({ err: errorMessage(err) }, 'could not release the sync lock; it expires by itself'));
+    log.info({ status: run.status, counts: run.counts, durationMs: run.durationMs, failuresTotal: run.failuresTotal ?? 0 }, 'run finished');
+    // The run is over: a trigger from now on starts a new one, even while this one's report is still being sent.
+    this.release(run.id);
     if (this.deps.reporter) {
       run.report = await this.deps.reporter.report(run, { consecutiveFailures });
       if (!run.report.sent && run.report.error) log.warn({ err: run.report.error }, 'run report not sent');
-      await this.save(run, log);
+      await this.stores().runs.put(run).catch((err) => log.warn({ err: errorMessage(err) }, 'could not record the report outcome'));
     }
-    await stores.lock.release(LOCK_NAME, run.id).catch((err) => log.warn({ err: errorMessage(err) }, 'could not release the sync lock; it expires by itself'));
-    log.info({ status: run.status, counts: run.counts, durationMs: run.durationMs, failuresTotal: run.failuresTotal ?? 0 }, 'run finished');
     return run;
+  }
+
+  private stores(): Stores { return this.deps.stores; }
+
+  /** Hand the engine back: the run's work is done (its record saved, its lease released). */
+  private release(runId: string): void {
+    if (this.active?.record.id !== runId) return;
+    this.active = undefined;
+    this.deps.metrics.running.set(0);
+  }
+
+  /** Save a finished run, retrying for a while when the store is down: a run must not stay `running` for ever. */
+  private async persist(run: RunRecord, log: Logger): Promise<void> {
+    const deadline = Date.now() + (this.opts.saveRetryMs ?? 30_000);
+    for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+      try { await this.deps.stores.runs.put(run); return; } catch (err) {
+        if (Date.now() + delay > deadline) {
+          log.error({ err: errorMessage(err) }, 'could not record the finished run; the next start-up records it as interrupted');
+          return;
+        }
+        await sleep(delay);
+      }
+    }
   }
 
   private async countFailures(run: RunRecord): Promise<number> {
@@ -192,24 +277,22 @@ export class SyncEngine implements SyncService {
     return n;
   }
 
-  private async save(run: RunRecord, log: Logger): Promise<void> {
-    try { await this.deps.stores.runs.put(run); } catch (err) { log.error({ err: errorMessage(err) }, 'could not record the run'); }
-  }
-
   async waitForRun(runId: string, timeoutMs: number): Promise<RunRecord | undefined> {
     const deadline = Date.now() + timeoutMs;
-    if (this.active?.record.id === runId) {
-      const done = this.active.done;
+    const here = this.inProcess.get(runId);
+    if (here) {
       let timer: NodeJS.Timeout | undefined;
-      const finished = await Promise.race([done, new Promise<undefined>((r) => { timer = setTimeout(() => r(undefined), timeoutMs); })]);
+      const finished = await Promise.race([here, new Promise<undefined>((r) => { timer = setTimeout(() => r(undefined), timeoutMs); })]);
       clearTimeout(timer);
-      return finished ?? this.active?.record ?? this.getRun(runId);
+      return finished ?? this.getRun(runId);
     }
     // A run on another replica: follow its record in the shared store.
     for (;;) {
       const run = await this.getRun(runId);
-      if (!run || run.status !== 'running' || Date.now() >= deadline) return run;
-      await new Promise((r) => setTimeout(r, Math.min(250, Math.max(10, deadline - Date.now()))));
+      if (!run || run.status !== 'running') return run;
+      if (await this.isDead(runId)) return this.markInterrupted(runId);
+      if (Date.now() >= deadline) return run;
+      await sleep(Math.min(250, Math.max(10, deadline - Date.now())));
     }
   }
 
@@ -236,9 +319,6 @@ export class SyncEngine implements SyncService {
     return { ok: Object.values(checks).every(Boolean), checks };
   }
 
-  /** The run in progress here, if any (for the CLI and shutdown). */
-  get current(): Promise<RunRecord> | undefined { return this.active?.done; }
-
   /**
    * Stop taking triggers and stop the run in progress from reading more: writes already in flight settle (a write
    * cut off half-way is what makes duplicates), the run is recorded as failed with the cursor unchanged, and the lock
@@ -247,11 +327,10 @@ export class SyncEngine implements SyncService {
   async shutdown(): Promise<void> {
     this.accepting_ = false;
     if (this.claiming) await this.claiming.catch(() => undefined);
-    const active = this.active;
-    if (!active) return;
-    active.abort.abort(new ConnectorError('RUN_ABORTED', 'The service shut down during the run'));
+    this.active?.abort.abort(new ConnectorError('RUN_ABORTED', 'The service shut down during the run'));
+    if (!this.inProcess.size) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([active.done, new Promise((r) => { timer = setTimeout(r, this.opts.shutdownGraceMs ?? 20_000); })]);
+    await Promise.race([Promise.all(this.inProcess.values()), new Promise((r) => { timer = setTimeout(r, this.opts.shutdownGraceMs ?? 20_000); })]);
     clearTimeout(timer);
   }
 }

@@ -22,6 +22,10 @@ export interface PipelineDeps {
   maxInFlight: number;
   /** dry run: map only, write nothing */
   dryRun?: boolean;
+  /** look every new product number up in Yida before creating it (no cursor: the ledger may not know what exists) */
+  searchFirst?: boolean;
+  /** told of every failed or rejected product (the engine stops the run on failures no later product can escape) */
+  onFailure?: (code: string, reason: string) => void;
   onMapped?: (productNo: string, formData: Record<string, unknown>) => void;
 }
 
@@ -65,11 +69,12 @@ export async function runPipeline(
   const { counts, failures } = into;
   let failuresTotal = 0;
   const inFlight = new Set<Promise<void>>();
-  // The same product number twice in one run (duplicate rows, or a row re-read after a shift) must never race
-  // itself in the ledger: writes for one key are chained, the second sees the first's result.
-  const perKey = new Map<string, Promise<void>>();
 
+  // product number → the product_id first seen with it in this run: a second product claiming the same number is
+  // rejected rather than overwriting the first on every run; and one product number is never written twice at once.
+  const owners = new Map<string, unknown>();
   const fail = (f: RunFailure) => {
+    deps.onFailure?.(f.code, f.reason);
     failuresTotal++;
     if (failures.length < MAX_RECORDED_FAILURES) failures.push({ ...f, reason: redact(f.reason) });
   };
@@ -98,12 +103,17 @@ export async function runPipeline(
         continue;
       }
       const key = mapped.productNo;
-      const before = perKey.get(key) ?? Promise.resolve();
-      const task: Promise<void> = before
-        .then(() => deps.writer.write({ productNo: key, formData: mapped.formData, hash: mapped.hash }, { signal }))
+      if (owners.has(key)) {
+        const first = owners.get(key);
+        // The same product delivered twice (it cannot be, but costs nothing to tolerate) is simply skipped.
+        if (first === product.product_id) { counts.fetched--; continue; }
+        reject({ product_no: key, product_id: product.product_id ?? null, code: 'DUPLICATE_PRODUCT_NO', reason: `product number ${key} is used by OKKI products ${String(first)} and ${String(product.product_id)}; only the first is synced` });
+        continue;
+      }
+      owners.set(key, product.product_id);
+      const task: Promise<void> = deps.writer.write({ productNo: key, formData: mapped.formData, hash: mapped.hash }, { signal, searchFirst: deps.searchFirst })
         .then(settle, (err: unknown) => settle({ kind: 'failed', productNo: key, code: 'WRITE_FAILED', reason: String((err as Error)?.message ?? err) }))
-        .finally(() => { inFlight.delete(task); if (perKey.get(key) === task) perKey.delete(key); });
-      perKey.set(key, task);
+        .finally(() => { inFlight.delete(task); });
       inFlight.add(task);
       while (inFlight.size >= deps.maxInFlight) await Promise.race(inFlight);
     }

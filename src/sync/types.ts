@@ -89,7 +89,8 @@ export type WriteOutcome =
 
 /** Ledger-guarded writer: one Yida instance per product number, whatever fails. */
 export interface ProductWriter {
-  write(item: { productNo: string; formData: Record<string, unknown>; hash: string }, opts?: { signal?: AbortSignal }): Promise<WriteOutcome>;
+  /** `searchFirst`: look a product number without a ledger entry up in Yida before creating it (adopt what exists) */
+  write(item: { productNo: string; formData: Record<string, unknown>; hash: string }, opts?: { signal?: AbortSignal; searchFirst?: boolean }): Promise<WriteOutcome>;
 }
 
 export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed';

@@ -4,6 +4,7 @@
  *  - same hash and `done`          → unchanged, no call;
  *  - new                           → `pending(op:start)` → start → `done(instanceId)`;
  *  - changed                       → `pending(op:update)` → update → `done`;
+ *  - no entry with `searchFirst` (no cursor: first sync, or a lost store) → the same search first: adopt what exists;
  *  - `pending` found (a crash, a timeout or a 5xx after the request left) → reconcile by the EXACT key search
  *    before writing anything: 0 → start; 1 → adopt it (and update unless it provably already holds this data);
  *    more than 1 → YIDA_DUPLICATE_FOUND with the ids, nothing written.
@@ -25,7 +26,7 @@ import { YidaDuplicateFoundError, YidaWriteAmbiguousError } from '../yida/errors
 import { errorCode, errorMessage } from '../errors.js';
 
 type Item = { productNo: string; formData: Record<string, unknown>; hash: string };
-type Opts = { signal?: AbortSignal };
+type Opts = { signal?: AbortSignal; searchFirst?: boolean };
 
 export interface LedgerWriterDeps {
   ledger: Ledger;
@@ -107,6 +108,9 @@ export class LedgerWriter implements ProductWriter {
       return this.update(item, entry.instanceId, 'updated', entry, opts);
     }
     if (entry?.state === 'pending') return this.reconcile(item, entry, false, opts);
+    // No ledger entry: normally a new product. With `searchFirst` (no cursor yet: a first sync onto a form that may
+    // already hold instances, or a store that lost its ledger) an instance found by the key is adopted and updated.
+    if (opts.searchFirst) return this.reconcile(item, this.entry({ hash: '', state: 'pending', op: 'update' }), false, opts);
     return this.start(item, opts, true);
   }
 
