@@ -45,6 +45,18 @@ describe('LedgerWriter (real SDK, simulator, sqlite ledger)', function () {
     expect(e!.instanceId).to.equal(o.kind === 'created' ? o.instanceId : 'not created');
   });
 
+  it('with searchFirst (no cursor: first sync onto a used form, or a lost ledger) adopts existing instances instead of duplicating them', async () => {
+    fx = await startSinkFixture({ yida: { qps: 1000, concurrency: 16 } });
+    const items = products(40);
+    await run(writer(), items.slice(0, 25));
+    const lost = tempSqlite(); // the ledger is gone: a fresh store
+    try {
+      const out = await mapLimit(items, 16, (i) => writer({ ledger: new KeyvLedger(lost.kv) }).write(i, { searchFirst: true }));
+      expect(tally(out)).to.deep.equal({ updated: 25, created: 15 });
+      expectOnePerProduct(fx, 40);
+    } finally { await lost.close(); }
+  });
+
   it('an unchanged product makes no call; a changed one updates the same instance', async () => {
     fx = await startSinkFixture();
     const w = writer();
