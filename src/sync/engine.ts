@@ -31,7 +31,7 @@ export interface EngineOptions {
   sandbox?: boolean;
   /** lease length; renewed at a third of it while the run lives (default 30 s) */
   lockTtlMs?: number;
-  /** how long a finished run keeps trying to save its record while the store is down (default 30 s) */
+  /** how long a finished run keeps trying to save its record while the store is down (default 5 min) */
   saveRetryMs?: number;
   /** how long shutdown waits for a run to wind down */
   shutdownGraceMs?: number;
@@ -60,7 +60,7 @@ export function newRunId(now = new Date()): string {
 export class SyncEngine implements SyncService {
   private active?: ActiveRun;
   /** every run of this process until it is completely done (the active one, and finished ones still reporting) */
-  private readonly inProcess = new Map<string, Promise<RunRecord>>();
+  private readonly inProcess = new Map<string, ActiveRun>();
   private claiming?: Promise<TriggerResult>;
   private accepting_ = true;
   private readonly now: () => Date;
@@ -95,6 +95,11 @@ export class SyncEngine implements SyncService {
       if (await lock.acquire(LOCK_NAME, id, this.lockTtlMs)) return this.begin(id, startedAt, req);
       const holder = await lock.holder(LOCK_NAME);
       if (!holder) continue; // released in between: try again
+      if (this.inProcess.has(holder) && this.active?.record.id !== holder) {
+        // A run of this process that is over but could not release its lease yet (its store was down).
+        await lock.release(LOCK_NAME, holder);
+        continue;
+      }
       if (await this.isDead(holder)) {
         // Left by a process that died (or by a run here that could not release it): free it and claim again.
         await this.markInterrupted(holder);
@@ -108,7 +113,7 @@ export class SyncEngine implements SyncService {
   }
 
   private isDead(runId: string): Promise<boolean> {
-    return ownerGone(this.deps.stores.kv, runId, (id) => this.active?.record.id === id);
+    return ownerGone(this.deps.stores.kv, runId, (id) => this.inProcess.has(id));
   }
 
   /** Record a run whose process died as failed, so it does not show `running` for ever. */
@@ -161,7 +166,7 @@ export class SyncEngine implements SyncService {
     this.deps.metrics.running.set(1);
     active.done = runContext.run({ runId: id }, () => this.execute(record, req, abort))
       .finally(() => { this.release(id); this.inProcess.delete(id); });
-    this.inProcess.set(id, active.done);
+    this.inProcess.set(id, active);
     return { runId: id, status: 'running', coalesced: false };
   }
 
@@ -234,34 +239,44 @@ export class SyncEngine implements SyncService {
     metrics.runDuration.observe({ mode: run.mode }, run.durationMs / 1000);
 
     const consecutiveFailures = await this.countFailures(run).catch(() => undefined);
-    await this.persist(run, log);
-    await stores.lock.release(LOCK_NAME, run.id).catch((err) => log.warn({ err: errorMessage(err) }, 'could not release the sync lock; it expires by itself'));
     log.info({ status: run.status, counts: run.counts, durationMs: run.durationMs, failuresTotal: run.failuresTotal ?? 0 }, 'run finished');
-    // The run is over: a trigger from now on starts a new one, even while this one's report is still being sent.
+    const saved = await this.deps.stores.runs.put(run).then(() => true, () => false);
+    if (saved) await this.releaseLease(run.id, log);
+    // The run is over: a trigger from now on starts a new one, even while this one is still reporting or waiting for
+    // its store to come back.
     this.release(run.id);
     if (this.deps.reporter) {
       run.report = await this.deps.reporter.report(run, { consecutiveFailures });
       if (!run.report.sent && run.report.error) log.warn({ err: run.report.error }, 'run report not sent');
-      await this.stores().runs.put(run).catch((err) => log.warn({ err: errorMessage(err) }, 'could not record the report outcome'));
+    }
+    if (this.deps.reporter || !saved) {
+      await this.persist(run, log);
+      if (!saved) await this.releaseLease(run.id, log);
     }
     return run;
   }
 
-  private stores(): Stores { return this.deps.stores; }
+  private releaseLease(runId: string, log: Logger): Promise<void> {
+    return this.deps.stores.lock.release(LOCK_NAME, runId)
+      .catch((err) => log.warn({ err: errorMessage(err) }, 'could not release the sync lock; it expires by itself'));
+  }
 
-  /** Hand the engine back: the run's work is done (its record saved, its lease released). */
+  /** Hand the engine back: the run's work is done (its record saved, or being saved). */
   private release(runId: string): void {
     if (this.active?.record.id !== runId) return;
     this.active = undefined;
     this.deps.metrics.running.set(0);
   }
 
-  /** Save a finished run, retrying for a while when the store is down: a run must not stay `running` for ever. */
+  /**
+   * Save a finished run, retrying while the store is down (bounded): a run must not stay `running` for ever. What
+   * cannot be saved before the process ends is recorded as interrupted by the next start-up.
+   */
   private async persist(run: RunRecord, log: Logger): Promise<void> {
-    const deadline = Date.now() + (this.opts.saveRetryMs ?? 30_000);
+    const deadline = Date.now() + (this.opts.saveRetryMs ?? 300_000);
     for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
       try { await this.deps.stores.runs.put(run); return; } catch (err) {
-        if (Date.now() + delay > deadline) {
+        if (Date.now() + delay > deadline || !this.accepting_) {
           log.error({ err: errorMessage(err) }, 'could not record the finished run; the next start-up records it as interrupted');
           return;
         }
@@ -279,7 +294,7 @@ export class SyncEngine implements SyncService {
 
   async waitForRun(runId: string, timeoutMs: number): Promise<RunRecord | undefined> {
     const deadline = Date.now() + timeoutMs;
-    const here = this.inProcess.get(runId);
+    const here = this.inProcess.get(runId)?.done;
     if (here) {
       let timer: NodeJS.Timeout | undefined;
       const finished = await Promise.race([here, new Promise<undefined>((r) => { timer = setTimeout(() => r(undefined), timeoutMs); })]);
@@ -297,11 +312,21 @@ export class SyncEngine implements SyncService {
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
-    if (this.active?.record.id === id) return this.active.record;
-    return this.deps.stores.runs.get(id);
+    // This process's own runs are served from memory: fresher than the store, and readable while it is down.
+    const here = this.inProcess.get(id);
+    if (here) return here.record;
+    return this.healed(await this.deps.stores.runs.get(id));
   }
 
-  listRuns(limit: number): Promise<RunRecord[]> { return this.deps.stores.runs.list(limit); }
+  async listRuns(limit: number): Promise<RunRecord[]> {
+    return Promise.all((await this.deps.stores.runs.list(limit)).map(async (r) => (await this.healed(r))!));
+  }
+
+  /** A record still `running` whose process is gone is shown (and stored) as interrupted. */
+  private async healed(run: RunRecord | undefined): Promise<RunRecord | undefined> {
+    if (!run || run.status !== 'running' || this.inProcess.has(run.id) || !(await this.isDead(run.id))) return run;
+    return (await this.markInterrupted(run.id)) ?? run;
+  }
 
   async status(): Promise<ServiceStatus> {
     const cursor = await this.deps.stores.cursor.get().catch(() => undefined);
@@ -330,7 +355,7 @@ export class SyncEngine implements SyncService {
     this.active?.abort.abort(new ConnectorError('RUN_ABORTED', 'The service shut down during the run'));
     if (!this.inProcess.size) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(this.inProcess.values()), new Promise((r) => { timer = setTimeout(r, this.opts.shutdownGraceMs ?? 20_000); })]);
+    await Promise.race([Promise.all([...this.inProcess.values()].map((r) => r.done)), new Promise((r) => { timer = setTimeout(r, this.opts.shutdownGraceMs ?? 20_000); })]);
     clearTimeout(timer);
   }
 }

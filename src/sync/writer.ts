@@ -110,7 +110,7 @@ export class LedgerWriter implements ProductWriter {
     if (entry?.state === 'pending') return this.reconcile(item, entry, false, opts);
     // No ledger entry: normally a new product. With `searchFirst` (no cursor yet: a first sync onto a form that may
     // already hold instances, or a store that lost its ledger) an instance found by the key is adopted and updated.
-    if (opts.searchFirst) return this.reconcile(item, this.entry({ hash: '', state: 'pending', op: 'update' }), false, opts);
+    if (opts.searchFirst) return this.reconcile(item, this.entry({ hash: '', state: 'pending', op: 'update' }), false, opts, 'search-first');
     return this.start(item, opts, true);
   }
 
@@ -154,9 +154,10 @@ export class LedgerWriter implements ProductWriter {
     return { kind, productNo: item.productNo, instanceId };
   }
 
-  private async reconcile(item: Item, pending: LedgerEntry, immediate: boolean, opts: Opts): Promise<WriteOutcome> {
+  private async reconcile(item: Item, pending: LedgerEntry, immediate: boolean, opts: Opts, why: 'pending' | 'search-first' = 'pending'): Promise<WriteOutcome> {
     const ids = await this.sink.findByKey(this.keyField, item.productNo, opts);
-    this.logger?.info({ productNo: item.productNo, op: pending.op, found: ids.length, immediate }, 'reconciled pending ledger entry');
+    if (why === 'pending') this.logger?.info({ productNo: item.productNo, op: pending.op, found: ids.length, immediate }, 'reconciled pending ledger entry');
+    else if (ids.length) this.logger?.info({ productNo: item.productNo, found: ids.length }, 'adopted an instance that already existed in Yida');
     if (ids.length > 1) throw new YidaDuplicateFoundError(item.productNo, ids);
     const kind = pending.op === 'update' ? 'updated' : 'created';
     if (ids.length === 1) {

@@ -6,8 +6,6 @@
 import { expect } from 'chai';
 import { startOkkiSimulator, type OkkiSimulator } from '../../src/sandbox/okki/index.js';
 import { startDingtalkSimulator, type DingtalkSimulator } from '../../src/sandbox/dingtalk/index.js';
-import { createStores } from '../../src/store/index.js';
-import { LOCK_NAME } from '../../src/sync/engine.js';
 import type { RunRecord } from '../../src/sync/types.js';
 import {
   crashLines, recordFigure, secondsSince, serviceEnv, spawnService, tally, triggerFresh, waitFor, waitForRunEnd, type ServiceProcess,
@@ -23,17 +21,6 @@ const KEY_FIELD = 'textField_lq23ags2';
 /** The run's last word, from its log (its record cannot be saved while the store is down). */
 function finishedLine(svc: ServiceProcess, runId: string): Record<string, any> | undefined {
   return svc.logs().find((l) => l.runId === runId && l.msg === 'run finished') as Record<string, any> | undefined;
-}
-
-async function releaseStaleLease(url: string): Promise<string | undefined> {
-  const stores = await createStores({ url, kind: 'redis' });
-  try {
-    const holder = await stores.lock.holder(LOCK_NAME);
-    if (holder) await stores.lock.release(LOCK_NAME, holder);
-    return holder;
-  } finally {
-    await stores.close();
-  }
 }
 
 interface Outcome { killedAt: number; failedRun: Record<string, any>; storedRecord: RunRecord | undefined; next: { status: string; counts: unknown }; missing: number; duplicates: number; cursorBefore: unknown }
@@ -56,8 +43,6 @@ async function outageScenario(okki: OkkiSimulator, dt: DingtalkSimulator, redis:
   expect(readyDuringOutage, 'not ready while the store is down').to.equal(503);
 
   await redis.restart();
-  // the dead run could not release its lease while Redis was down (see the orphan-run DEFECT in 1-crash.test.ts)
-  await releaseStaleLease(redis.url);
   const stored = await waitFor('the store to answer again', async () => (await fetch(`${svc.url}/readyz`)).status === 200 || undefined, { timeoutMs: 30_000, intervalMs: 200 });
   expect(stored).to.equal(true);
   expect(await svc.api.statusCursor(), 'cursor unchanged by the failed run').to.equal(cursorBefore);
@@ -112,12 +97,9 @@ describe('reliability 6: the Redis store dies mid-run', function () {
     expect(o.duplicates).to.equal(0);
   });
 
-  // DEFECT: when the store dies mid-run the engine keeps going product by product (each one failing with
-  // STORE_UNAVAILABLE at its ledger read), ends the run `partial` rather than `failed`, cannot save that final record,
-  // and never retries: after Redis is back, GET /runs/:id shows the run `running` for ever. Fix proposed in
-  // RELIABILITY.md (src/sync/pipeline.ts / engine.ts: abort the run on STORE_UNAVAILABLE; engine.ts save(): retry the
-  // final record; start-up: close orphaned `running` records). Re-enable once fixed.
-  it.skip('a persistent Redis killed mid-run: the run is recorded `failed` with STORE_UNAVAILABLE, never left `running`', async () => {
+  // Regression (found by this suite): the run used to go on failing product by product, end `partial`, and stay
+  // `running` in the store for ever because its final record could not be saved.
+  it('a persistent Redis killed mid-run: the run is recorded `failed` with STORE_UNAVAILABLE, never left `running`', async () => {
     persistent = await startPersistentRedis();
     const o = await outageScenario(okki, dt, persistent, 'outage record (persistent redis)', services);
     expect(o.failedRun.status, 'status of the run that lost its store').to.equal('failed');
@@ -125,12 +107,9 @@ describe('reliability 6: the Redis store dies mid-run', function () {
     expect(o.storedRecord?.error?.code).to.equal('STORE_UNAVAILABLE');
   });
 
-  // DEFECT: test/helpers/redis.ts restarts redis-server without persistence, so the restart comes back EMPTY: the
-  // dedupe ledger is gone, the next run backfills from scratch, and src/sync/writer.ts start() (reached for every
-  // product without a ledger entry) starts a second Yida instance for every product written before the outage — one
-  // duplicate per product, no reconciliation. Fix proposed in RELIABILITY.md (search by key before a start when the
-  // ledger has no entry and the run is a backfill). Re-enable once fixed.
-  it.skip('a Redis that comes back empty (no persistence): the next run still creates no duplicates', async () => {
+  // Regression (found by this suite): a Redis that restarts EMPTY loses the ledger and the cursor; the next run is a
+  // backfill, which now looks every product number up before creating it, so nothing is duplicated.
+  it('a Redis that comes back empty (no persistence): the next run still creates no duplicates', async () => {
     const t0 = Date.now();
     volatile = await startRedis();
     const o = await outageScenario(okki, dt, volatile, 'outage (volatile redis)', services);
