@@ -57,6 +57,37 @@ describe('LedgerWriter (real SDK, simulator, sqlite ledger)', function () {
     } finally { await lost.close(); }
   });
 
+  it('before a backfill, one scan of the form (100 instances a call) replaces the per-product lookups', async () => {
+    fx = await startSinkFixture({ yida: { qps: 1000, concurrency: 16 }, deps: { searchPageSize: 10 } });
+    const items = products(40);
+    await run(writer(), items.slice(0, 25));
+    const lost = tempSqlite();
+    try {
+      const w = writer({ ledger: new KeyvLedger(lost.kv) });
+      expect(await w.preloadExisting()).to.equal(25);
+      const searches = fx.sim.requests({ api: 'yida.getInstanceIdList' }).length;
+      const out = await mapLimit(items, 16, (i) => w.write(i, { searchFirst: true }));
+      expect(tally(out)).to.deep.equal({ updated: 25, created: 15 });
+      expect(fx.sim.requests({ api: 'yida.getInstanceIdList' }).length, 'no per-product search').to.equal(searches);
+      expect(fx.sim.requests({ api: 'yida.getInstances' })).to.have.length(3);
+      expectOnePerProduct(fx, 40);
+    } finally { await lost.close(); }
+  });
+
+  it('when the form cannot be scanned, each new product is looked up on its own instead', async () => {
+    fx = await startSinkFixture({ yida: { qps: 1000, concurrency: 16 }, sim: { knobs: { errorRates: { 'yida.getInstances': 1 } } }, deps: { retry: { maxAttempts: 1 } } });
+    const items = products(10);
+    await run(writer(), items.slice(0, 4));
+    const lost = tempSqlite();
+    try {
+      const w = writer({ ledger: new KeyvLedger(lost.kv) });
+      expect(await w.preloadExisting()).to.equal(undefined);
+      const out = await mapLimit(items, 4, (i) => w.write(i, { searchFirst: true }));
+      expect(tally(out)).to.deep.equal({ updated: 4, created: 6 });
+      expectOnePerProduct(fx, 10);
+    } finally { await lost.close(); }
+  });
+
   it('an unchanged product makes no call; a changed one updates the same instance', async () => {
     fx = await startSinkFixture();
     const w = writer();

@@ -201,6 +201,7 @@ export class SyncEngine implements SyncService {
         pages = source.pages(window, pull);
       }
       await stores.runs.put(run);
+      if (cursor === undefined && run.mode !== 'targeted') await writer.preloadExisting?.(abort.signal);
 
       // The pipeline fills the record's counts and failures in place, so GET /runs/:id shows progress.
       const result = await runPipeline(pages, ctx, {
@@ -231,6 +232,7 @@ export class SyncEngine implements SyncService {
       log.error({ code: run.error.code, err: run.error.message }, 'run failed');
     } finally {
       clearInterval(heartbeat);
+      writer.dropExisting?.();
     }
 
     run.finishedAt = this.now().toISOString();

@@ -91,6 +91,9 @@ export type WriteOutcome =
 export interface ProductWriter {
   /** `searchFirst`: look a product number without a ledger entry up in Yida before creating it (adopt what exists) */
   write(item: { productNo: string; formData: Record<string, unknown>; hash: string }, opts?: { signal?: AbortSignal; searchFirst?: boolean }): Promise<WriteOutcome>;
+  /** before a backfill: learn in bulk which product numbers already have instances (optional) */
+  preloadExisting?(signal?: AbortSignal): Promise<number | undefined>;
+  dropExisting?(): void;
 }
 
 export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed';

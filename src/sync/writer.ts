@@ -60,6 +60,8 @@ export class LedgerWriter implements ProductWriter {
   private readonly reconcileDelayMs: number;
   /** writes of one product number run one after another, never interleaved */
   private readonly perKey = new Map<string, Promise<unknown>>();
+  /** the form's instances by key, scanned at the start of a backfill (see preloadExisting) */
+  private existing?: Map<string, string[]>;
 
   constructor(deps: LedgerWriterDeps) {
     if (!deps?.ledger) throw new TypeError('LedgerWriter: deps.ledger is required');
@@ -72,6 +74,26 @@ export class LedgerWriter implements ProductWriter {
     this.logger = deps.logger;
     this.reconcileDelayMs = deps.reconcileDelayMs ?? 1500;
   }
+
+  /**
+   * Before a backfill (no cursor), read every instance's key once — 100 per call — so that `searchFirst` lookups need
+   * no call of their own. Where the scan is not possible, each lookup falls back to its own exact search.
+   */
+  async preloadExisting(signal?: AbortSignal): Promise<number | undefined> {
+    this.existing = undefined;
+    if (!this.sink.scanKeys) return undefined;
+    try {
+      this.existing = await this.sink.scanKeys(this.keyField, { signal });
+      this.logger?.info({ instances: [...this.existing.values()].reduce((n, ids) => n + ids.length, 0) }, 'read the keys of the instances already in Yida');
+      return this.existing.size;
+    } catch (err) {
+      this.logger?.warn({ code: errorCode(err), err: errorMessage(err) }, 'could not list the instances already in Yida; looking each new product up instead');
+      return undefined;
+    }
+  }
+
+  /** forget the backfill scan (it is only valid during the run that made it) */
+  dropExisting(): void { this.existing = undefined; }
 
   write(item: Item, opts: Opts = {}): Promise<WriteOutcome> {
     const prev = this.perKey.get(item.productNo) ?? Promise.resolve();
@@ -110,7 +132,11 @@ export class LedgerWriter implements ProductWriter {
     if (entry?.state === 'pending') return this.reconcile(item, entry, false, opts);
     // No ledger entry: normally a new product. With `searchFirst` (no cursor yet: a first sync onto a form that may
     // already hold instances, or a store that lost its ledger) an instance found by the key is adopted and updated.
-    if (opts.searchFirst) return this.reconcile(item, this.entry({ hash: '', state: 'pending', op: 'update' }), false, opts, 'search-first');
+    if (opts.searchFirst) {
+      const known = this.existing?.get(item.productNo);
+      if (this.existing && !known) return this.start(item, opts, true);
+      return this.reconcile(item, this.entry({ hash: '', state: 'pending', op: 'update' }), false, opts, 'search-first', known);
+    }
     return this.start(item, opts, true);
   }
 
@@ -154,8 +180,8 @@ export class LedgerWriter implements ProductWriter {
     return { kind, productNo: item.productNo, instanceId };
   }
 
-  private async reconcile(item: Item, pending: LedgerEntry, immediate: boolean, opts: Opts, why: 'pending' | 'search-first' = 'pending'): Promise<WriteOutcome> {
-    const ids = await this.sink.findByKey(this.keyField, item.productNo, opts);
+  private async reconcile(item: Item, pending: LedgerEntry, immediate: boolean, opts: Opts, why: 'pending' | 'search-first' = 'pending', knownIds?: string[]): Promise<WriteOutcome> {
+    const ids = knownIds ?? await this.sink.findByKey(this.keyField, item.productNo, opts);
     if (why === 'pending') this.logger?.info({ productNo: item.productNo, op: pending.op, found: ids.length, immediate }, 'reconciled pending ledger entry');
     else if (ids.length) this.logger?.info({ productNo: item.productNo, found: ids.length }, 'adopted an instance that already existed in Yida');
     if (ids.length > 1) throw new YidaDuplicateFoundError(item.productNo, ids);

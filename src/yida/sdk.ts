@@ -30,6 +30,8 @@ export const $yida = {
   UpdateInstanceHeaders: named<typeof yidaMod.UpdateInstanceHeaders>(yidaMod, 'UpdateInstanceHeaders'),
   GetInstanceIdListRequest: named<typeof yidaMod.GetInstanceIdListRequest>(yidaMod, 'GetInstanceIdListRequest'),
   GetInstanceIdListHeaders: named<typeof yidaMod.GetInstanceIdListHeaders>(yidaMod, 'GetInstanceIdListHeaders'),
+  GetInstancesRequest: named<typeof yidaMod.GetInstancesRequest>(yidaMod, 'GetInstancesRequest'),
+  GetInstancesHeaders: named<typeof yidaMod.GetInstancesHeaders>(yidaMod, 'GetInstancesHeaders'),
 };
 export const OpenApiConfig = named<typeof openapiMod.Config>(openapiMod, 'Config');
 export const RuntimeOptions = named<typeof teaUtilMod.RuntimeOptions>(teaUtilMod, 'RuntimeOptions');

@@ -32,6 +32,8 @@ export interface YidaSink {
   update(instanceId: string, formData: FormData, opts?: CallOptions): Promise<void>;
   /** ids of every instance whose `keyField` equals `value` exactly (all pages) */
   findByKey(keyField: string, value: string, opts?: CallOptions): Promise<string[]>;
+  /** every instance of the form: key field value → instance ids (100 per call: a backfill's lookups in bulk) */
+  scanKeys?(keyField: string, opts?: CallOptions): Promise<Map<string, string[]>>;
   /** current paced rate per API, requests per second (for logs and the benchmark) */
   rates?(): Record<string, number>;
 }
@@ -47,7 +49,7 @@ export interface YidaSinkDeps {
   searchPageSize?: number;
 }
 
-type Api = 'startInstance' | 'updateInstance' | 'getInstanceIdList';
+type Api = 'startInstance' | 'updateInstance' | 'getInstanceIdList' | 'getInstances';
 /** read: retry on anything transient; idempotent: a write that may be repeated; write: never repeated on ambiguity */
 type CallKind = 'read' | 'idempotent' | 'write';
 
@@ -228,6 +230,32 @@ class SdkYidaSink implements YidaSink {
       if (data.length === 0 || data.length < this.pageSize || page * this.pageSize >= total) break;
     }
     return [...ids];
+  }
+
+  async scanKeys(keyField: string, opts: CallOptions = {}): Promise<Map<string, string[]>> {
+    const { yida } = this.cfg;
+    requireText('keyField', keyField);
+    const keys = new Map<string, string[]>();
+    for (let page = 1; page <= MAX_SEARCH_PAGES; page++) {
+      const body = await this.call('getInstances', 'read', async (token) => (await this.client.getInstancesWithOptions(
+        new $yida.GetInstancesRequest({
+          appType: yida.appType, systemToken: yida.systemToken, userId: yida.userId, language: yida.language,
+          formUuid: yida.formUuid, pageNumber: page, pageSize: this.pageSize,
+        }),
+        new $yida.GetInstancesHeaders({ xAcsDingtalkAccessToken: token }),
+        runtimeOptions(this.timeouts),
+      )).body, opts.signal);
+      const data = body?.data ?? [];
+      for (const inst of data) {
+        const value = inst?.data?.[keyField];
+        if (!inst?.processInstanceId || value === undefined || value === null || value === '') continue;
+        const key = String(value);
+        keys.set(key, [...(keys.get(key) ?? []), inst.processInstanceId]);
+      }
+      const total = Number(body?.totalCount ?? 0);
+      if (data.length === 0 || data.length < this.pageSize || page * this.pageSize >= total) break;
+    }
+    return keys;
   }
 }
 
