@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import cron from 'node-cron';
 import { ConfigError } from './errors.js';
+import { isValidTimeZone } from './time.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -78,10 +79,6 @@ export function parseDuration(text: string): number | undefined {
   return Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
 }
 
-function validTimezone(tz: string): boolean {
-  try { new Intl.DateTimeFormat('en-US', { timeZone: tz }); return true; } catch { return false; }
-}
-
 function read(env: Env, name: string): string | undefined {
   const v = env[name];
   return v === undefined || v.trim() === '' ? undefined : v;
@@ -146,7 +143,7 @@ export function loadConfig(env: Env = process.env): Config {
   const cronExpr = get('SYNC_CRON').trim();
   if (!cron.validate(cronExpr)) problems.push('SYNC_CRON: expected a cron expression with five or six fields, e.g. */10 * * * *');
   const timezone = get('SYNC_TIMEZONE').trim();
-  if (!validTimezone(timezone)) problems.push('SYNC_TIMEZONE: expected an IANA time zone such as Asia/Shanghai');
+  if (!isValidTimeZone(timezone)) problems.push('SYNC_TIMEZONE: expected an IANA time zone such as Asia/Shanghai');
   const lookback = parseDuration(get('SYNC_LOOKBACK'));
   if (lookback === undefined) problems.push('SYNC_LOOKBACK: expected HH:MM:SS or a number of seconds');
 

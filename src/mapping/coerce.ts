@@ -2,7 +2,7 @@
  * Turns an evaluated (non-empty) value into what the Yida component expects. Each field has one of four
  * types; `componentName` (or, failing that, the Yida field id's prefix) picks the type when none is given.
  */
-import { wallClockOf, formatDateTime, parseWallClock } from './time.js';
+import { wallClockOf, formatDateTime, parseWallClock } from '../time.js';
 import { isEmpty, isPlainObject, numberFromText, quote, safeJson, toInstant } from './values.js';
 
 export const FIELD_TYPES = ['string', 'number', 'date', 'array'] as const;

@@ -7,7 +7,7 @@ import {
   dateFormat, formatDateTimeValue, formatTimeValue, parseDateTime, parseTime, shiftDateTime, shiftTime,
   type DateTimeValue, type TimeValue,
 } from './mysql-time.js';
-import { wallClockOf, type WallClock } from './time.js';
+import { wallClockOf, type WallClock } from '../time.js';
 import type { EvalEnv } from './variables.js';
 import { numberFromText, quote, toInstant, toText } from './values.js';
 

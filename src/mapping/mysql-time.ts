@@ -2,7 +2,7 @@
  * MySQL's DATETIME/TIME semantics for SUBTIME, ADDTIME and DATE_FORMAT: naive wall-clock arithmetic,
  * `[-][D ]HH:MM:SS[.ffffff]` intervals, `%` format specifiers, and NULL (here: null) for anything invalid.
  */
-import { parseWallClock, type WallClock } from './time.js';
+import { parseWallClock, type WallClock } from '../time.js';
 
 export interface DateTimeValue { kind: 'datetime'; wc: WallClock; decimals: number }
 export interface TimeValue { kind: 'time'; micros: number; decimals: number }

@@ -1,5 +1,5 @@
 /** How template values are judged empty, rendered as text, read as instants and quoted in reasons. */
-import { formatDateTime, instantOf, parseWallClock, parseZonedInstant, wallClockOf } from './time.js';
+import { formatDateTime, instantOf, parseWallClock, parseZonedInstant, wallClockOf } from '../time.js';
 
 /** undefined, null, blank text and empty lists all mean "no value": they become `null` everywhere. */
 export function isEmpty(v: unknown): boolean {

@@ -1,7 +1,7 @@
 /** The `{{NAME}}` context variables and the `|filter`s a placeholder can pass its value through. */
 import type { MappingContext } from '../sync/types.js';
 import { ValueProblem } from './errors.js';
-import { formatDate, formatDateTime, wallClockOf } from './time.js';
+import { formatDate, formatDateTime, wallClockOf } from '../time.js';
 import { isEmpty, quote, toInstant } from './values.js';
 
 /** What one evaluation reads from: the product being mapped and the run's context. */

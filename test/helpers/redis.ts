@@ -29,16 +29,22 @@ async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
   }
 }
 
-export async function startRedis(): Promise<RedisHandle> {
+/**
+ * `persistent`: append-only file fsynced on every write, so a SIGKILL loses nothing and `restart()` comes back with the
+ * same data, the way a production Redis is run. Without it a restart comes back empty (a lost store).
+ */
+export async function startRedis(opts: { persistent?: boolean } = {}): Promise<RedisHandle> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'redis-test-'));
-  const launch = () => spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const persistence = opts.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  const launch = () => spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir], { stdio: 'ignore' });
+  const exited = (p: ChildProcess) => (p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => p.once('exit', () => r())));
   const handle: RedisHandle = {
     url: `redis://127.0.0.1:${port}`,
     port,
     process: launch(),
-    async stop() { handle.process.kill('SIGTERM'); await new Promise((r) => handle.process.once('exit', r)); },
-    async kill() { handle.process.kill('SIGKILL'); await new Promise((r) => handle.process.once('exit', r)); },
+    async stop() { handle.process.kill('SIGTERM'); await exited(handle.process); },
+    async kill() { handle.process.kill('SIGKILL'); await exited(handle.process); },
     async restart() { handle.process = launch(); await waitForPort(port); },
   };
   await waitForPort(port);

@@ -16,22 +16,15 @@ import { freePort } from './redis.js';
 
 export { freePort };
 
+import { seededRandom } from '../../src/sandbox/random.js';
+
 /** the project root: the cwd of every spawned service */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** mulberry32: the suite's only source of randomness, so a failing scenario replays from its seed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The simulators' seeded PRNG: the suite's only source of randomness, so a failing scenario replays from its seed. */
+export const seeded = seededRandom;
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `rel-${prefix}-`));

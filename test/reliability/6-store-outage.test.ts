@@ -10,7 +10,6 @@ import type { RunRecord } from '../../src/sync/types.js';
 import {
   crashLines, recordFigure, secondsSince, serviceEnv, spawnService, tally, triggerFresh, waitFor, waitForRunEnd, type ServiceProcess,
 } from '../helpers/reliability.js';
-import { startPersistentRedis, type PersistentRedis } from '../helpers/reliability-redis.js';
 import { redisAvailable, startRedis, type RedisHandle } from '../helpers/redis.js';
 
 const SEED = 8601;
@@ -60,7 +59,7 @@ describe('reliability 6: the Redis store dies mid-run', function () {
   let okki: OkkiSimulator;
   let dt: DingtalkSimulator;
   const services: ServiceProcess[] = [];
-  let persistent: PersistentRedis | undefined;
+  let persistent: RedisHandle | undefined;
   let volatile: RedisHandle | undefined;
 
   before(function () {
@@ -82,7 +81,7 @@ describe('reliability 6: the Redis store dies mid-run', function () {
 
   it('a persistent Redis killed mid-run: the run ends without its store, cursor unchanged; after restart the next run completes, no duplicates', async () => {
     const t0 = Date.now();
-    persistent = await startPersistentRedis();
+    persistent = await startRedis({ persistent: true });
     const o = await outageScenario(okki, dt, persistent, 'outage (persistent redis)', services);
     // eslint-disable-next-line no-console
     console.log(`      killed at ${o.killedAt} instances; run during the outage ended ${o.failedRun.status} ${JSON.stringify(o.failedRun.counts)} (stored record after the restart: ${o.storedRecord?.status}); next run ${o.next.status} ${JSON.stringify(o.next.counts)}`);
@@ -100,7 +99,7 @@ describe('reliability 6: the Redis store dies mid-run', function () {
   // Regression (found by this suite): the run used to go on failing product by product, end `partial`, and stay
   // `running` in the store for ever because its final record could not be saved.
   it('a persistent Redis killed mid-run: the run is recorded `failed` with STORE_UNAVAILABLE, never left `running`', async () => {
-    persistent = await startPersistentRedis();
+    persistent = await startRedis({ persistent: true });
     const o = await outageScenario(okki, dt, persistent, 'outage record (persistent redis)', services);
     expect(o.failedRun.status, 'status of the run that lost its store').to.equal('failed');
     expect(o.storedRecord?.status, 'stored record after the restart').to.not.equal('running');
