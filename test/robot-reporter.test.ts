@@ -101,6 +101,20 @@ describe('robot reporter', () => {
     await reporter.close();
   });
 
+  it('tries a report again after a transient failure (5xx, DingTalk busy), and gives up with the reason after 3 tries', async () => {
+    robot = await startFakeRobot({ secret: SECRET });
+    const reporter = new RobotReporter({ client: new RobotClient({ webhookUrl: robot.url, secret: SECRET }), retryDelayMs: 10 });
+    robot.force({ status: 500, rawBody: 'oops' }, { body: { errcode: -1, errmsg: '系统繁忙' } });
+    expect(await reporter.report(run('flaky'))).to.deep.equal({ sent: true });
+    expect(robot.messages.map((m) => m.body.msgUuid)).to.deep.equal(['flaky']);
+    robot.force({ status: 502, rawBody: 'x' }, { status: 502, rawBody: 'x' }, { status: 502, rawBody: 'x' });
+    const r = await reporter.report(run('down'));
+    expect(r.sent).to.equal(false);
+    expect(r.error).to.match(/^ROBOT_SEND_FAILED/);
+    expect(robot.requests).to.equal(6);
+    await reporter.close();
+  });
+
   it('never throws: a refused message comes back as {sent:false, error} and is logged without secrets', async () => {
     robot = await startFakeRobot({ secret: SECRET });
     const { logger, lines } = captureLogs();

@@ -20,6 +20,9 @@ export interface RobotReporterOptions {
   maxFailures?: number;
   /** most runs kept in detail while waiting for budget; older ones are still counted in the coalesced message */
   maxQueued?: number;
+  /** tries per report on transient failures (default 3), spaced retryDelayMs × attempt apart (default 1000) */
+  attempts?: number;
+  retryDelayMs?: number;
 }
 
 export type ReportResult = { sent: boolean; error?: string };
@@ -27,6 +30,8 @@ export type ReportResult = { sent: boolean; error?: string };
 export class RobotReporter implements Reporter {
   private readonly client: RobotReporterOptions['client'];
   private readonly publicUrl?: string;
+  private readonly attempts: number;
+  private readonly retryDelayMs: number;
   private readonly logger: Logger;
   private readonly maxFailures: number;
   private readonly maxQueued: number;
@@ -45,6 +50,8 @@ export class RobotReporter implements Reporter {
     this.logger = opts.logger ?? silentLogger;
     this.maxFailures = opts.maxFailures ?? 10;
     this.maxQueued = maxQueued;
+    this.attempts = opts.attempts ?? 3;
+    this.retryDelayMs = opts.retryDelayMs ?? 1000;
   }
 
   /** Reports waiting for budget. */
@@ -55,12 +62,21 @@ export class RobotReporter implements Reporter {
       if (this.closed) return { sent: false, error: 'ROBOT_CLOSED: reporter is shut down' };
       if (this.queue.length === 0 && this.omitted === 0 && this.client.availableInMs() === 0) {
         const msg = this.single({ run, consecutiveFailures: extra.consecutiveFailures });
-        try {
-          await this.client.sendMarkdown(msg);
-          return { sent: true };
-        } catch (err) {
-          if (!(err instanceof RobotBlockedError) && errorCode(err) !== 'ROBOT_BUDGET_EXHAUSTED') return this.failed(run.id, err);
-          // Blocked or out of budget after all: fall through to the queue so the report still goes out later.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await this.client.sendMarkdown(msg);
+            return { sent: true };
+          } catch (err) {
+            // A transient failure (network, 5xx, DingTalk busy) is tried again a little later; msgUuid = run id makes
+            // a repeat of a message that did arrive harmless.
+            if (errorCode(err) === 'ROBOT_SEND_FAILED' && attempt < this.attempts && !this.closed && this.client.availableInMs() === 0) {
+              await new Promise((r) => setTimeout(r, this.retryDelayMs * attempt));
+              continue;
+            }
+            if (!(err instanceof RobotBlockedError) && errorCode(err) !== 'ROBOT_BUDGET_EXHAUSTED') return this.failed(run.id, err);
+            // Blocked or out of budget after all: fall through to the queue so the report still goes out later.
+            break;
+          }
         }
       }
       this.enqueue({ run, consecutiveFailures: extra.consecutiveFailures });
