@@ -1,0 +1,253 @@
+/**
+ * `npm run bench` (issue 7): every measure in one run against the simulators on 127.0.0.1, a table on stdout and in
+ * bench/RESULTS.md. Asserts nothing: a missed target is reported with what limits it. `--quick` shrinks every size
+ * (a smoke run of the bench itself; its figures are not the benchmark's).
+ */
+import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fullSync, naive, incremental, sourcePull, webhookBurst, type FullSyncFigures, type KeptSetup } from './scenarios.js';
+import { removeTempStores } from './sims.js';
+import { codeState, newestSourceMtime, sourceChangedSince } from './code-state.js';
+import { machine, markdownTable, terminalTable, fmt, type Row } from './report.js';
+
+const quick = process.argv.includes('--quick');
+/** `--only 1,6`: run just these items (printed, RESULTS.md left alone) */
+const onlyArg = process.argv.indexOf('--only');
+const only = onlyArg >= 0 ? new Set((process.argv[onlyArg + 1] ?? '').split(',').map((x) => x.trim())) : undefined;
+// items 2–4 compare with or build on item 1's runs
+if (only && ['2', '3', '4'].some((i) => only.has(i))) only.add('1');
+const partial = quick || only !== undefined;
+const S = (n: number) => (quick ? Math.max(100, Math.round(n / 20)) : n);
+/** read side fast enough that DingTalk's limit is the bound in items 1 and 7 (OKKI bound 198 products/s with details) */
+const OKKI_QPS = 200;
+const TARGET_FRACTION = 0.9;
+const RSS_TARGET_MB = 200;
+const P99_TARGET_MS = 50;
+
+const rows: Row[] = [];
+const details: string[] = [];
+let errors = 0;
+const startedAt = Date.now();
+const loadAtStart = Math.round(loadavg()[0] * 100) / 100;
+const codeAtStart = codeState();
+const srcMtimeAtStart = newestSourceMtime();
+
+async function step(item: string, measure: string, fn: () => Promise<void>): Promise<void> {
+  if (only && !only.has(item)) return;
+  try {
+    await fn();
+  } catch (err) {
+    errors++;
+    process.stderr.write(`[bench] ${measure} failed: ${(err as Error)?.stack ?? err}\n`);
+    rows.push({ item, measure, figures: '—', target: '—', verdict: 'ERROR', note: String((err as Error)?.message ?? err).slice(0, 300) });
+  }
+}
+
+function boundNote(f: FullSyncFigures): string {
+  const okki = f.detailCalls
+    ? `OKKI bound ${fmt.n(f.bound.okkiBound)}/s = OKKI_QPS ${f.okkiQps} / (1/100 + 1) (list page + one info call per product: the shipped mapping uses product_type)`
+    : `OKKI bound ${fmt.int(f.bound.okkiBound)}/s = OKKI_QPS ${f.okkiQps} × 100 (list-only mapping, no info calls)`;
+  return `bound ${fmt.n(f.bound.bound)}/s = min(L ${f.limit}, ${okki}); limited by ${f.bound.limitedBy}`;
+}
+
+/** Why a full sync falls short of the bound, from what the figures show (throttling counted in the simulator's log). */
+function shortfall(f: FullSyncFigures): string[] {
+  const why: string[] = [];
+  if (f.failures > 0) why.push(`${f.failures} failures`);
+  if (f.throttled > 0 && f.yidaQps <= f.limit) {
+    why.push(`${f.throttled} throttling answers although YIDA_QPS = L: the pacer starts at L and spaces calls exactly 1/L apart, and 20–80 ms of latency jitter puts L+1 arrivals into some sliding seconds; each throttled call backs off ≥ 250 ms and the pace is cut to 0.95 × the observed success rate (src/yida/pacer.ts), then regrows slowly`);
+  }
+  if (f.throttled > 0 && f.yidaQps > f.limit) {
+    why.push(`${f.throttled} throttling answers: with the limit hidden the pacer starts at YIDA_QPS and learns the limit from throttling; each throttled call backs off ≥ 250 ms`);
+  }
+  if (f.steadyWritesPerSecond < TARGET_FRACTION * f.limit && f.throttled === 0) {
+    why.push(`no throttling, yet a steady write rate of ${fmt.n(f.steadyWritesPerSecond)}/s: the write side idles part of the time (host load ${f.loadAverage} on ${machine().cpus} cores)`);
+  } else if (f.loadAverage > machine().cpus * 0.5) {
+    why.push(`host load: 1-min load average ${f.loadAverage} on ${machine().cpus} cores at the end of this run`);
+  }
+  why.push(`run start-up before the first write (token, groups, first page${f.detailCalls ? ' and its 100 info calls' : ''}): ${fmt.n(f.firstWriteAfterMs, 0)} ms; steady write rate ${fmt.n(f.steadyWritesPerSecond)}/s`);
+  return why;
+}
+
+function fullRow(item: string, f: FullSyncFigures, extra = ''): Row {
+  const met = f.fractionOfBound >= TARGET_FRACTION && f.failures === 0;
+  const codes = Object.keys(f.failureCodes).length ? ` (${Object.entries(f.failureCodes).map(([k, v]) => `${k}×${v}`).join(', ')})` : '';
+  let note = boundNote(f);
+  if (!met) note += `. MISSED: ${shortfall(f).join('; ')}`;
+  if (f.peakRssMb > RSS_TARGET_MB) note += `. Peak RSS grows with the run (every OKKI answer stays reachable until the run ends: see item 5)`;
+  return {
+    item, measure: `Full sync ${fmt.int(f.products)} products, DingTalk limit L=${f.limit}/s${extra}`,
+    figures: `${fmt.n(f.productsPerSecond)} products/s in ${fmt.n(f.seconds)} s = ${fmt.pct(f.fractionOfBound)} of bound ${fmt.n(f.bound.bound)}/s (steady write rate ${fmt.n(f.steadyWritesPerSecond)}/s); throttled ${f.throttled}; failures ${f.failures}${codes}; peak RSS ${f.peakRssMb} MB; host load ${f.loadAverage}`,
+    target: `≥ ${TARGET_FRACTION} of bound, 0 failures`, verdict: met ? 'met' : 'MISSED', note,
+  };
+}
+
+function detail(title: string, obj: unknown): void {
+  details.push(`### ${title}\n\n\`\`\`json\n${JSON.stringify(obj, null, 1)}\n\`\`\``);
+}
+
+async function main(): Promise<void> {
+  const m = machine();
+  process.stderr.write(`[bench] ${m.date} ${m.cpus}× ${m.cpu}, ${m.memoryGb} GB, ${m.os}, Node ${m.node}${quick ? ' (QUICK smoke run)' : ''}\n`);
+
+  let ref1k: FullSyncFigures | undefined;
+  let kept: KeptSetup | undefined;
+
+  await step('1', 'full sync 1k L=100', async () => {
+    const { figures } = await fullSync({ label: 'item 1: 1k @ L=100', products: S(1000), limit: 100, okkiQps: OKKI_QPS, yidaQps: 100 });
+    ref1k = figures; rows.push(fullRow('1', figures, ', shipped mapping (info call per product)')); detail('1: 1k @ L=100', figures);
+  });
+  await step('1', 'full sync 1k L=100 list-only', async () => {
+    const { figures } = await fullSync({ label: 'item 1: 1k @ L=100, list-only mapping', products: S(1000), limit: 100, okkiQps: OKKI_QPS, yidaQps: 100, mappingFile: 'bench/mapping-list-only.json' });
+    rows.push(fullRow('1', figures, ', mapping without product_type (no info calls)')); detail('1: 1k @ L=100 list-only', figures);
+  });
+  await step('1', 'full sync 1k L=20', async () => {
+    const { figures } = await fullSync({ label: 'item 1: 1k @ L=20', products: S(1000), limit: 20, okkiQps: OKKI_QPS, yidaQps: 20 });
+    rows.push(fullRow('1', figures, ' (the real limit), shipped mapping')); detail('1: 1k @ L=20', figures);
+  });
+  await step('1', 'full sync 10k L=100', async () => {
+    const r = await fullSync({ label: 'item 1: 10k @ L=100', products: S(10_000), limit: 100, okkiQps: OKKI_QPS, yidaQps: 100, keep: true });
+    kept = r.kept; rows.push(fullRow('1', r.figures, ', shipped mapping')); detail('1: 10k @ L=100', r.figures);
+  });
+
+  await step('2', 'naive baseline', async () => {
+    const n = await naive({ products: S(1000), limit: 100 });
+    const ratio = ref1k ? ref1k.seconds / n.seconds : NaN;
+    rows.push({
+      item: '2', measure: `Naive baseline, ${fmt.int(n.products)} products, L=100/s: one request at a time (fetch for OKKI, the real SDK for Yida), no pacing, no ledger`,
+      figures: `${fmt.n(n.seconds)} s, ${fmt.n(n.productsPerSecond)} products/s, failures ${n.failures}, throttled ${n.throttled}; ours/naive time = ${fmt.n(ratio, 3)} (ours ${ref1k ? fmt.n(ref1k.seconds) : '?'} s, ${ref1k ? `${fmt.n(n.seconds / ref1k.seconds)}× faster` : ''})`,
+      target: 'ratio reported (no target)', verdict: 'n/a',
+      note: 'naive is latency-bound: 2 sequential calls per product (info + startInstance) at 20–80 ms each; it never reaches L, so it is never throttled, and a re-run would duplicate every instance',
+    });
+    detail('2: naive', n);
+  });
+
+  await step('3', 'incremental no change', async () => {
+    if (!kept) throw new Error('needs the kept 10k setup from item 1');
+    const f = await incremental(kept, { label: 'item 3: no change', products: S(10_000), changed: 0 });
+    rows.push({
+      item: '3', measure: `Incremental run, no changes, ${fmt.int(f.products)} products synced`,
+      figures: `${fmt.n(f.seconds, 2)} s; OKKI calls ${f.okkiCalls} (${Object.entries(f.okkiByEndpoint).map(([k, v]) => `${k} ${v}`).join(', ')}); Yida calls ${f.yidaCalls}; DingTalk token calls ${f.dingtalkTokenCalls}`,
+      target: '0 Yida calls', verdict: f.yidaCalls === 0 ? 'met' : 'MISSED',
+      note: `minimum ${f.minimum.okki} OKKI calls (${f.minimum.explain})`,
+    });
+    detail('3: incremental, no change', f);
+  });
+  await step('4', 'incremental 1% changed', async () => {
+    if (!kept) throw new Error('needs the kept 10k setup from item 1');
+    const changed = Math.round(S(10_000) / 100);
+    const f = await incremental(kept, { label: 'item 4: 1% changed', products: S(10_000), changed });
+    const atMin = f.okkiCalls <= f.minimum.okki && f.yidaCalls <= f.minimum.yida;
+    rows.push({
+      item: '4', measure: `Incremental run after 1% (${changed}) of ${fmt.int(f.products)} products changed`,
+      figures: `${fmt.n(f.seconds, 2)} s; OKKI calls ${f.okkiCalls} vs minimum ${f.minimum.okki}; Yida calls ${f.yidaCalls} (${Object.entries(f.yidaByApi).map(([k, v]) => `${k} ${v}`).join(', ')}) vs minimum ${f.minimum.yida}; written ${f.written}`,
+      target: 'calls vs minimum (no target)', verdict: 'n/a',
+      note: `${atMin ? 'at the minimum' : 'above the minimum'}: ${f.minimum.explain}`,
+    });
+    detail('4: incremental, 1% changed', f);
+  });
+  if (kept) { await kept.sims.close(); kept = undefined; }
+
+  await step('5', 'source-only pull', async () => {
+    const sizes = [S(25_000), S(50_000), S(100_000)];
+    const res = [];
+    for (const n of sizes) res.push(await sourcePull({ products: n, okkiQps: OKKI_QPS, withSignal: true }));
+    const bare = await sourcePull({ products: sizes[2], okkiQps: OKKI_QPS, withSignal: false });
+    const worst = Math.max(...res.map((r) => r.peakRssMb));
+    const growth = res[res.length - 1].peakRssMb - res[0].peakRssMb;
+    const flat = growth < 20;
+    const met = worst < RSS_TARGET_MB && flat;
+    rows.push({
+      item: '5', measure: 'Source-only pull (list pages only, nothing mapped or written), fresh process each, with the run AbortSignal the engine always passes',
+      figures: res.map((r) => `${fmt.int(r.products)}: peak RSS ${r.peakRssMb} MB, ${fmt.n(r.pagesPerSecond)} pages/s (${r.pages} pages, ${fmt.n(r.seconds)} s)`).join('; ')
+        + `; growth ${fmt.int(sizes[0])}→${fmt.int(sizes[2])}: ${fmt.n(growth)} MB. Same ${fmt.int(sizes[2])} pull without a signal: peak RSS ${bare.peakRssMb} MB, ${fmt.n(bare.pagesPerSecond)} pages/s`,
+      target: `peak RSS < ${RSS_TARGET_MB} MB, flat`, verdict: met ? 'met' : 'MISSED',
+      note: `pages/s is latency-bound (one list page in flight at a time, 20–80 ms each; OKKI_QPS ${OKKI_QPS} never binds). RSS includes Node + tsx (~${res[0].rssBeforeMb} MB before the pull).`
+        + (met ? '' : ` MISSED: memory grows with the catalogue only when a signal is passed (${bare.peakRssMb} MB without one): OkkiClient.send hands the run's signal to p-queue 8.1.1, whose add({signal}) adds an abort listener per call and never removes it, so every answer (page text and parsed body) stays reachable until the run ends`),
+    });
+    detail('5: source-only pull', [...res, bare]);
+  });
+
+  await step('6', 'webhook burst', async () => {
+    const calls = quick ? 50 : 200;
+    const figs = [];
+    for (const keepAlive of [false, true]) figs.push(await webhookBurst({ products: 1000, limit: 100, calls, okkiQps: OKKI_QPS, keepAlive }));
+    for (const f of figs) {
+      const ok = f.p99 < P99_TARGET_MS && f.runsStarted === 1;
+      const how = f.keepAlive ? 'on warm keep-alive connections (answer latency without TCP set-up)' : 'each on a new TCP connection (as separate button presses)';
+      const floor = `same burst on GET /healthz (a handler that does nothing): p50 ${fmt.n(f.healthzBaseline.p50)} / p99 ${fmt.n(f.healthzBaseline.p99)} ms; webhook handler time logged by the service: p50 ${fmt.n(f.serverSide.p50)} / p99 ${fmt.n(f.serverSide.p99)} ms`;
+      const why = ok ? `the run (${f.runStatus}, ${f.runProducts} products) went on in the same process meanwhile`
+        : `${f.runsStarted !== 1 ? `${f.runsStarted} runs started. ` : ''}${f.p99 >= P99_TARGET_MS
+          ? (f.healthzBaseline.p99 >= P99_TARGET_MS
+            ? `p99 over target: a burst of ${calls} costs that much on this ${m.cpus}-core machine even on /healthz (client, simulators and service share the cores)`
+            : 'p99 over target while /healthz stays under it: the webhook path itself (the claim — lock + run record in SQLite — that every concurrent caller awaits, and, during the run, the run sharing the event loop) adds the difference')
+          : ''}`;
+      rows.push({
+        item: '6', measure: `Webhook: ${calls} concurrent calls from idle, then ${calls} more during the run, ${how}; service = src/main.ts in its own process`,
+        figures: `p50 ${fmt.n(f.p50)} ms, p99 ${fmt.n(f.p99)} ms, max ${fmt.n(f.max)} ms over ${f.calls} calls (${f.bursts.map((b) => `${b.label}: p50 ${fmt.n(b.p50)} / p99 ${fmt.n(b.p99)} ms, status ${Object.entries(b.statuses).map(([k, v]) => `${k}×${v}`).join(' ')}`).join('; ')}); runs started ${f.runsStarted} (distinct run ids answered ${f.distinctRunIds}, answers with coalesced=false ${f.startedNotCoalesced})`,
+        target: `p99 < ${P99_TARGET_MS} ms, runs started = 1`, verdict: ok ? 'met' : 'MISSED',
+        note: `${f.secondBurstDuringRun ? '' : 'WARNING: the run had ended before the second burst; '}${floor}. ${why}`,
+      });
+      detail(`6: webhook (${f.keepAlive ? 'keep-alive' : 'new connections'})`, f);
+    }
+  });
+
+  await step('7', 'adaptive pacing', async () => {
+    const { figures: f } = await fullSync({ label: 'item 7: hidden limit 40/s, YIDA_QPS 1000', products: S(2000), limit: 40, okkiQps: OKKI_QPS, yidaQps: 1000 });
+    const met = f.fractionOfBound >= TARGET_FRACTION && f.failures === 0;
+    rows.push({
+      item: '7', measure: `Adaptive pacing: DingTalk limit 40/s hidden (YIDA_QPS=1000), ${fmt.int(f.products)} products`,
+      figures: `${fmt.n(f.productsPerSecond)} products/s = ${fmt.pct(f.fractionOfBound)} of bound ${fmt.n(f.bound.bound)}/s; ${fmt.n(f.throttledPer1000Writes)} throttling answers per 1,000 writes (${f.throttled} total); failures ${f.failures}; peak RSS ${f.peakRssMb} MB`,
+      target: `≥ ${TARGET_FRACTION} of bound, 0 failures`, verdict: met ? 'met' : 'MISSED',
+      note: `${boundNote(f)}${met ? '' : `. MISSED: ${shortfall(f).join('; ')}`}. Throttling answers per 1,000 writes is the cost that matters here: each is a refused call DingTalk counts against the app`,
+    });
+    detail('7: adaptive pacing', f);
+  });
+
+  const totalS = (Date.now() - startedAt) / 1000;
+  const changedFiles = sourceChangedSince(srcMtimeAtStart);
+  const srcChanged = changedFiles.length > 0;
+  if (srcChanged) process.stderr.write(`[bench] WARNING: files in src/ changed while the bench ran: ${changedFiles.join(', ')}\n`);
+  const md = [
+    '# Benchmark results',
+    '',
+    `Written by \`npm run bench\` (bench/run.ts)${quick ? ' — QUICK smoke run: sizes divided by 20, figures not representative' : ''}.`,
+    '',
+    `- Date: ${m.date}`,
+    `- Machine: ${m.cpus} × ${m.cpu}, ${m.memoryGb} GB RAM, ${m.os}`,
+    `- Node: ${m.node}`,
+    `- Code: commit ${codeAtStart.commit}${codeAtStart.srcDirty ? ' with uncommitted changes in src/' : ''}${srcChanged ? ` — WARNING: files in src/ changed while the bench ran (${changedFiles.join(', ')}), so later runs may have used different code` : ''}`,
+    `- Host load (1-min load average) at start / end: ${loadAtStart} / ${Math.round(loadavg()[0] * 100) / 100} — the host is shared; throughput and latency figures move with it`,
+    `- Total bench time: ${fmt.n(totalS / 60)} min`,
+    '',
+    'Set-up: both simulators on 127.0.0.1 in the bench process, 20–80 ms latency on every call to either; the DingTalk',
+    'simulator enforces L requests per sliding second per API (startInstance, updateInstance, getInstanceIdList) and',
+    `answers 403 Forbidden.AccessDenied.QpsLimitForAppkeyAndApi above it. OKKI_QPS=${OKKI_QPS}, OKKI page size 100,`,
+    'YIDA_CONCURRENCY=8, SQLite store. The connector runs in a child process of its own (Config from loadConfig(env),',
+    'buildConnector, one triggered run), so peak RSS is its own (process.resourceUsage().maxRSS, Node + tsx included).',
+    'products/s = products written ÷ run duration (run record). Throttling answers are counted from the simulator\'s',
+    'request log. Bound = min(L, OKKI bound); the OKKI bound is OKKI_QPS / (1/100 + 1) products/s with the shipped mapping',
+    '(its product_type is not in list items: one /v1/product/info call per product) and OKKI_QPS × 100 without it.',
+    '',
+    markdownTable(rows),
+    '',
+    '## Raw figures',
+    '',
+    ...details,
+    '',
+  ].join('\n');
+  const outPath = join(dirname(fileURLToPath(import.meta.url)), partial ? 'RESULTS.partial.md' : 'RESULTS.md');
+  writeFileSync(outPath, md);
+
+  process.stdout.write(`\nokki-yida-connector benchmark — ${m.date}\n${m.cpus}× ${m.cpu}, ${m.memoryGb} GB, ${m.os}, Node ${m.node}${quick ? ' (QUICK)' : ''}\n\n`);
+  process.stdout.write(`${terminalTable(rows)}\n\n`);
+  const missed = rows.filter((r) => r.verdict === 'MISSED' || r.verdict === 'ERROR');
+  process.stdout.write(missed.length ? `Targets missed: ${missed.map((r) => `item ${r.item} (${r.measure})`).join('; ')}\n` : 'All targets met.\n');
+  process.stdout.write(`Total ${fmt.n(totalS / 60)} min. Written to ${outPath}\n`);
+  removeTempStores();
+  process.exit(errors ? 1 : 0);
+}
+
+main().catch((err) => { process.stderr.write(`bench crashed: ${(err as Error)?.stack ?? err}\n`); process.exit(1); });
