@@ -100,25 +100,34 @@ export class OkkiClient {
 
   /** One paced HTTP exchange with the per-request timeout; network and timeout failures become typed errors. */
   private async send(endpoint: string, url: string, init: RequestInit, signal?: AbortSignal): Promise<RawAnswer> {
+    // The run's signal lives as long as the run: nothing may stay attached to it after a request (p-queue's own
+    // `signal` option and AbortSignal.any both leave a listener per request behind, which kept every answer in memory).
     return this.limiter.add(async () => {
-      const timeout = AbortSignal.timeout(this.timeoutMs);
-      const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+      signal?.throwIfAborted();
+      const ctl = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => { timedOut = true; ctl.abort(); }, this.timeoutMs);
+      const onAbort = () => ctl.abort(signal!.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
       let res: Response; let text: string;
       try {
-        res = await fetch(url, { ...init, signal: combined });
+        res = await fetch(url, { ...init, signal: ctl.signal });
         text = await res.text();
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
-        const status = timeout.aborted ? 'timeout' : 'network_error';
+        const status = timedOut ? 'timeout' : 'network_error';
         this.opts.metrics?.apiCalls.inc({ target: 'okki', status });
-        if (timeout.aborted) throw new OkkiTimeoutError(endpoint, this.timeoutMs, err);
+        if (timedOut) throw new OkkiTimeoutError(endpoint, this.timeoutMs, err);
         throw new OkkiNetworkError(endpoint, err);
+      } finally {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
       }
       this.opts.metrics?.apiCalls.inc({ target: 'okki', status: String(res.status) });
       let body: unknown;
       try { body = text ? JSON.parse(text) : undefined; } catch { body = undefined; }
       return { status: res.status, headers: res.headers, body, text };
-    }, { signal }) as Promise<RawAnswer>;
+    }) as Promise<RawAnswer>;
   }
 
   private unwrap<T>(endpoint: string, a: RawAnswer): T {

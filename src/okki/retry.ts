@@ -57,12 +57,4 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
   return Number.isNaN(t) ? undefined : Math.max(0, t - now);
 }
 
-/** A sleep that an AbortSignal cuts short (rejecting with the signal's reason). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
-    const onAbort = () => { clearTimeout(t); reject(signal!.reason); };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
+export { sleep } from '../sleep.js';

@@ -24,6 +24,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { YidaDuplicateFoundError, YidaWriteAmbiguousError } from '../yida/errors.js';
 import { errorCode, errorMessage } from '../errors.js';
+import { sleep } from '../sleep.js';
 
 type Item = { productNo: string; formData: Record<string, unknown>; hash: string };
 type Opts = { signal?: AbortSignal; searchFirst?: boolean };
@@ -38,13 +39,6 @@ export interface LedgerWriterDeps {
   /** pause before the in-call reconciliation of an ambiguous start; negative = leave it to the next run (default 1500) */
   reconcileDelayMs?: number;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve, reject) => {
-  if (signal?.aborted) { reject(signal.reason); return; }
-  const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
-  const onAbort = () => { clearTimeout(t); reject(signal!.reason); };
-  signal?.addEventListener('abort', onAbort, { once: true });
-});
 
 // Matched by stable code rather than instanceof: a module loaded twice (ESM and CJS paths) must not change the policy.
 /** Errors that prove the call was not executed (nothing to reconcile). */
