@@ -57,6 +57,9 @@ class Lru<K, V> {
   }
 }
 
+/** products per delivered page when each needs a /v1/product/info call */
+const DETAIL_SLICE = 25;
+
 export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {}): OkkiSource {
   const logger = deps.logger ?? silentLogger;
   const tz = cfg.timezone;
@@ -141,7 +144,11 @@ export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {
       },
     });
     let index = 0;
-    for await (const raws of rows) yield await toPage(++index, raws, opts);
+    // With detail calls a page is handed on in slices: the first writes start after a slice's calls, not a page's.
+    const slice = opts.detailFields?.length ? DETAIL_SLICE : Number.POSITIVE_INFINITY;
+    for await (const raws of rows) {
+      for (let i = 0; i < raws.length; i += slice) yield await toPage(++index, raws.slice(i, i + slice), opts);
+    }
   }
 
   async function* byProductNos(productNos: readonly string[], opts: PullOptions = {}): AsyncGenerator<ProductPage> {
