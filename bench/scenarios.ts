@@ -8,7 +8,7 @@ import { loadavg } from 'node:os';
 import { runChild } from './child-protocol.js';
 import { startSims, connectorEnv, tempStoreUrl, simCounts, type SimPair, type SimCounts } from './sims.js';
 import { boundFor, type Bound } from './bounds.js';
-import { startService, burst, warmAgent, getJson, percentile, type CallTiming } from './webhook-burst.js';
+import { startService, burstFromChild, getJson, percentile, type CallTiming } from './webhook-burst.js';
 import type { SyncChildResult } from './sync-child.js';
 import type { PullChildResult } from './pull-child.js';
 import type { NaiveChildResult } from './naive-child.js';
@@ -234,16 +234,15 @@ export async function webhookBurst(o: { products: number; limit: number; calls: 
   try {
     // a few requests first so the figures are not those of a cold process (first-request compilation)
     for (let i = 0; i < 5; i++) await fetch(`${svc.url}/healthz`).then((r) => r.arrayBuffer());
-    const agent = o.keepAlive ? await warmAgent(svc.url, o.calls) : false;
-    // what the same burst costs on this machine with a handler that does nothing (transport + Koa + client)
-    const baseline = await burst(svc.url, apiKey, o.calls, '/healthz', agent);
-    const idle = await burst(svc.url, apiKey, o.calls, undefined, agent);
+    // The client runs in a process of its own: this one hosts the simulators, busy serving the run.
+    // What the same burst costs on this machine with a handler that does nothing (transport + Koa + client):
+    const baseline = await burstFromChild(svc.url, apiKey, o.calls, '/healthz', o.keepAlive);
+    const idle = await burstFromChild(svc.url, apiKey, o.calls, undefined, o.keepAlive);
     await new Promise((r) => setTimeout(r, 1000));
     const firstRunId = idle.find((x) => x.runId)?.runId;
     const firstRun = firstRunId ? await getJson<RunRecord>(`${svc.url}/runs/${encodeURIComponent(firstRunId)}`, apiKey) : undefined;
     const stillRunning = firstRun?.status === 'running';
-    const during = await burst(svc.url, apiKey, o.calls, undefined, agent);
-    if (agent) agent.destroy();
+    const during = await burstFromChild(svc.url, apiKey, o.calls, undefined, o.keepAlive);
     let runs: RunRecord[] = [];
     for (const deadline = Date.now() + 5 * 60_000; Date.now() < deadline;) {
       runs = await getJson<RunRecord[]>(`${svc.url}/runs?limit=100`, apiKey);

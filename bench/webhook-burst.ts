@@ -102,6 +102,20 @@ export async function warmAgent(url: string, n: number): Promise<http.Agent> {
   return agent;
 }
 
+/** `burst` run in a child process of its own (see burst-child.ts). */
+export function burstFromChild(url: string, apiKey: string, n: number, path = WEBHOOK_PATH, keepAlive = false): Promise<CallTiming[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/burst-child.ts', url, apiKey, String(n), path, keepAlive ? 'keepalive' : 'new'], {
+      cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    child.on('exit', (code) => {
+      try { resolve(JSON.parse(out) as CallTiming[]); } catch { reject(new Error(`burst child exited ${code} without timings`)); }
+    });
+  });
+}
+
 export async function getJson<T>(url: string, apiKey: string): Promise<T> {
   const res = await fetch(url, { headers: { 'x-api-key': apiKey } });
   return (await res.json()) as T;
