@@ -76,7 +76,7 @@ function fullRow(item: string, f: FullSyncFigures, extra = ''): Row {
   const codes = Object.keys(f.failureCodes).length ? ` (${Object.entries(f.failureCodes).map(([k, v]) => `${k}×${v}`).join(', ')})` : '';
   let note = boundNote(f);
   if (!met) note += `. MISSED: ${shortfall(f).join('; ')}`;
-  if (f.peakRssMb > RSS_TARGET_MB) note += `. Peak RSS grows with the run (every OKKI answer stays reachable until the run ends: see item 5)`;
+  if (f.peakRssMb > RSS_TARGET_MB) note += `. Peak RSS (no target for a sync) is the whole connector: SDK, ledger, pipeline and V8's lazily collected heap; item 5 measures the source's memory alone`;
   return {
     item, measure: `Full sync ${fmt.int(f.products)} products, DingTalk limit L=${f.limit}/s${extra}`,
     figures: `${fmt.n(f.productsPerSecond)} products/s in ${fmt.n(f.seconds)} s = ${fmt.pct(f.fractionOfBound)} of bound ${fmt.n(f.bound.bound)}/s (steady write rate ${fmt.n(f.steadyWritesPerSecond)}/s); throttled ${f.throttled}; failures ${f.failures}${codes}; peak RSS ${f.peakRssMb} MB; host load ${f.loadAverage}`,
