@@ -41,7 +41,7 @@ describe('reliability 2: OKKI, DingTalk and robot faults at once', function () {
       seed: SEED,
       knobs: {
         latencyMs: [5, 25], throttleStyle: 'gateway403', commitThen500Rate: 0.10,
-        qpsLimits: { 'yida.startInstance': 25, 'yida.updateInstance': 25, 'yida.getInstanceIdList': 25 },
+        qpsLimits: { 'yida.startInstance': 12, 'yida.updateInstance': 12, 'yida.getInstanceIdList': 12 },
       },
     });
     robot = await startFlakyRobot({ seed: SEED, failRate: 0.5, token: 'flaky-robot-token-5f1e2d3c', secret: 'SECflakyrobotsecret0123456789abcdef', slowMs: 2000 });
