@@ -205,7 +205,7 @@ export class SyncEngine implements SyncService {
 
       // The pipeline fills the record's counts and failures in place, so GET /runs/:id shows progress.
       const result = await runPipeline(pages, ctx, {
-        mapping, writer, metrics, logger: log, maxInFlight: this.opts.maxInFlight,
+        mapping, writer, metrics, maxInFlight: this.opts.maxInFlight,
         // With no cursor (first run, or a store that lost its ledger) instances may already exist in Yida: every new
         // product number is looked up before it is created, so a lost ledger never means a second instance.
         searchFirst: cursor === undefined,

@@ -3,7 +3,6 @@
  * in flight (bounded), so memory stays flat and the writer's pacing, not the reader, sets the speed.
  */
 import { redact } from '../config.js';
-import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type {
   Mapping, MappingContext, ProductPage, ProductWriter, RejectedRecord, RunCounts, RunFailure, WriteOutcome,
@@ -17,16 +16,12 @@ export interface PipelineDeps {
   mapping: Mapping;
   writer: ProductWriter;
   metrics: Metrics;
-  logger: Logger;
   /** upper bound on writes in flight; the writer paces below it */
   maxInFlight: number;
-  /** dry run: map only, write nothing */
-  dryRun?: boolean;
   /** look every new product number up in Yida before creating it (no cursor: the ledger may not know what exists) */
   searchFirst?: boolean;
   /** told of every failed or rejected product (the engine stops the run on failures no later product can escape) */
   onFailure?: (code: string, reason: string) => void;
-  onMapped?: (productNo: string, formData: Record<string, unknown>) => void;
 }
 
 /** pages read ahead of the writes: the next page loads while this one is written */
@@ -90,35 +85,30 @@ export async function runPipeline(
   };
 
   try {
-  for await (const page of readAhead(pages, READ_AHEAD_PAGES)) {
-    for (const r of page.rejected) { counts.fetched++; reject(r); }
-    for (const product of page.items) {
-      counts.fetched++;
+    for await (const page of readAhead(pages, READ_AHEAD_PAGES)) {
+      for (const r of page.rejected) { counts.fetched++; reject(r); }
+      for (const product of page.items) {
+        if (signal.aborted) break;
+        counts.fetched++;
+        const mapped = deps.mapping.map(product, ctx);
+        if (!mapped.ok) { reject(mapped.rejected); continue; }
+        const key = mapped.productNo;
+        if (owners.has(key)) {
+          const first = owners.get(key);
+          // The same product delivered twice (it cannot be, but costs nothing to tolerate) is simply skipped.
+          if (first === product.product_id) { counts.fetched--; continue; }
+          reject({ product_no: key, product_id: product.product_id ?? null, code: 'DUPLICATE_PRODUCT_NO', reason: `product number ${key} is used by OKKI products ${String(first)} and ${String(product.product_id)}; only the first is synced` });
+          continue;
+        }
+        owners.set(key, product.product_id);
+        const task: Promise<void> = deps.writer.write({ productNo: key, formData: mapped.formData, hash: mapped.hash }, { signal, searchFirst: deps.searchFirst })
+          .then(settle, (err: unknown) => settle({ kind: 'failed', productNo: key, code: 'WRITE_FAILED', reason: String((err as Error)?.message ?? err) }))
+          .finally(() => { inFlight.delete(task); });
+        inFlight.add(task);
+        while (inFlight.size >= deps.maxInFlight) await Promise.race(inFlight);
+      }
       if (signal.aborted) break;
-      const mapped = deps.mapping.map(product, ctx);
-      if (!mapped.ok) { reject(mapped.rejected); continue; }
-      if (deps.dryRun) {
-        deps.onMapped?.(mapped.productNo, mapped.formData);
-        counts.unchanged++;
-        continue;
-      }
-      const key = mapped.productNo;
-      if (owners.has(key)) {
-        const first = owners.get(key);
-        // The same product delivered twice (it cannot be, but costs nothing to tolerate) is simply skipped.
-        if (first === product.product_id) { counts.fetched--; continue; }
-        reject({ product_no: key, product_id: product.product_id ?? null, code: 'DUPLICATE_PRODUCT_NO', reason: `product number ${key} is used by OKKI products ${String(first)} and ${String(product.product_id)}; only the first is synced` });
-        continue;
-      }
-      owners.set(key, product.product_id);
-      const task: Promise<void> = deps.writer.write({ productNo: key, formData: mapped.formData, hash: mapped.hash }, { signal, searchFirst: deps.searchFirst })
-        .then(settle, (err: unknown) => settle({ kind: 'failed', productNo: key, code: 'WRITE_FAILED', reason: String((err as Error)?.message ?? err) }))
-        .finally(() => { inFlight.delete(task); });
-      inFlight.add(task);
-      while (inFlight.size >= deps.maxInFlight) await Promise.race(inFlight);
     }
-    if (signal.aborted) break;
-  }
   } finally {
     // In-flight writes always settle, even when aborting or when the source failed: a write cut off mid-way is
     // what makes duplicates.
