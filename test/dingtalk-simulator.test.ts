@@ -257,6 +257,14 @@ describe('DingTalk simulator through the real SDK', function () {
       expect((await post(signedUrl(), '{"msgtype":"markdown"}')).errcode).to.equal(40035);
     });
 
+    it('injects the robot gateway\'s own failures (errcode -1, nothing delivered) at the configured rate', async () => {
+      sim.setKnobs({ errorRates: { 'robot.send': 1 } });
+      expect(await post(signedUrl(), md('lost'))).to.deep.equal({ errcode: -1, errmsg: '系统繁忙' });
+      expect(sim.robotMessages()).to.have.length(0);
+      sim.setKnobs({ errorRates: { 'robot.send': 0 } });
+      expect((await post(signedUrl(), md('kept'))).errcode).to.equal(0);
+    });
+
     it('accepts 20 messages a minute, then blocks the robot with errcode 410100', async () => {
       const answers = [];
       for (let i = 0; i < 22; i++) answers.push((await post(signedUrl(), md(`m${i}`))).errcode);

@@ -187,6 +187,8 @@ export async function startDingtalkSimulator(opts: DingtalkSimulatorOptions = {}
   /** Runs one DingTalk API call; `late` lets start answer after its commit (hang). */
   async function handleApi(api: DingtalkApi, req: http.IncomingMessage, url: URL, raw: string, rec: SimRequestRecord): Promise<HttpAnswer> {
     if (api === 'robot.send') {
+      // The robot gateway's own trouble: nothing is delivered, and the answer says so the way DingTalk does.
+      if (chance(knobs.errorRates[api])) { rec.code = '-1'; return new HttpAnswer(200, { errcode: -1, errmsg: '系统繁忙' }); }
       const ans = robots.send(url.searchParams, raw);
       if (ans.errcode !== 0) rec.code = String(ans.errcode);
       return new HttpAnswer(200, ans);
