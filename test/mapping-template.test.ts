@@ -1,19 +1,9 @@
 /** Template language: `{path}`, `{{VARIABLE|filter}}`, literal text, escapes — as seen through map(). */
 import { expect } from 'chai';
 import { parseMapping, GROUP_PATH_SEPARATOR } from '../src/mapping/index.js';
-import type { GroupTree, MappingContext, OkkiProduct } from '../src/sync/types.js';
+import type { MappingContext, OkkiProduct } from '../src/sync/types.js';
+import { groupTree } from './helpers/groups.js';
 
-/** A tiny GroupTree over a flat list, the way OKKI's /v1/product/groups delivers it. */
-function groupTree(list: Array<{ id: number; name: string; parent_id: number }>): GroupTree {
-  const byId = new Map(list.map((g) => [g.id, g]));
-  const chain = (id: unknown): string[] => {
-    const out: string[] = [];
-    let g = byId.get(Number(id));
-    for (let guard = 0; g && guard < 16; guard++) { out.unshift(g.name); g = byId.get(g.parent_id); }
-    return out;
-  };
-  return { name: (id) => byId.get(Number(id))?.name, level1: (id) => chain(id)[0], level2: (id) => chain(id)[1], path: chain, size: byId.size };
-}
 
 const groups = groupTree([
   { id: 1, name: '电子产品', parent_id: 0 },
