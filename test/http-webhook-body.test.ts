@@ -130,7 +130,6 @@ describe('HTTP webhook body', () => {
         [{ mode: 1 }, 'mode'],
         [{ wait: 'true' }, 'wait'],
         [{ product_nos: 'P-001' }, 'product_nos'],
-        [{ product_nos: [] }, 'product_nos'],
         [{ product_nos: ['P-001', 42] }, 'product_nos[1]'],
         [{ product_nos: ['P-001', '   '] }, 'product_nos[1]'],
         [{ product_nos: ['x'.repeat(65)] }, 'product_nos[0]'],
@@ -194,6 +193,12 @@ describe('HTTP webhook body', () => {
       const res = await postWebhook(t.url, { mode: 'full', product_nos: [' P-001 ', 'P-002', 'P-001'], wait: false });
       expect(res.status).to.equal(202);
       expect(t.service.triggers).to.deep.equal([{ trigger: 'webhook', mode: 'full', productNos: ['P-001', 'P-002'] }]);
+    });
+
+    it('an empty product_nos list (an empty field in a Yida flow) starts a normal, untargeted sync', async () => {
+      const res = await postWebhook(t.url, { product_nos: [] });
+      expect(res.status).to.equal(202);
+      expect(t.service.triggers).to.deep.equal([{ trigger: 'webhook' }]);
     });
 
     it('a trigger during a run answers 202 with that run and coalesced:true', async () => {

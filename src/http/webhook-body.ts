@@ -10,8 +10,9 @@ export const PRODUCT_NO_MAX_LENGTH = 64;
 
 const webhookBodySchema = z.strictObject({
   mode: z.enum(['incremental', 'full']).optional(),
+  // An empty list is what a Yida flow sends for an empty "product numbers" field: a normal, untargeted sync.
   product_nos: z.array(z.string().trim().min(1).max(PRODUCT_NO_MAX_LENGTH))
-    .min(1).max(PRODUCT_NOS_MAX)
+    .max(PRODUCT_NOS_MAX)
     .transform((nos) => [...new Set(nos)])
     .optional(),
   wait: z.boolean().optional(),
@@ -42,7 +43,6 @@ export function parseWebhookBody(value: unknown): WebhookBody {
 function describe(issue: z.core.$ZodIssue): string {
   const [head] = issue.path;
   if (head === 'product_nos' && issue.path.length === 1 && issue.code === 'too_big') return `at most ${PRODUCT_NOS_MAX} product numbers per call`;
-  if (head === 'product_nos' && issue.path.length === 1 && issue.code === 'too_small') return 'give at least one product number, or leave product_nos out';
   if (head === 'product_nos' && issue.path.length === 2) {
     if (issue.code === 'too_small') return 'a product number must not be empty';
     if (issue.code === 'too_big') return `a product number has at most ${PRODUCT_NO_MAX_LENGTH} characters`;

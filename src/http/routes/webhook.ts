@@ -53,7 +53,7 @@ export function registerWebhookRoute(router: Router<HttpState>, opts: WebhookRou
     const result = await opts.service.trigger({
       trigger: 'webhook',
       ...(body.mode ? { mode: body.mode } : {}),
-      ...(body.product_nos ? { productNos: body.product_nos } : {}),
+      ...(body.product_nos?.length ? { productNos: body.product_nos } : {}),
       ...(requestedBy ? { requestedBy } : {}),
     });
     ctx.state.log.info({ runId: result.runId, coalesced: result.coalesced, auth: method, mode: body.mode, productNos: body.product_nos?.length }, 'webhook trigger');
