@@ -126,7 +126,7 @@ describe('reliability 5: hostile webhook input', function () {
     await viaFetch('constructor.prototype key', [400], { headers: { ...key, ...json }, body: '{"constructor":{"prototype":{"wait":true}}}' });
     await viaFetch('unknown field', [400], { headers: { ...key, ...json }, body: '{"productNos":["P-1"]}' });
     await viaFetch('duplicate key, last one invalid', [400], { headers: { ...key, ...json }, body: '{"mode":"full","mode":"everything"}' });
-    for (const body of ['{"wait":"yes"}', '{"mode":"everything"}', '{"product_nos":"P-1"}', '{"product_nos":[1,2]}', '{"product_nos":[]}', '{"product_nos":[""]}', `{"product_nos":["${'x'.repeat(65)}"]}`, '{"wait":1e999}']) {
+    for (const body of ['{"wait":"yes"}', '{"mode":"everything"}', '{"product_nos":"P-1"}', '{"product_nos":[1,2]}', '{"product_nos":[""]}', `{"product_nos":["${'x'.repeat(65)}"]}`, '{"wait":1e999}']) {
       await viaFetch(`wrong type ${body.slice(0, 40)}`, [400], { headers: { ...key, ...json }, body });
     }
     await viaFetch('invalid UTF-8 bytes', [400], { headers: { ...key, ...json }, body: new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]) });
