@@ -313,6 +313,21 @@ describe('sync engine', () => {
     expect(t).to.deep.equal({ runId: 'run-elsewhere', status: 'running', coalesced: true });
   });
 
+  it('waiting for a run joined on another replica follows it even when its record is not visible yet', async () => {
+    await stores.kv.set('run-owner:run-other', { host: 'another-host', pid: 1 });
+    await stores.lock.acquire(LOCK_NAME, 'run-other', 60_000);
+    const t = await engine.trigger({ trigger: 'webhook' });
+    expect(t).to.deep.equal({ runId: 'run-other', status: 'running', coalesced: true });
+    const other: RunRecord = {
+      id: 'run-other', trigger: 'schedule', mode: 'incremental', status: 'running', window: { start: null, end: 'x' },
+      startedAt: new Date().toISOString(), finishedAt: null, counts: { fetched: 0, created: 0, updated: 0, unchanged: 0, rejected: 0, failed: 0 }, failures: [],
+    };
+    setTimeout(() => { void stores.runs.put(other); }, 150);
+    setTimeout(() => { void stores.runs.put({ ...other, status: 'succeeded', finishedAt: new Date().toISOString() }); }, 400);
+    const run = await engine.waitForRun('run-other', 10_000);
+    expect(run?.status).to.equal('succeeded');
+  });
+
   it('a store that is gone when a trigger arrives answers STORE_UNAVAILABLE and holds no lock', async () => {
     await stores.close();
     let err: unknown;

@@ -303,11 +303,12 @@ export class SyncEngine implements SyncService {
       clearTimeout(timer);
       return finished ?? this.getRun(runId);
     }
-    // A run on another replica: follow its record in the shared store.
+    // A run on another replica: follow its record in the shared store. A replica records its run just after taking
+    // the lease, so a run joined at that moment may not be visible yet: keep looking until the deadline.
     for (;;) {
       const run = await this.getRun(runId);
-      if (!run || run.status !== 'running') return run;
-      if (await this.isDead(runId)) return this.markInterrupted(runId);
+      if (run && run.status !== 'running') return run;
+      if (run && await this.isDead(runId)) return this.markInterrupted(runId);
       if (Date.now() >= deadline) return run;
       await sleep(Math.min(250, Math.max(10, deadline - Date.now())));
     }
