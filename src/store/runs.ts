@@ -45,6 +45,11 @@ export function createRunStore(backend: Backend, opts: RunStoreOptions = {}): Ru
   return new KeyvRunStore(backend.kv, maxRuns);
 }
 
+async function readRun(kv: Keyv, id: string): Promise<RunRecord | undefined> {
+  if (typeof id !== 'string' || id === '') return undefined;
+  return (await kv.get(recordKey(id))) as RunRecord | undefined;
+}
+
 async function readRuns(kv: Keyv, ids: string[]): Promise<RunRecord[]> {
   // One get per id, not keyv.getMany: getMany's fallback path turns adapter failures into undefined.
   const records = await Promise.all(ids.map((id) => kv.get(recordKey(id)) as Promise<RunRecord | undefined>));
@@ -65,10 +70,7 @@ export class RedisRunStore implements RunStore {
     await this.backend.guard('runs prune', () => this.client.eval(PRUNE_SCRIPT, { keys: [this.indexKey], arguments: [String(this.maxRuns), this.backend.rawKey(recordKey(''))] }));
   }
 
-  async get(id: string): Promise<RunRecord | undefined> {
-    if (typeof id !== 'string' || id === '') return undefined;
-    return (await this.kv.get(recordKey(id))) as RunRecord | undefined;
-  }
+  get(id: string): Promise<RunRecord | undefined> { return readRun(this.kv, id); }
 
   async list(limit: number): Promise<RunRecord[]> {
     const n = checkLimit(limit, this.maxRuns);
@@ -111,10 +113,7 @@ export class KeyvRunStore implements RunStore {
     });
   }
 
-  async get(id: string): Promise<RunRecord | undefined> {
-    if (typeof id !== 'string' || id === '') return undefined;
-    return (await this.kv.get(recordKey(id))) as RunRecord | undefined;
-  }
+  get(id: string): Promise<RunRecord | undefined> { return readRun(this.kv, id); }
 
   async list(limit: number): Promise<RunRecord[]> {
     const n = checkLimit(limit, this.maxRuns);

@@ -14,12 +14,12 @@ import type { ServiceStatus, SyncService, TriggerRequest, TriggerResult } from '
 import type { Mapping, ProductSource, ProductWriter, Reporter, RunMode, RunRecord } from './types.js';
 import { windowFor } from './window.js';
 import { ownerGone, recordOwner } from './run-owner.js';
+import { sleep } from '../sleep.js';
 
 export const LOCK_NAME = 'sync:lock';
 const CONSECUTIVE_FAILURES_KEY = 'runs:consecutiveFailures';
 /** errors after which no further product can be written: the run stops instead of failing product by product */
 const FATAL_WRITE_CODES = new Set(['STORE_UNAVAILABLE', 'YIDA_AUTH_FAILED']);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface EngineOptions {
   lookbackSeconds: number;

@@ -13,6 +13,7 @@ import { InstanceStore, SearchError, type SimInstance } from './instances.js';
 import { RobotHub, robotSign, type RobotConfig, type RobotMessage } from './robot.js';
 import { SlidingWindow } from './window-counter.js';
 import { seededRandom } from '../random.js';
+import { sleep } from '../../sleep.js';
 
 export interface YidaTarget { appType: string; systemToken: string; userId: string; formUuid: string }
 
@@ -80,7 +81,6 @@ function dtError(status: number, code: string, message: string): HttpAnswer {
   return new HttpAnswer(status, { code, message, requestid: randomUUID().replace(/-/g, '').toUpperCase() }, code);
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function routeOf(method: string, path: string): DingtalkApi | undefined {
   if (method === 'POST' && path === '/v1.0/oauth2/accessToken') return 'oauth2.accessToken';
