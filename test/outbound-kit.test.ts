@@ -206,7 +206,7 @@ describe('outbound kit: token cache', () => {
     const b = cache.get();
     const c = cache.get(new AbortController().signal);
     first.abort(new Error('caller A gave up'));
-    const aErr = await a.catch((e: unknown) => e as Error);
+    const aErr = await a.then(() => new Error('resolved'), (e: unknown) => e as Error);
     expect(aErr.message).to.equal('caller A gave up');
     release();
     expect(await b).to.equal('shared-token-123');
@@ -215,7 +215,7 @@ describe('outbound kit: token cache', () => {
     // an already-aborted caller does not start anything
     const done = new AbortController(); done.abort(new Error('late'));
     cache.invalidate('shared-token-123');
-    expect((await cache.get(done.signal).catch((e: unknown) => e as Error)).message).to.equal('late');
+    expect((await cache.get(done.signal).then(() => new Error('resolved'), (e: unknown) => e as Error)).message).to.equal('late');
     expect(fetches).to.equal(1);
   });
 
