@@ -4,7 +4,8 @@
  */
 import { parseArgs } from 'node:util';
 import dotenv from 'dotenv';
-import { loadConfig, redact, secretValues, setGlobalSecrets, type Config } from './config.js';
+import { loadConfig, secretValues, type Config } from './config.js';
+import { redact, setGlobalSecrets } from './redact.js';
 import { errorMessage } from './errors.js';
 import { createLogger } from './log.js';
 import { buildConnector } from './connector.js';

@@ -3,7 +3,8 @@
  * shutdown on SIGTERM/SIGINT.
  */
 import dotenv from 'dotenv';
-import { loadConfig, redact, secretValues, setGlobalSecrets, type Config } from './config.js';
+import { loadConfig, secretValues, type Config } from './config.js';
+import { redact, setGlobalSecrets } from './redact.js';
 import { ConnectorError, errorMessage } from './errors.js';
 import { createLogger } from './log.js';
 import { createMetrics } from './metrics.js';

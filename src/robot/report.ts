@@ -3,7 +3,7 @@
  * Everything that comes from data (product numbers, reasons, error messages) is escaped and shortened, so a product
  * name cannot break the layout or inject links; the final text also passes through the global secret redactor.
  */
-import { redact } from '../config.js';
+import { redact } from '../redact.js';
 import type { RunRecord, RunStatus } from '../core/index.js';
 
 export interface ReportOptions {
