@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createStores } from '../src/store/index.js';
 import type { Stores } from '../src/store/types.js';
-import type { PushEvent } from '../src/push/codec.js';
+import type { PushEvent } from '../src/core/index.js';
 import { redisAvailable, startRedis, type RedisHandle } from './helpers/redis.js';
 
 const up = (productNo: string, productId?: number): PushEvent => ({ productNo, kind: 'upsert', ...(productId ? { productId } : {}) });

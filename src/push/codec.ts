@@ -14,6 +14,7 @@
  * the ciphertext instead of before it (GCM authenticates either way, so a wrong guess can only fail).
  */
 import { createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import type { PushEvent, PushKind } from '../core/index.js';
 
 export const TEST_BIZ_TYPE = 'xiaoman.open.callback.test';
 export const PRODUCT_BIZ_TYPES = {
@@ -121,15 +122,6 @@ export function decryptPayload(key: Buffer, data: string): string {
     ?? tryDecrypt(key, iv, rest.subarray(rest.length - TAG_BYTES), rest.subarray(0, rest.length - TAG_BYTES));
   if (!plain) throw malformed('data could not be decrypted with OKKI_WEBHOOK_SECRET (wrong key or damaged ciphertext)');
   return plain.toString('utf8');
-}
-
-export type PushKind = 'upsert' | 'delete';
-
-/** One product event as queued: what changed, not how (the run reads the product from OKKI). */
-export interface PushEvent {
-  productNo: string;
-  productId?: number;
-  kind: PushKind;
 }
 
 export interface DecodedMessage {

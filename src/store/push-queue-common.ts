@@ -1,5 +1,5 @@
 /** What the push queue's backends share: one entry per product number for a message's events. */
-import type { PushEvent } from '../push/codec.js';
+import type { PushEvent } from '../core/index.js';
 
 /**
  * A message's events, one per product number, in first-seen order: `delete` wins over an upsert of the same product

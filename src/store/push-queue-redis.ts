@@ -6,8 +6,7 @@
  * entries by the time they are due; `push:leased` sorted set of claimed entries by lease expiry; `push:seq` counter;
  * `push:msg:<message_id>` remembered ids (expiring). Durable as far as Redis is (README: `appendonly yes`).
  */
-import type { PushEvent } from '../push/codec.js';
-import { MESSAGE_ID_TTL_MS, type EnqueueResult, type PushQueue, type QueuedProduct, type QueueStats } from '../push/queue.js';
+import { MESSAGE_ID_TTL_MS, type PushEvent, type EnqueueResult, type PushQueue, type QueuedProduct, type QueueStats } from '../core/index.js';
 import type { Backend, RedisClient } from './keyv.js';
 import { coalesce } from './push-queue-common.js';
 

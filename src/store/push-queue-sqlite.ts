@@ -4,8 +4,7 @@
  * ordered so that a crash between them loses nothing (see enqueue). The sqlite store serves one process, so an
  * in-process mutex is enough to serialise the duplicate check with the insert.
  */
-import type { PushEvent } from '../push/codec.js';
-import { MESSAGE_ID_TTL_MS, type EnqueueResult, type PushQueue, type QueuedProduct, type QueueStats } from '../push/queue.js';
+import { MESSAGE_ID_TTL_MS, type PushEvent, type EnqueueResult, type PushQueue, type QueuedProduct, type QueueStats } from '../core/index.js';
 import { coalesce } from './push-queue-common.js';
 
 export type SqlQuery = (sql: string, ...params: unknown[]) => Promise<Array<Record<string, unknown>>>;

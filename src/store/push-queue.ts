@@ -1,5 +1,5 @@
 /** The push queue on whichever backend the store uses. */
-import type { PushQueue } from '../push/queue.js';
+import type { PushQueue } from '../core/index.js';
 import { StoreArgumentError, type Backend } from './keyv.js';
 import { SqlitePushQueue } from './push-queue-sqlite.js';
 import { RedisPushQueue } from './push-queue-redis.js';

@@ -11,7 +11,7 @@ import type Router from '@koa/router';
 import getRawBody from 'raw-body';
 import { ConnectorError, errorMessage } from '../../errors.js';
 import { decryptPayload, keyFromSecret, parseEnvelope, parsePlaintext, PushRejected, verifySignature } from '../../push/codec.js';
-import type { PushQueue } from '../../push/queue.js';
+import type { PushQueue } from '../../core/index.js';
 import type { PushMetrics } from '../../push/metrics.js';
 import { BodyTimeoutError, BodyTooLargeError, HttpRequestError } from '../errors.js';
 import type { HttpContext, HttpState } from '../middleware.js';

@@ -1,6 +1,7 @@
 /**
  * The push queue port: OKKI product events kept in the store (sqlite or Redis) from the moment they are acknowledged
- * until the run that carried them finished. Implemented by `store/push-queue-*.ts`.
+ * until the run that carried them finished. Implemented by `store/push-queue-*.ts`; filled by `POST /webhooks/okki`,
+ * emptied by the drainer (`push/drainer.ts`).
  *
  * The queue holds one entry per product number, not one per event: a burst of edits to one product is one entry (the
  * run reads the product's current state from OKKI anyway). Every event gives its entry a new `seq`; a claimed entry
@@ -10,7 +11,14 @@
  * `delete` sticks while an entry waits: an update delivered after a delete (OKKI does not promise order) cannot turn a
  * deleted product back into an upsert. The run asks OKKI either way; a product OKKI still has is synced as usual.
  */
-import type { PushEvent, PushKind } from './codec.js';
+export type PushKind = 'upsert' | 'delete';
+
+/** One product event as queued: what changed, not how (the run reads the product from OKKI). */
+export interface PushEvent {
+  productNo: string;
+  productId?: number;
+  kind: PushKind;
+}
 
 export interface QueuedProduct {
   productNo: string;
