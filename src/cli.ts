@@ -11,7 +11,7 @@ import { createLogger } from './log.js';
 import { buildConnector } from './connector.js';
 import { startSandbox, type Sandbox } from './sandbox/index.js';
 import { windowFor } from './sync/window.js';
-import type { RunRecord } from './sync/types.js';
+import type { RunRecord } from './core/index.js';
 
 const USAGE = `usage: npm run sync -- [--full] [--product-no P-001 ...] [--dry-run] [--limit N]
   --full            read the whole catalogue, not just what changed since the cursor

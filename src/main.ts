@@ -34,8 +34,8 @@ async function main(): Promise<void> {
 
   let nextRun: (() => Date | null) | undefined;
   const metrics = createMetrics({ defaultMetrics: true });
-  const connector = await buildConnector(config, { logger, metrics, nextScheduledRun: () => nextRun?.() ?? null });
-  const app = createApp({ config, service: connector.engine, metrics, logger });
+  const connector = await buildConnector(config, { logger, metrics });
+  const app = createApp({ config, service: connector.engine, metrics, logger, nextScheduledRun: () => nextRun?.() ?? null });
   const http = await startHttpServer(app, { port: config.port, host: config.host });
   const coordinator = connector.stores.kind === 'redis' ? createCronCoordinator(connector.stores.lock, `replica-${process.pid}`) : undefined;
   const task = startSchedule(connector.engine, { cron: config.sync.cron, timezone: config.sync.timezone, coordinator }, logger);

@@ -4,7 +4,7 @@
  * name cannot break the layout or inject links; the final text also passes through the global secret redactor.
  */
 import { redact } from '../redact.js';
-import type { RunRecord, RunStatus } from '../sync/types.js';
+import type { RunRecord, RunStatus } from '../core/index.js';
 
 export interface ReportOptions {
   /** base URL for the run link (`${publicUrl}/runs/${id}`) */
