@@ -129,7 +129,9 @@ export function loadConfig(env: Env = process.env): Config {
   const concurrency = check('YIDA_CONCURRENCY', intIn('YIDA_CONCURRENCY', 1, 256), get('YIDA_CONCURRENCY'));
 
   const robotUrl = read(env, 'ROBOT_WEBHOOK_URL');
-  if (robotUrl !== undefined) check('ROBOT_WEBHOOK_URL', httpUrl('ROBOT_WEBHOOK_URL'), robotUrl);
+  if (robotUrl !== undefined && check('ROBOT_WEBHOOK_URL', httpUrl('ROBOT_WEBHOOK_URL'), robotUrl) !== undefined) {
+    if (!new URL(robotUrl.trim()).searchParams.get('access_token')) problems.push('ROBOT_WEBHOOK_URL: expected an access_token query parameter');
+  }
   if (robotUrl === undefined && read(env, 'ROBOT_SECRET') !== undefined) problems.push('ROBOT_SECRET: set without ROBOT_WEBHOOK_URL');
 
   const storeUrl = get('STORE_URL').trim();
