@@ -68,10 +68,3 @@ export class OkkiWindowUnstableError extends ConnectorError {
     super('OKKI_WINDOW_UNSTABLE', message, { status: 502, expose: true, details });
   }
 }
-
-/** A source option is wrong (checked when the source is created). */
-export class OkkiConfigError extends ConnectorError {
-  constructor(message: string) {
-    super('OKKI_CONFIG_INVALID', message, { status: 500, expose: false });
-  }
-}
