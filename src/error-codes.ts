@@ -36,6 +36,9 @@ export const ERROR_CODES = {
   RUN_NOT_FOUND: entry(404, true, 'no run with this id'),
   NOT_FOUND: entry(404, true, 'no such route'),
   METHOD_NOT_ALLOWED: entry(405, true, 'the route exists but not for this method'),
+  PUSH_UNAUTHORIZED: entry(401, true, 'an OKKI push without a valid X-Timestamp / X-Signature (or outside ±300 s); nothing queued'),
+  PUSH_MALFORMED: entry(400, true, 'an OKKI push whose body, envelope or encrypted payload cannot be read; nothing queued'),
+  PUSH_QUEUE_UNAVAILABLE: entry(503, true, 'the push event queue did not take the message in time; OKKI delivers it again'),
   SERVICE_SHUTTING_DOWN: entry(503, true, 'the service is shutting down and takes no new runs; try again in a moment'),
 
   // runs
@@ -44,6 +47,7 @@ export const ERROR_CODES = {
   RUN_ABORTED: entry(500, false, 'the run was stopped (shutdown or a fatal failure); the cursor did not move'),
   RUN_INTERRUPTED: entry(503, true, 'the process running the run died; recorded at the next start-up, whose run repeats the window'),
   SYNC_ABORTED: entry(503, true, 'a product write was cut short because its run stopped; it is retried by the next run'),
+  DELETE_GUARD: entry(409, true, 'more products would be marked or deleted than SYNC_DELETE_MAX allows; nothing was, until confirmed'),
   DUPLICATE_PRODUCT_NO: entry(422, true, 'two OKKI products carry the same product number; only the first is synced'),
   WRITE_FAILED: entry(502, true, 'writing a product failed in an unexpected way; the next run tries again'),
 
