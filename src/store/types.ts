@@ -1,6 +1,6 @@
 /** The typed stores the engine uses, all on one keyv (sqlite by default, Redis for several replicas). */
 import type Keyv from 'keyv';
-import type { RunRecord } from '../core/index.js';
+import type { RunRecord, PushQueue } from '../core/index.js';
 
 export interface LedgerEntry {
   /** content hash of the mapped form data last written (or being written) */
@@ -75,6 +75,8 @@ export interface Stores {
   lock: LeaseLock;
   owners: RunOwnerStore;
   failureStreak: FailureStreakStore;
+  /** OKKI push events waiting for their run */
+  pushQueue: PushQueue;
   /** true when the backing store answers */
   ping(): Promise<boolean>;
   close(): Promise<void>;
