@@ -37,6 +37,13 @@ export interface RunRecord {
   /** the run-level error when status is failed */
   error?: { code: string; message: string };
   productNos?: string[];
+  /** a targeted run's product numbers OKKI reported deleted (push delete events) */
+  deletedProductNos?: string[];
+  /**
+   * targets OKKI no longer has, read as deleted rather than rejected (see RunPlan.goneIfMissing); acted on per
+   * SYNC_DELETIONS
+   */
+  gone?: string[];
   cursorBefore?: string | null;
   cursorAfter?: string | null;
   report?: { sent: boolean; error?: string };
