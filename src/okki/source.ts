@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { GroupTree, OkkiProduct, ProductPage, ProductSource, PullOptions, RejectedRecord, SyncWindow } from '../sync/types.js';
+import type { GroupTree, OkkiProduct, ProductPage, ProductSource, PullOptions, RejectedRecord, SyncWindow } from '../core/index.js';
 import { OkkiClient } from './client.js';
 import { OkkiApiError, OkkiConfigError, OkkiNotFoundError } from './errors.js';
 import { buildGroupTree, type GroupWarning } from './groups.js';

@@ -7,7 +7,7 @@
 import type { Config } from '../config.js';
 import { errorCode, errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { Reporter, RunRecord } from '../sync/types.js';
+import type { Reporter, RunRecord } from '../core/index.js';
 import { RobotClient, type RobotMarkdown } from './client.js';
 import { RobotBlockedError, RobotOptionsError } from './errors.js';
 import { renderCoalescedReport, renderRunReport, type CoalescedItem } from './report.js';
