@@ -13,6 +13,7 @@ import { createApp, startHttpServer } from './http/index.js';
 import { startSchedule } from './schedule.js';
 import { startSandbox, type Sandbox } from './sandbox/index.js';
 import { createCronCoordinator } from './store/index.js';
+import { buildConsole } from './console/index.js';
 
 async function main(): Promise<void> {
   dotenv.config({ quiet: true });
@@ -35,7 +36,9 @@ async function main(): Promise<void> {
   let nextRun: (() => Date | null) | undefined;
   const metrics = createMetrics({ defaultMetrics: true });
   const connector = await buildConnector(config, { logger, metrics });
-  const app = createApp({ config, service: connector.engine, metrics, logger, nextScheduledRun: () => nextRun?.() ?? null });
+  const nextScheduledRun = () => nextRun?.() ?? null;
+  const consoleHandle = buildConsole(connector, config, { logger, metrics, nextScheduledRun });
+  const app = createApp({ config, service: connector.engine, metrics, logger, nextScheduledRun, console: consoleHandle.deps });
   const http = await startHttpServer(app, { port: config.port, host: config.host });
   const coordinator = connector.stores.kind === 'redis' ? createCronCoordinator(connector.stores.lock, `replica-${process.pid}`) : undefined;
   const task = startSchedule(connector.engine, { cron: config.sync.cron, timezone: config.sync.timezone, coordinator }, logger);
@@ -54,6 +57,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down: no new triggers, letting in-flight writes settle');
     await task.stop();
+    consoleHandle.close();
     await connector.engine.shutdown();
     await http.close();
     await connector.close().catch((err) => logger.warn({ err: errorMessage(err) }, 'closing the connector failed'));

@@ -18,6 +18,7 @@ h1{font-size:1.3rem;margin:.4rem 0 .8rem}
 h2{font-size:1.1rem;margin:1.2rem 0 .5rem}
 .en{color:#57606a;font-weight:normal;font-size:.88em}
 header .en{color:#d0d7de}
+button .en,a.button .en{color:inherit;opacity:.85}
 .card{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:.7rem .9rem;margin:0 0 .8rem}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(240px,1fr));gap:.8rem}
 .grid .card{margin:0}

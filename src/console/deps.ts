@@ -1,6 +1,6 @@
 /** What the console needs from the rest of the connector (wired in main.ts; tests build it the same way). */
 import type Keyv from 'keyv';
-import type { SyncService, TriggerRequest } from '../sync/service.js';
+import type { SyncService, TriggerRequest } from '../core/index.js';
 import type { PreviewItem } from '../mapping/preview.js';
 import type { ProductLookup } from './lookup.js';
 import type { MappingMonitor } from './mapping-monitor.js';

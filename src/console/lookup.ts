@@ -4,7 +4,7 @@
  * its own (OKKI down does not hide the ledger), and nothing here writes anything.
  */
 import type { Ledger, LedgerEntry } from '../store/types.js';
-import type { GroupTree, Mapping, MappingResult, OkkiProduct, ProductSource } from '../sync/types.js';
+import type { GroupTree, Mapping, MappingResult, OkkiProduct, ProductSource } from '../core/index.js';
 import type { YidaInstanceView } from '../yida/reader.js';
 import { errorMessage } from '../errors.js';
 

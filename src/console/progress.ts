@@ -3,7 +3,7 @@
  * written, the total when known, the rate and the time left. Pure: a run record (and, while it runs, the latest live
  * snapshot) in, numbers out.
  */
-import type { RunCounts, RunRecord } from '../sync/types.js';
+import type { RunCounts, RunRecord } from '../core/index.js';
 
 /** What the engine's progress hook says about a run in progress (also what the store keeps for other replicas). */
 export interface LiveProgress {

@@ -10,7 +10,7 @@ export function sendPage(ctx: HttpContext, htmlText: string, status = 200): void
   ctx.status = status;
   ctx.set('Cache-Control', 'no-store');
   ctx.set('Content-Security-Policy', CONSOLE_CSP);
-  ctx.set('Referrer-Policy', 'no-referrer');
+  ctx.set('Referrer-Policy', 'same-origin');
   ctx.set('X-Frame-Options', 'DENY');
   ctx.type = 'text/html; charset=utf-8';
   ctx.body = htmlText;

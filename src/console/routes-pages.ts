@@ -33,17 +33,19 @@ export function registerPages(router: Router<HttpState>, deps: ConsoleDeps, auth
     ]);
     const mapping = deps.monitor?.latest();
     const fits = deps.monitor?.readiness();
-    const checks = { ...ready.checks, ...(fits && mapping?.result ? { mappingFitsForm: fits.ok } : {}) };
+    const checks = ready.checks;
     let running;
     if (status.runningRunId) {
       const run = await service.getRun(status.runningRunId);
       if (run?.status === 'running') running = { run, live: await readProgress(deps.kv, run.id) };
     }
+    // The running run's row shows the live record (fresher than the stored one).
+    const shown = running ? runs.map((r) => (r.id === running.run.id ? running.run : r)) : runs;
     sendPage(ctx, renderOverview({
       csrf: csrfOf(ctx), sandbox, timezone, now,
       cursor: status.cursor, cursorAgeMs: cursor ? now.getTime() - cursor.getTime() : undefined,
       nextScheduledRun: deps.nextScheduledRun?.() ?? (status as { nextScheduledRun?: Date | null }).nextScheduledRun ?? null,
-      ready: { ok: ready.ok && (fits?.ok ?? true), checks }, mapping, usage, runs, running, notice: noticeText(ctx.query.notice),
+      ready: { ok: ready.ok && (fits?.ok ?? true), checks }, mapping, usage, runs: shown, running, notice: noticeText(ctx.query.notice),
     }));
   });
 

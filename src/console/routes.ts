@@ -18,7 +18,7 @@ import { retryTargets } from './pages/run.js';
 import { SessionStore } from './session.js';
 import { streamRun } from './sse.js';
 import { PRODUCT_NO, sendPage } from './respond.js';
-import type { TriggerRequest } from '../sync/service.js';
+import type { TriggerRequest } from '../core/index.js';
 
 const formOf = (ctx: HttpContext) => (ctx.state as { form?: URLSearchParams }).form ?? new URLSearchParams();
 const paramOf = (ctx: HttpContext, name: string) => String((ctx as HttpContext & { params: Record<string, string> }).params[name] ?? '');

@@ -5,7 +5,7 @@
  */
 import { PassThrough } from 'node:stream';
 import type Keyv from 'keyv';
-import type { RunRecord } from '../sync/types.js';
+import type { RunRecord } from '../core/index.js';
 import { readProgress } from './progress-feed.js';
 import { progressView, type ProgressView } from './progress.js';
 import { formatRate, formatSpan } from './pages/html.js';

@@ -1,5 +1,5 @@
 /** `/console`: health, cursor and its age, next run, the month's usage against budgets, the live run, recent runs. */
-import type { RunRecord } from '../../sync/types.js';
+import type { RunRecord } from '../../core/index.js';
 import type { MappingCheckState } from '../mapping-monitor.js';
 import { progressView, type LiveProgress } from '../progress.js';
 import { usageChart } from './chart.js';
@@ -35,7 +35,6 @@ export interface OverviewData {
 
 const CHECK_LABEL: Record<string, [string, string]> = {
   store: ['存储', 'store'], config: ['配置', 'config'], mapping: ['映射', 'mapping'], accepting: ['接受触发', 'accepting runs'],
-  mappingFitsForm: ['映射与表单相符', 'mapping fits the form'],
 };
 
 function yesNo(ok: boolean): Html {

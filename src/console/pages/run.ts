@@ -3,7 +3,7 @@
  * parked (rejected) product with its reason and a Retry button; audit findings and a deletion held back by the guard,
  * with the buttons that act on them.
  */
-import type { RunRecord } from '../../sync/types.js';
+import type { RunRecord } from '../../core/index.js';
 import { progressView, type LiveProgress } from '../progress.js';
 import { bi, csrfField, formatInstant, formatRate, formatSpan, html, label, MODE_LABEL, statusBadge, TRIGGER_LABEL, type Html } from './html.js';
 import { liveBlock } from './live.js';
