@@ -7,6 +7,7 @@ import { z } from 'zod';
 import cron from 'node-cron';
 import { ConfigError } from './errors.js';
 import { isValidTimeZone } from './time.js';
+import { keyFromSecret } from './push/codec.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -33,11 +34,14 @@ export interface Config {
   metricsToken?: string;
   /** honour X-Forwarded-Proto/-For from a reverse proxy (TRUST_PROXY): https there makes console cookies Secure */
   trustProxy: boolean;
+  /** OKKI push events (POST /webhooks/okki): on when OKKI_WEBHOOK_SECRET is set */
+  push?: { secret: string; debounceMs: number };
 }
 
 /** Variables whose values are secrets: never logged, never in errors, run records or reports. */
 export const SECRET_VARIABLES = [
-  'OKKI_CLIENT_SECRET', 'DINGTALK_APP_SECRET', 'YIDA_SYSTEM_TOKEN', 'ROBOT_SECRET', 'WEBHOOK_API_KEY', 'WEBHOOK_SIGNING_SECRET', 'METRICS_TOKEN',
+  'OKKI_CLIENT_SECRET', 'DINGTALK_APP_SECRET', 'YIDA_SYSTEM_TOKEN', 'ROBOT_SECRET', 'WEBHOOK_API_KEY', 'WEBHOOK_SIGNING_SECRET',
+  'OKKI_WEBHOOK_SECRET', 'METRICS_TOKEN',
 ] as const;
 
 const DEFAULTS = {
@@ -129,7 +133,9 @@ export function loadConfig(env: Env = process.env): Config {
   const concurrency = check('YIDA_CONCURRENCY', intIn('YIDA_CONCURRENCY', 1, 256), get('YIDA_CONCURRENCY'));
 
   const robotUrl = read(env, 'ROBOT_WEBHOOK_URL');
-  if (robotUrl !== undefined) check('ROBOT_WEBHOOK_URL', httpUrl('ROBOT_WEBHOOK_URL'), robotUrl);
+  if (robotUrl !== undefined && check('ROBOT_WEBHOOK_URL', httpUrl('ROBOT_WEBHOOK_URL'), robotUrl) !== undefined) {
+    if (!new URL(robotUrl.trim()).searchParams.get('access_token')) problems.push('ROBOT_WEBHOOK_URL: expected an access_token query parameter');
+  }
   if (robotUrl === undefined && read(env, 'ROBOT_SECRET') !== undefined) problems.push('ROBOT_SECRET: set without ROBOT_WEBHOOK_URL');
 
   const storeUrl = get('STORE_URL').trim();
@@ -160,6 +166,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (metricsToken !== undefined && metricsToken.trim().length < 16) problems.push('METRICS_TOKEN: expected at least 16 characters');
   const trustProxy = read(env, 'TRUST_PROXY');
   if (trustProxy !== undefined && !/^(1|0|true|false|yes|no)$/i.test(trustProxy.trim())) problems.push('TRUST_PROXY: expected 1 or 0');
+
+  const pushSecret = read(env, 'OKKI_WEBHOOK_SECRET')?.trim();
+  if (pushSecret !== undefined && !keyFromSecret(pushSecret)) problems.push('OKKI_WEBHOOK_SECRET: expected the security_config OKKI returned when the callback was created (base64 of 32 bytes; npm run okki:subscribe prints it)');
+  const pushDebounceMs = check('PUSH_DEBOUNCE_MS', intIn('PUSH_DEBOUNCE_MS', 0, 60_000), read(env, 'PUSH_DEBOUNCE_MS') ?? '500');
 
   if (problems.length) throw new ConfigError(problems);
 
@@ -194,6 +204,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: publicUrl?.trim().replace(/\/+$/, ''),
     metricsToken: metricsToken?.trim(),
     trustProxy: /^(1|true|yes)$/i.test(trustProxy?.trim() ?? ''),
+    push: pushSecret ? { secret: pushSecret, debounceMs: pushDebounceMs } : undefined,
   };
 }
 
@@ -201,7 +212,7 @@ export function loadConfig(env: Env = process.env): Config {
 export function secretValues(config: Config): string[] {
   const values = [
     config.okki.clientSecret, config.dingtalk.appSecret, config.yida.systemToken,
-    config.robot?.secret, config.webhook.apiKey, config.webhook.signingSecret, config.metricsToken,
+    config.robot?.secret, config.webhook.apiKey, config.webhook.signingSecret, config.push?.secret, config.metricsToken,
   ];
   if (config.robot) {
     try { values.push(new URL(config.robot.webhookUrl).searchParams.get('access_token') ?? undefined); } catch { /* validated already */ }

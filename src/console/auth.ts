@@ -20,15 +20,15 @@ export interface ConsoleAuthOptions {
 export type ConsoleContext = HttpContext & { state: HttpContext['state'] & { session?: Session; sessionId?: string } };
 
 export class ConsoleForbiddenError extends ConnectorError {
-  constructor(message: string) { super('CONSOLE_FORBIDDEN', message, { status: 403, expose: true }); }
+  constructor(message: string) { super('CONSOLE_FORBIDDEN', message); }
 }
 
 export class ConsoleUnauthorizedError extends ConnectorError {
-  constructor() { super('CONSOLE_LOGIN_REQUIRED', 'log in to the console first (/console/login)', { status: 401, expose: true }); }
+  constructor() { super('CONSOLE_LOGIN_REQUIRED', 'log in to the console first (/console/login)'); }
 }
 
 export class ConsoleLoginThrottledError extends ConnectorError {
-  constructor() { super('CONSOLE_LOGIN_THROTTLED', 'too many failed logins from this address; wait a quarter of an hour', { status: 429, expose: true }); }
+  constructor() { super('CONSOLE_LOGIN_THROTTLED', 'too many failed logins from this address; wait a quarter of an hour'); }
 }
 
 /** The form fields of a urlencoded POST (small: 8 KiB at most, 5 s to arrive). */
@@ -40,7 +40,7 @@ export async function readForm(ctx: HttpContext): Promise<URLSearchParams> {
   try {
     text = await getRawBody(ctx.req, { limit: 8 * 1024, encoding: 'utf8' });
   } catch {
-    throw new ConnectorError('CONSOLE_FORM_INVALID', 'the form could not be read (too large or cut off)', { status: 400, expose: true });
+    throw new ConnectorError('CONSOLE_FORM_INVALID', 'the form could not be read (too large or cut off)');
   }
   return new URLSearchParams(text);
 }

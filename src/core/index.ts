@@ -10,3 +10,4 @@ export * from './service.js';
 export * from './sink.js';
 export * from './sink-errors.js';
 export * from './writer.js';
+export * from './push-queue.js';

@@ -10,6 +10,7 @@ import { DEFAULT_JSON_BODY } from './json-body.js';
 import { errorHandler, jsonFallback, requestContext, type HttpState } from './middleware.js';
 import { registerWebhookRoute } from './routes/webhook.js';
 import { registerRunsRoutes } from './routes/runs.js';
+import { registerOkkiPushRoute, type OkkiPushRouteOptions } from './routes/okki-webhook.js';
 import { registerOpsRoutes } from './routes/ops.js';
 import { consoleViewer, registerConsole, type ConsoleDeps } from '../console/index.js';
 
@@ -47,6 +48,8 @@ export interface AppDeps {
   console?: ConsoleDeps;
   /** limits and clock; tests shorten the timeouts */
   options?: Partial<HttpOptions>;
+  /** OKKI push intake (OKKI_WEBHOOK_SECRET set): POST /webhooks/okki exists only then */
+  push?: Pick<OkkiPushRouteOptions, 'secret' | 'queue' | 'onQueued' | 'metrics'>;
 }
 
 function resolveOptions(partial: Partial<HttpOptions> = {}): HttpOptions {
@@ -79,6 +82,7 @@ export function createApp(deps: AppDeps): Koa<HttpState> {
     body: { limitBytes: options.bodyLimitBytes, timeoutMs: options.bodyTimeoutMs },
     waitTimeoutMs: options.waitTimeoutMs,
   });
+  if (deps.push) registerOkkiPushRoute(router, { ...deps.push, now: options.now });
   registerRunsRoutes(router, { service, authenticate });
   const consoleAuth = deps.console ? registerConsole(router, deps.console) : undefined;
   registerOpsRoutes(router, {

@@ -13,11 +13,11 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { YidaClient, $yida, sdkConfig, runtimeOptions, withDeadline, DEFAULT_TIMEOUTS, type SdkTimeouts, type YidaClientType } from './sdk.js';
-import { classify } from './classify.js';
-import { backoffDelay, sleep, DEFAULT_RETRY } from './backoff.js';
+import { classify, toFailure, YIDA_RETRY_POLICY } from './classify.js';
+import { resolveRetryPolicy, retrying, type RetryPolicy } from '../outbound/index.js';
 import { DingtalkTokenProvider, type TokenProvider } from './token.js';
 import { exactSearchJson } from './sink.js';
-import { YidaAuthError, YidaRejectedError, YidaUnavailableError } from './errors.js';
+import { YidaAuthError, YidaError, YidaRejectedError, YidaUnavailableError } from './errors.js';
 
 const named = <T>(mod: unknown, key: string): T => {
   const m = mod as Record<string, unknown> & { default?: Record<string, unknown> };
@@ -44,8 +44,8 @@ export interface YidaReaderDeps {
   timeouts?: Partial<SdkTimeouts>;
   /** share the sink's token cache */
   tokens?: TokenProvider;
-  /** attempts for a read that keeps failing on throttling, timeouts or 5xx (default 3) */
-  attempts?: number;
+  /** over YIDA_RETRY_POLICY with fewer retries: an operator is waiting (default 2 retries, 3 on throttling) */
+  retry?: Partial<RetryPolicy>;
 }
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v : typeof v === 'number' ? String(v) : undefined);
@@ -114,42 +114,45 @@ class SdkYidaReader implements YidaReader {
   private readonly client: YidaClientType;
   private readonly tokens: TokenProvider;
   private readonly timeouts: SdkTimeouts;
-  private readonly attempts: number;
+  private readonly retry: RetryPolicy;
 
   constructor(private readonly cfg: { dingtalk: Config['dingtalk']; yida: Config['yida'] }, private readonly deps: YidaReaderDeps) {
     const readTimeoutMs = deps.timeouts?.readTimeoutMs ?? DEFAULT_TIMEOUTS.readTimeoutMs;
     this.timeouts = { readTimeoutMs, connectTimeoutMs: Math.max(deps.timeouts?.connectTimeoutMs ?? 0, readTimeoutMs) };
-    this.attempts = deps.attempts ?? 3;
+    this.retry = resolveRetryPolicy({ limit: 2, throttleLimit: 3, ...deps.retry }, YIDA_RETRY_POLICY);
     this.client = new YidaClient(sdkConfig(cfg.dingtalk, this.timeouts));
-    this.tokens = deps.tokens ?? new DingtalkTokenProvider(cfg.dingtalk, { timeouts: this.timeouts, retry: DEFAULT_RETRY, logger: deps.logger, metrics: deps.metrics });
+    this.tokens = deps.tokens ?? new DingtalkTokenProvider(cfg.dingtalk, { timeouts: this.timeouts, retry: this.retry, logger: deps.logger, metrics: deps.metrics });
   }
 
-  private async call<T>(api: string, fn: (token: string) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    let refetched = false;
-    for (let attempt = 1; ; attempt++) {
+  /** One read through the kit's retry loop under DingTalk's policy; failures end as typed Yida errors. */
+  private call<T>(api: string, fn: (token: string) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const { metrics, logger } = this.deps;
+    return retrying(async () => {
       signal?.throwIfAborted();
       const token = await this.tokens.get(signal);
       try {
         const out = await withDeadline(fn(token), this.timeouts.readTimeoutMs + 50);
-        this.deps.metrics?.apiCalls.inc({ target: 'yida', status: '200' });
+        metrics?.apiCalls.inc({ target: 'yida', status: '200' });
         return out;
       } catch (err) {
         const c = classify(err);
-        this.deps.metrics?.apiCalls.inc({ target: 'yida', status: c.remoteCode ?? String(c.status ?? 'error') });
-        const opts = { remoteCode: c.remoteCode, remoteStatus: c.status };
-        if (c.kind === 'auth') {
-          if (refetched) throw new YidaAuthError(`DingTalk refused a freshly fetched access token on ${api}`, opts);
-          refetched = true;
-          this.tokens.invalidate(token);
-          attempt--;
-          continue;
-        }
-        if (c.kind === 'rejected') throw new YidaRejectedError(`${api} refused by Yida (${c.remoteCode ?? c.status}): ${c.message}`, opts);
-        if (attempt >= this.attempts) throw new YidaUnavailableError(`${api} failed after ${attempt} attempts (${c.remoteCode ?? c.status ?? 'no answer'})`, { ...opts, cause: err });
-        this.deps.logger?.debug({ api, attempt, kind: c.kind }, 'yida read will be retried');
+        metrics?.apiCalls.inc({ target: 'yida', status: c.remoteCode ?? String(c.status ?? 'error') });
+        if (c.kind === 'auth') this.tokens.invalidate(token);
+        throw err;
       }
-      await sleep(backoffDelay(DEFAULT_RETRY, attempt), signal);
-    }
+    }, {
+      policy: this.retry, kind: 'read', signal,
+      classify: (err) => (err instanceof YidaError ? { kind: 'fatal' } : toFailure(classify(err))),
+      onRetry: ({ attempts, failure }) => logger?.debug({ api, attempt: attempts, kind: failure.kind }, 'yida read will be retried'),
+      giveUp: (err, { reason }) => {
+        if (err instanceof YidaError) return err;
+        const c = classify(err);
+        const opts = { remoteCode: c.remoteCode, remoteStatus: c.status, cause: err };
+        if (reason === 'auth') return new YidaAuthError(`DingTalk refused a freshly fetched access token on ${api}`, opts);
+        if (c.kind === 'rejected' || c.kind === 'auth') return new YidaRejectedError(`${api} refused by Yida (${c.remoteCode ?? c.status}): ${c.message}`, opts);
+        return new YidaUnavailableError(`${api} failed (${c.remoteCode ?? c.status ?? 'no answer'})`, opts);
+      },
+    });
   }
 
   async formDefinition(opts: { signal?: AbortSignal } = {}): Promise<FormFieldDef[]> {

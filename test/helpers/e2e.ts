@@ -119,8 +119,9 @@ export async function startInProcess(sims: Sims, env: Record<string, string>): P
   const connector = await buildConnector(config, { logger, metrics });
   // The console as main.ts wires it, minus the start-up mapping check (a DingTalk call these tests do not count on).
   const consoleHandle = buildConsole(connector, config, { logger, metrics, checkMapping: false });
-  const app = createApp({ config, service: connector.engine, metrics, logger, console: consoleHandle.deps });
+  const app = createApp({ config, service: connector.engine, metrics, logger, push: connector.push, console: consoleHandle.deps });
   const http = await startHttpServer(app, { port: 0, host: '127.0.0.1' });
+  await connector.push?.drainer.start(); // as main.ts does
   const auth = { 'x-api-key': E2E_API_KEY };
   return {
     sims, config, connector, http, url: http.url, logs,

@@ -28,7 +28,7 @@ export interface OpsRouteOptions {
 }
 
 class MetricsUnauthorizedError extends ConnectorError {
-  constructor() { super('METRICS_UNAUTHORIZED', 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>', { status: 401, expose: true }); }
+  constructor() { super('METRICS_UNAUTHORIZED', 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>'); }
 }
 
 export function registerOpsRoutes(router: Router<HttpState>, opts: OpsRouteOptions): void {
