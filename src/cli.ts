@@ -10,7 +10,7 @@ import { createLogger } from './log.js';
 import { readConfig, startRuntime, type Runtime } from './startup.js';
 import { previewPages, type PreviewItem } from './mapping/preview.js';
 import { windowFor } from './sync/window.js';
-import type { RunProgress, RunRecord, SyncService } from './core/index.js';
+import { productNoList, type RunProgress, type RunRecord, type SyncService } from './core/index.js';
 import { startCliProgress } from './cli-progress.js';
 
 const USAGE = `usage: npm run sync -- [--full] [--product-no P-001 ...] [--dry-run] [--limit N] [--quiet] [--progress-every S]
@@ -52,7 +52,7 @@ async function main(argv: string[]): Promise<number> {
   if (args.help) { process.stdout.write(`${USAGE}\n`); return 0; }
   const limit = args.limit === undefined ? 5 : Number(args.limit);
   if (!Number.isInteger(limit) || limit < 1) { process.stderr.write(`--limit: expected a whole number from 1 up\n${USAGE}\n`); return 1; }
-  const productNos = (args['product-no'] ?? []).map((s) => s.trim()).filter(Boolean);
+  const productNos = productNoList(args['product-no'] ?? []);
   const progressEvery = args['progress-every'] === undefined ? 10 : Number(args['progress-every']);
   if (!(progressEvery > 0)) { process.stderr.write(`--progress-every: expected a number of seconds above 0\n${USAGE}\n`); return 1; }
   if (args.full && productNos.length) { process.stderr.write(`--full and --product-no exclude each other\n${USAGE}\n`); return 1; }
