@@ -10,7 +10,7 @@ import { createLogger } from './log.js';
 import { readConfig, startRuntime, type Runtime } from './startup.js';
 import { previewPages, type PreviewItem } from './mapping/preview.js';
 import { windowFor } from './sync/window.js';
-import type { RunRecord } from './core/index.js';
+import { productNoList, type RunRecord } from './core/index.js';
 
 const USAGE = `usage: npm run sync -- [--full] [--product-no P-001 ...] [--dry-run] [--limit N]
   --full            read the whole catalogue, not just what changed since the cursor
@@ -40,7 +40,7 @@ async function main(argv: string[]): Promise<number> {
   if (args.help) { process.stdout.write(`${USAGE}\n`); return 0; }
   const limit = args.limit === undefined ? 5 : Number(args.limit);
   if (!Number.isInteger(limit) || limit < 1) { process.stderr.write(`--limit: expected a whole number from 1 up\n${USAGE}\n`); return 1; }
-  const productNos = (args['product-no'] ?? []).map((s) => s.trim()).filter(Boolean);
+  const productNos = productNoList(args['product-no'] ?? []);
   if (args.full && productNos.length) { process.stderr.write(`--full and --product-no exclude each other\n${USAGE}\n`); return 1; }
 
   let base: Config;

@@ -35,6 +35,7 @@ async function main(): Promise<void> {
 
   logger.info({ url: http.url, cron: config.sync.cron, store: connector.stores.kind, sandbox: config.sandbox, mapping: config.mappingFile, push: Boolean(connector.push) }, 'okki-yida-connector listening');
   if (sandbox) {
+    sandbox.pushTo(http.url);
     sandbox.announce(http.url);
     connector.engine.trigger({ trigger: 'startup', requestedBy: 'sandbox start-up' })
       .catch((err) => logger.warn({ err: errorMessage(err) }, 'sandbox start-up run did not start'));
