@@ -104,7 +104,7 @@ describe('e2e in-process: webhook → run → Yida instances → robot report', 
     expect(text).to.include(run.id);
   });
 
-  it('GET /runs/:id returns the finished run in the DESIGN shape', async () => {
+  it('GET /runs/:id returns the finished run in the shape the README documents', async () => {
     const r = await svc.get(`/runs/${seenRuns[0].id}`);
     expect(r.status).to.equal(200);
     const run = r.json;

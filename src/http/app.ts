@@ -15,7 +15,7 @@ import { registerOpsRoutes } from './routes/ops.js';
 import { consoleViewer, registerConsole, type ConsoleDeps } from '../console/index.js';
 
 export interface HttpOptions {
-  /** largest accepted webhook body (bytes); DESIGN fixes 64 KiB */
+  /** largest accepted webhook body (bytes); the README's HTTP surface fixes 64 KiB */
   bodyLimitBytes: number;
   /** the whole webhook body must arrive within this time (slow senders get 408) */
   bodyTimeoutMs: number;
