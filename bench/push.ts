@@ -112,14 +112,23 @@ export async function pushSingle(o: { samples: number; products: number; okkiQps
 }
 
 export interface PushBurstFigures {
-  changes: number; limit: number; seconds: number; perSecond: number; fractionOfBound: number; lost: number;
+  changes: number; limit: number; changesPerSecond: number | null; bound: number; seconds: number; perSecond: number; fractionOfBound: number; lost: number;
   latencyMs: ReturnType<typeof stats>; pushRuns: number; productsPerRun: number[]; deliveries: Record<string, number>;
   ackMs: ReturnType<typeof stats>; throttled: number;
+  /** first accepted write after the first edit (debounce, run start, first info calls) */
+  firstWriteAfterMs: number;
+  /** accepted writes per second between the first and the last */
+  steadyWritesPerSecond: number;
+  /** longest pause between two accepted writes (a hand-over between runs, throttling back-off) */
+  longestGapMs: number;
 }
 
-/** 500 products changed at once; DingTalk's write limit L = 20/s. */
-export async function pushBurst(o: { changes: number; limit: number; products: number; okkiQps: number }): Promise<PushBurstFigures> {
-  log(`push: a burst of ${o.changes} changes, DingTalk write limit ${o.limit}/s`);
+/**
+ * `changes` products edited in OKKI, all at once (`changesPerSecond` absent) or at that rate; DingTalk's write limit L.
+ * The bound is min(L, the edit rate).
+ */
+export async function pushBurst(o: { changes: number; limit: number; products: number; okkiQps: number; changesPerSecond?: number }): Promise<PushBurstFigures> {
+  log(`push: ${o.changes} changes ${o.changesPerSecond ? `at ${o.changesPerSecond}/s` : 'at once'}, DingTalk write limit ${o.limit}/s`);
   const s = await setup({ products: o.products, yidaLimit: o.limit, okkiQps: o.okkiQps, label: 'push-burst', deliveryConcurrency: 8 });
   try {
     const runsBefore = new Set((await quiet(s)).map((r) => r.id));
@@ -128,11 +137,13 @@ export async function pushBurst(o: { changes: number; limit: number; products: n
     const since = Date.now();
     const expected = new Map<string, string>();
     const changedAt = new Map<string, number>();
-    for (const no of s.productNos.slice(0, o.changes)) {
+    const nos = s.productNos.slice(0, o.changes);
+    for (let i = 0; i < nos.length; i++) {
+      if (o.changesPerSecond) { const due = since + (i * 1000) / o.changesPerSecond; if (due > Date.now()) await sleep(due - Date.now()); }
       const name = `连发 ${randomBytes(3).toString('hex')}`;
-      expected.set(no, name);
-      changedAt.set(no, Date.now());
-      s.sims.okki.catalog.edit(no, { name });
+      expected.set(nos[i], name);
+      changedAt.set(nos[i], Date.now());
+      s.sims.okki.catalog.edit(nos[i], { name });
     }
     const got = await untilLanded(s.sims, expected, 10 * 60_000);
     await s.sims.okki.push.settled(60_000).catch(() => undefined);
@@ -143,12 +154,18 @@ export async function pushBurst(o: { changes: number; limit: number; products: n
     const perSecond = got.size / seconds;
     const deliveries = s.sims.okki.push.deliveries.reduce<Record<string, number>>((m, d) => { m[d.state] = (m[d.state] ?? 0) + 1; return m; }, {});
     const throttled = s.sims.dingtalk.requests().filter((r) => r.at >= since && r.throttled).length;
+    const writes = s.sims.dingtalk.requests({ api: 'yida.updateInstance' }).filter((r) => r.at >= since && r.status === 200).map((r) => r.at).sort((a, b) => a - b);
+    const gaps = writes.slice(1).map((t, i) => t - writes[i]);
+    const bound = Math.min(o.limit, o.changesPerSecond ?? Infinity);
     const f: PushBurstFigures = {
-      changes: o.changes, limit: o.limit, seconds, perSecond, fractionOfBound: perSecond / o.limit, lost: o.changes - got.size,
+      changes: o.changes, limit: o.limit, changesPerSecond: o.changesPerSecond ?? null, bound, seconds, perSecond, fractionOfBound: perSecond / bound, lost: o.changes - got.size,
       latencyMs: stats([...got].map(([no, t]) => t - changedAt.get(no)!)), pushRuns: runs.length,
       productsPerRun: runs.map((r) => r.counts.fetched).reverse(), deliveries, ackMs: stats(ackTimes(s.svc)), throttled,
+      firstWriteAfterMs: writes.length ? writes[0] - first : NaN,
+      steadyWritesPerSecond: writes.length > 1 ? (writes.length - 1) / ((writes[writes.length - 1] - writes[0]) / 1000) : NaN,
+      longestGapMs: gaps.length ? Math.max(...gaps) : NaN,
     };
-    log(`  ${f.perSecond.toFixed(1)}/s = ${(f.fractionOfBound * 100).toFixed(1)}% of ${o.limit}/s, lost ${f.lost}, runs ${f.pushRuns}`);
+    log(`  ${f.perSecond.toFixed(1)}/s = ${(f.fractionOfBound * 100).toFixed(1)}% of ${bound}/s, lost ${f.lost}, runs ${f.pushRuns}, first write ${f.firstWriteAfterMs} ms, steady ${f.steadyWritesPerSecond.toFixed(1)}/s, longest pause ${f.longestGapMs} ms`);
     return f;
   } finally { await s.close(); }
 }
