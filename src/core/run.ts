@@ -1,15 +1,20 @@
 /** A run as everyone sees it: its record (`GET /runs/:id`, the robot report, the store) and the reporter port. */
+import type { AuditSummary, GoneSummary, SweepSummary } from './mirror.js';
 
 export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed';
 /**
  * What a run reads. `targeted` is chosen by the engine when product numbers are given. New modes (sweep, audit) are
  * added here and planned in `sync/plan.ts`.
  */
-export type RunMode = 'incremental' | 'full' | 'targeted';
+export type RunMode = 'incremental' | 'full' | 'targeted' | 'sweep' | 'audit';
 /** Who asked for a run. New triggers (an OKKI push queue, ...) are added here and call `SyncService.trigger`. */
 export type RunTrigger = 'webhook' | 'schedule' | 'cli' | 'startup' | 'push';
 
-export interface RunCounts { fetched: number; created: number; updated: number; unchanged: number; rejected: number; failed: number }
+export interface RunCounts {
+  fetched: number; created: number; updated: number; unchanged: number; rejected: number; failed: number;
+  /** gone products whose instance was removed / marked (present once a run dealt with gone products) */
+  deleted?: number; marked?: number;
+}
 
 export interface RunFailure { product_no: string | null; code: string; reason: string }
 
@@ -40,6 +45,14 @@ export interface RunRecord {
   cursorBefore?: string | null;
   cursorAfter?: string | null;
   report?: { sent: boolean; error?: string };
+  /** gone products found and what was done about them (SYNC_DELETIONS, the SYNC_DELETE_MAX guard) */
+  gone?: GoneSummary;
+  /** a sweep's read of the whole catalogue */
+  sweep?: SweepSummary;
+  /** an audit's findings (and repairs) */
+  audit?: AuditSummary;
+  /** `confirmDeletes` / `repair` as asked */
+  options?: { confirmDeletes?: boolean; repair?: boolean };
 }
 
 /** Live progress of a run in this process (not stored): for a console or a progress bar. */

@@ -18,6 +18,7 @@ import { formatWallClock, parseWallClock } from './time.js';
 export type InfoResult = { ok: true; product: OkkiProduct } | { ok: false; error: OkkiNotFoundError };
 
 export interface OkkiSource extends ProductSource {
+  catalogue(opts?: PullOptions): AsyncIterable<ProductPage>;
   /** the underlying client, for raw calls (`client.get(path, query)`) */
   readonly client: OkkiClient;
   /** one product's full record by product_no (or `{product_id}`); not found is a result, not an exception */
@@ -120,14 +121,24 @@ export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {
     return { index, items, rejected };
   }
 
-  async function* pages(window: SyncWindow, opts: PullOptions = {}): AsyncGenerator<ProductPage> {
+  function pages(window: SyncWindow, opts: PullOptions = {}): AsyncGenerator<ProductPage> {
     const endS = Math.floor(window.end.getTime() / 1000);
     const startS = window.start ? Math.floor(window.start.getTime() / 1000) : undefined;
     logger.info({ start: startS === undefined ? null : fmtS(startS), end: fmtS(endS) }, 'OKKI pull started');
+    return read(startS, endS, opts);
+  }
+
+  /** The whole list without a time window (a sweep, an audit): no start_time, no end_time. */
+  function catalogue(opts: PullOptions = {}): AsyncGenerator<ProductPage> {
+    logger.info('OKKI catalogue read started (no time window)');
+    return read(undefined, undefined, opts);
+  }
+
+  async function* read(startS: number | undefined, endS: number | undefined, opts: PullOptions): AsyncGenerator<ProductPage> {
     const rows = pullWindow({
       startS, endS, pageSize: cfg.pageSize, maxPasses, logger,
       list: (lo, hi, startIndex, count) => client.get<ListPage>(LIST_PATH, {
-        time_type: 1, start_time: lo === undefined ? undefined : fmtS(lo), end_time: fmtS(hi), start_index: startIndex, count,
+        time_type: 1, start_time: lo === undefined ? undefined : fmtS(lo), end_time: hi === undefined ? undefined : fmtS(hi), start_index: startIndex, count,
       }, { signal: opts.signal }).then((d) => (d && typeof d === 'object' ? d : { count: 0, list: [] })),
       updateSeconds: (raw) => {
         const t = (raw as { update_time?: unknown })?.update_time;
@@ -182,5 +193,5 @@ export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {
     });
   }
 
-  return { client, info, pages, byProductNos, groups, formatTime, parseTime };
+  return { client, info, pages, catalogue, byProductNos, groups, formatTime, parseTime };
 }
