@@ -22,14 +22,14 @@ const DEFAULT_OP_TIMEOUT_MS = 5_000;
 /** The store did not answer (down, unreachable, timed out, I/O error): the operation's outcome is unknown. */
 export class StoreUnavailableError extends ConnectorError {
   constructor(op: string, cause: unknown) {
-    super('STORE_UNAVAILABLE', `Store ${op} failed: ${describe(cause)}`, { status: 503, cause });
+    super('STORE_UNAVAILABLE', `Store ${op} failed: ${describe(cause)}`, { cause });
   }
 }
 
 /** A store call was given something it cannot work with (programming error, not an outage). */
 export class StoreArgumentError extends ConnectorError {
   constructor(message: string) {
-    super('STORE_ARGUMENT_INVALID', message, { status: 500 });
+    super('STORE_ARGUMENT_INVALID', message);
   }
 }
 

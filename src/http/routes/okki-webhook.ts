@@ -38,7 +38,7 @@ export interface OkkiPushRouteOptions {
 export const OKKI_PUSH_DEFAULTS = { bodyLimitBytes: 256 * 1024, bodyTimeoutMs: 10_000, windowMs: 300_000, enqueueDeadlineMs: 900 };
 
 class QueueUnavailableError extends HttpRequestError {
-  constructor(cause: unknown) { super('PUSH_QUEUE_UNAVAILABLE', 503, 'the event queue did not take the message in time; deliver it again', { cause }); }
+  constructor(cause: unknown) { super('PUSH_QUEUE_UNAVAILABLE', 'the event queue did not take the message in time; deliver it again', { cause }); }
 }
 
 async function readRaw(req: IncomingMessage, limit: number, timeoutMs: number): Promise<Buffer> {
@@ -54,7 +54,7 @@ async function readRaw(req: IncomingMessage, limit: number, timeoutMs: number): 
     if (err instanceof BodyTimeoutError) { req.unpipe(); req.pause(); throw err; }
     const e = err as { type?: string; status?: number };
     if (e.type === 'entity.too.large' || e.status === 413) throw new BodyTooLargeError(limit);
-    throw new HttpRequestError('PUSH_MALFORMED', 400, 'the request body could not be read', { cause: err });
+    throw new HttpRequestError('PUSH_MALFORMED', 'the request body could not be read', { cause: err });
   } finally {
     clearTimeout(timer);
   }
@@ -92,7 +92,7 @@ export function registerOkkiPushRoute(router: Router<HttpState>, opts: OkkiPushR
     } catch (err) {
       if (err instanceof PushRejected) {
         count(err.status === 401 ? 'unauthorized' : 'malformed');
-        throw new HttpRequestError(err.code, err.status, err.message);
+        throw new HttpRequestError(err.code, err.message);
       }
       throw err;
     }
