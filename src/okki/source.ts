@@ -58,6 +58,9 @@ class Lru<K, V> {
   }
 }
 
+/** enable_flag 0 (number or string): OKKI lists the product as deleted */
+const listedDeleted = (item: OkkiProduct) => item.enable_flag === 0 || (typeof item.enable_flag === 'string' && item.enable_flag.trim() === '0');
+
 /** products per delivered page when each needs a /v1/product/info call */
 const DETAIL_SLICE = 25;
 
@@ -114,7 +117,8 @@ export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {
     const items: OkkiProduct[] = [];
     const rejected: RejectedRecord[] = [];
     const fields = opts.detailFields ?? [];
-    const done = await Promise.all(raws.map(checkItem).map((c) => (c.ok && fields.length ? withDetails(c.item, fields, opts.signal) : c)));
+    // A product listed as deleted (enable_flag 0) is not known to /v1/product/info: it needs no details, it is gone.
+    const done = await Promise.all(raws.map(checkItem).map((c) => (c.ok && fields.length && !listedDeleted(c.item) ? withDetails(c.item, fields, opts.signal) : c)));
     for (const d of done) {
       if (d.ok) items.push(d.item); else rejected.push(d.rejected);
     }

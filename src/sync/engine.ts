@@ -20,6 +20,7 @@ import { RunRecovery } from './recovery.js';
 import { RunLifecycle, type LiveRun } from './lifecycle.js';
 import { RunFinisher } from './finish.js';
 import { modeOf } from './plan.js';
+import type { MirrorParts } from './mirror-parts.js';
 import { sleep } from '../sleep.js';
 
 export { LOCK_NAME } from './lease.js';
@@ -47,6 +48,8 @@ export interface EngineDeps {
   metrics: Metrics;
   logger: Logger;
   now?: () => Date;
+  /** gone products, sweep and audit (SYNC_DELETIONS ...); absent: gone products are written as usual */
+  mirror?: MirrorParts;
 }
 
 interface ActiveRun extends LiveRun { done: Promise<RunRecord> }
@@ -81,7 +84,7 @@ export class SyncEngine implements SyncService {
     }, { saveRetryMs: opts.saveRetryMs });
     this.lifecycle = new RunLifecycle({
       source: deps.source, mapping: deps.mapping, writer: deps.writer, cursor: stores.cursor, runs: stores.runs,
-      lease: this.lease, finisher, metrics, logger, now: this.now,
+      lease: this.lease, finisher, metrics, logger, now: this.now, mirror: deps.mirror,
     }, { lookbackSeconds: opts.lookbackSeconds, maxInFlight: opts.maxInFlight, timezone: opts.timezone });
   }
 

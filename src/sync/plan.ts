@@ -28,16 +28,20 @@ export interface RunPlan {
   request: Readonly<TriggerRequest>;
 }
 
-/** The mode a trigger asks for: product numbers make it targeted. */
-export function modeOf(req: Pick<TriggerRequest, 'mode' | 'productNos'>): RunMode {
-  return req.productNos?.length ? 'targeted' : req.mode ?? 'incremental';
+/** The mode a trigger asks for: product numbers (or product numbers push reported deleted) make it targeted. */
+export function modeOf(req: Pick<TriggerRequest, 'mode' | 'productNos' | 'deletedProductNos'>): RunMode {
+  return req.productNos?.length || req.deletedProductNos?.length ? 'targeted' : req.mode ?? 'incremental';
 }
+
+/** Modes that read the whole catalogue and compare (mirror.ts): no window, no cursor move. */
+export const isMirrorMode = (mode: RunMode): mode is 'sweep' | 'audit' => mode === 'sweep' || mode === 'audit';
 
 export function planRun(
   req: TriggerRequest, at: { runId: string; cursor?: Date; now: Date; lookbackSeconds: number; signal: AbortSignal },
 ): RunPlan {
   const mode = modeOf(req);
   const base = { runId: at.runId, mode, cursor: at.cursor, now: at.now, adopt: at.cursor === undefined, signal: at.signal, request: req };
-  if (mode === 'targeted') return { ...base, targets: req.productNos ?? [] };
+  if (mode === 'targeted') return { ...base, targets: [...new Set([...(req.productNos ?? []), ...(req.deletedProductNos ?? [])])] };
+  if (isMirrorMode(mode)) return base;
   return { ...base, window: windowFor(mode, at.cursor, at.lookbackSeconds, at.now) };
 }

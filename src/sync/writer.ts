@@ -42,6 +42,8 @@ export interface LedgerWriterDeps {
   metrics?: Metrics;
   /** pause before the in-call reconciliation of an ambiguous start; negative = leave it to the next run (default 1500) */
   reconcileDelayMs?: number;
+  /** the mapping's onDelete fields cleared (Mapping.clearMarks): written with a marked product that comes back */
+  clearMarks?: Record<string, unknown>;
 }
 
 // Matched by stable code rather than instanceof (sinkErrorKind): a module loaded twice must not change the policy.
@@ -54,6 +56,7 @@ export class LedgerWriter implements ProductWriter {
   private readonly keyField: string;
   private readonly logger?: Logger;
   private readonly reconcileDelayMs: number;
+  private readonly clearMarks?: Record<string, unknown>;
   /** writes of one product number run one after another, never interleaved */
   private readonly perKey = new Map<string, Promise<unknown>>();
 
@@ -67,6 +70,7 @@ export class LedgerWriter implements ProductWriter {
     this.keyField = deps.keyField;
     this.logger = deps.logger;
     this.reconcileDelayMs = deps.reconcileDelayMs ?? 1500;
+    this.clearMarks = deps.clearMarks && Object.keys(deps.clearMarks).length ? deps.clearMarks : undefined;
   }
 
   /**
@@ -120,6 +124,8 @@ export class LedgerWriter implements ProductWriter {
 
   private async decide(item: Item, opts: Opts): Promise<WriteOutcome> {
     const entry = await this.ledger.get(item.productNo);
+    // A product marked gone (SYNC_DELETIONS=mark) that comes back: its marks are cleared unless the request writes them.
+    if (this.clearMarks && (entry?.gone === 'marked' || entry?.op === 'mark')) item = { ...item, formData: { ...this.clearMarks, ...item.formData } };
     if (entry?.state === 'done' && entry.instanceId) {
       if (entry.hash === item.hash) return { kind: 'unchanged', productNo: item.productNo, instanceId: entry.instanceId };
       return this.update(item, entry.instanceId, 'updated', entry, opts);
