@@ -29,7 +29,14 @@ export interface Config {
   sync: { cron: string; timezone: string; lookbackSeconds: number };
   mappingFile: string;
   publicUrl?: string;
+  /** monthly budgets; 0 = unlimited */
+  budgets: { dingtalkCalls: number; robotMessages: number };
+  /** which runs the robot reports: changes (default), every, failures */
+  robotReport: RobotReportMode;
 }
+
+export const ROBOT_REPORT_MODES = ['changes', 'every', 'failures'] as const;
+export type RobotReportMode = (typeof ROBOT_REPORT_MODES)[number];
 
 /** Variables whose values are secrets: never logged, never in errors, run records or reports. */
 export const SECRET_VARIABLES = [
@@ -53,6 +60,9 @@ const DEFAULTS = {
   SYNC_TIMEZONE: 'Asia/Shanghai',
   SYNC_LOOKBACK: '00:30:01',
   MAPPING_FILE: 'manifest/mapping.json',
+  DINGTALK_MONTHLY_CALL_BUDGET: '5000',
+  ROBOT_MONTHLY_MESSAGE_BUDGET: '3000',
+  ROBOT_REPORT: 'changes',
 } as const;
 
 const intIn = (name: string, min: number, max: number) =>
@@ -153,6 +163,11 @@ export function loadConfig(env: Env = process.env): Config {
   const apiKey = read(env, 'WEBHOOK_API_KEY');
   if (apiKey !== undefined && apiKey.length < 16) problems.push('WEBHOOK_API_KEY: expected at least 16 characters');
 
+  const dingtalkBudget = check('DINGTALK_MONTHLY_CALL_BUDGET', intIn('DINGTALK_MONTHLY_CALL_BUDGET', 0, 1_000_000_000), get('DINGTALK_MONTHLY_CALL_BUDGET'));
+  const robotBudget = check('ROBOT_MONTHLY_MESSAGE_BUDGET', intIn('ROBOT_MONTHLY_MESSAGE_BUDGET', 0, 1_000_000_000), get('ROBOT_MONTHLY_MESSAGE_BUDGET'));
+  const robotReport = get('ROBOT_REPORT').trim().toLowerCase();
+  if (!(ROBOT_REPORT_MODES as readonly string[]).includes(robotReport)) problems.push(`ROBOT_REPORT: expected one of ${ROBOT_REPORT_MODES.join(', ')}`);
+
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -184,6 +199,8 @@ export function loadConfig(env: Env = process.env): Config {
     sync: { cron: cronExpr, timezone, lookbackSeconds: lookback! },
     mappingFile: get('MAPPING_FILE'),
     publicUrl: publicUrl?.trim().replace(/\/+$/, ''),
+    budgets: { dingtalkCalls: dingtalkBudget, robotMessages: robotBudget },
+    robotReport: robotReport as RobotReportMode,
   };
 }
 

@@ -14,6 +14,7 @@ import { LedgerWriter } from './sync/writer.js';
 import { SyncEngine } from './sync/engine.js';
 import type { Stores } from './store/types.js';
 import type { Mapping, ProductSource, Reporter } from './sync/types.js';
+import { UsageMeter } from './metering/usage.js';
 
 export interface Connector {
   config: Config;
@@ -25,6 +26,8 @@ export interface Connector {
   source: ProductSource;
   metrics: Metrics;
   reporter?: Reporter;
+  /** metered calls and monthly budgets (GET /usage) */
+  usage: UsageMeter;
   close(): Promise<void>;
 }
 
@@ -41,17 +44,18 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
   const mapping = loadMapping(config.mappingFile);
   const detailFields = [...mapping.referencedProductFields()].filter((f) => (LIST_MISSING_FIELDS as readonly string[]).includes(f));
   const stores = await createStores(config.store, { logger });
-  const source = createOkkiSource({ ...config.okki, timezone: config.sync.timezone }, { logger, metrics });
-  const sink = createYidaSink({ dingtalk: config.dingtalk, yida: config.yida }, { logger, metrics });
+  const usage = new UsageMeter({ store: stores.usage, timezone: config.sync.timezone, budgets: config.budgets, metrics, logger });
+  const source = createOkkiSource({ ...config.okki, timezone: config.sync.timezone }, { logger, metrics, meter: usage });
+  const sink = createYidaSink({ dingtalk: config.dingtalk, yida: config.yida }, { logger, metrics, meter: usage });
   const writer = new LedgerWriter({ ledger: stores.ledger, sink, keyField: mapping.keyField, logger, metrics });
   const reporter: RobotReporter | undefined = config.robot
     ? new RobotReporter({
-      client: new RobotClient({ webhookUrl: config.robot.webhookUrl, secret: config.robot.secret, logger }),
-      publicUrl: config.publicUrl, logger,
+      client: new RobotClient({ webhookUrl: config.robot.webhookUrl, secret: config.robot.secret, logger, meter: usage }),
+      publicUrl: config.publicUrl, logger, mode: config.robotReport,
     })
     : undefined;
   const engine = new SyncEngine(
-    { source, mapping, writer, stores, reporter, metrics, logger, nextScheduledRun: opts.nextScheduledRun },
+    { source, mapping, writer, stores, reporter, usage, metrics, logger, nextScheduledRun: opts.nextScheduledRun },
     {
       lookbackSeconds: config.sync.lookbackSeconds, timezone: config.sync.timezone,
       maxInFlight: Math.max(32, config.yida.concurrency * 4), detailFields, sandbox: config.sandbox,
@@ -61,10 +65,11 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
   // trigger is taken: otherwise every trigger would join a run that will never finish.
   await engine.recover();
   return {
-    config, engine, stores, mapping, detailFields, source, metrics, reporter,
+    config, engine, stores, mapping, detailFields, source, metrics, reporter, usage,
     async close() {
       await engine.shutdown();
       await reporter?.close();
+      await usage.close();
       await stores.close();
     },
   };

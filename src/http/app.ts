@@ -11,6 +11,7 @@ import { errorHandler, jsonFallback, requestContext, type HttpState } from './mi
 import { registerWebhookRoute } from './routes/webhook.js';
 import { registerRunsRoutes } from './routes/runs.js';
 import { registerOpsRoutes } from './routes/ops.js';
+import { registerUsageRoute } from './routes/usage.js';
 
 export interface HttpOptions {
   /** largest accepted webhook body (bytes); DESIGN fixes 64 KiB */
@@ -75,6 +76,7 @@ export function createApp(deps: AppDeps): Koa<HttpState> {
     waitTimeoutMs: options.waitTimeoutMs,
   });
   registerRunsRoutes(router, { service, authenticate });
+  registerUsageRoute(router, { service, authenticate });
   registerOpsRoutes(router, { service, metrics, timezone: config.sync.timezone });
 
   const app = new Koa<HttpState>();

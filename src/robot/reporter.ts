@@ -7,7 +7,10 @@
 import type { Config } from '../config.js';
 import { errorCode, errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { Reporter, RunRecord } from '../sync/types.js';
+import type { ReportExtra, Reporter, RunRecord } from '../sync/types.js';
+import type { RobotReportMode } from '../config.js';
+import { decide } from './policy.js';
+import type { CallMeter } from '../metering/meter.js';
 import { RobotClient, type RobotMarkdown } from './client.js';
 import { RobotBlockedError, RobotOptionsError } from './errors.js';
 import { renderCoalescedReport, renderRunReport, type CoalescedItem } from './report.js';
@@ -23,9 +26,11 @@ export interface RobotReporterOptions {
   /** tries per report on transient failures (default 3), spaced retryDelayMs × attempt apart (default 1000) */
   attempts?: number;
   retryDelayMs?: number;
+  /** which runs are reported (ROBOT_REPORT, whose default is changes; this class reports every run unless told) */
+  mode?: RobotReportMode;
 }
 
-export type ReportResult = { sent: boolean; error?: string };
+export type ReportResult = { sent: boolean; error?: string; skipped?: string };
 
 export class RobotReporter implements Reporter {
   private readonly client: RobotReporterOptions['client'];
@@ -35,6 +40,7 @@ export class RobotReporter implements Reporter {
   private readonly logger: Logger;
   private readonly maxFailures: number;
   private readonly maxQueued: number;
+  private readonly mode: RobotReportMode;
   private queue: CoalescedItem[] = [];
   private omitted = 0;
   private timer?: NodeJS.Timeout;
@@ -52,16 +58,23 @@ export class RobotReporter implements Reporter {
     this.maxQueued = maxQueued;
     this.attempts = opts.attempts ?? 3;
     this.retryDelayMs = opts.retryDelayMs ?? 1000;
+    this.mode = opts.mode ?? 'every';
   }
 
   /** Reports waiting for budget. */
   get pending(): number { return this.queue.length + this.omitted; }
 
-  async report(run: RunRecord, extra: { consecutiveFailures?: number } = {}): Promise<ReportResult> {
+  async report(run: RunRecord, extra: ReportExtra = {}): Promise<ReportResult> {
     try {
       if (this.closed) return { sent: false, error: 'ROBOT_CLOSED: reporter is shut down' };
+      const decision = decide(run, this.mode, extra.quota);
+      if (!decision.send) {
+        this.logger.debug({ runId: run.id, reason: decision.reason }, 'run not reported');
+        return { sent: false, skipped: decision.reason };
+      }
+      const item: CoalescedItem = { run, consecutiveFailures: extra.consecutiveFailures, quota: extra.quota };
       if (this.queue.length === 0 && this.omitted === 0 && this.client.availableInMs() === 0) {
-        const msg = this.single({ run, consecutiveFailures: extra.consecutiveFailures });
+        const msg = this.single(item);
         for (let attempt = 1; ; attempt++) {
           try {
             await this.client.sendMarkdown(msg);
@@ -79,7 +92,7 @@ export class RobotReporter implements Reporter {
           }
         }
       }
-      this.enqueue({ run, consecutiveFailures: extra.consecutiveFailures });
+      this.enqueue(item);
       const waitS = Math.ceil(this.client.availableInMs() / 1000);
       this.logger.info({ runId: run.id, pending: this.pending, waitS }, 'robot budget used up: report queued and will be sent coalesced');
       return { sent: false, error: `ROBOT_QUEUED: robot budget (20/min) used up; report queued, sent coalesced in about ${waitS} s` };
@@ -105,7 +118,7 @@ export class RobotReporter implements Reporter {
   }
 
   private single(item: CoalescedItem): RobotMarkdown {
-    const r = renderRunReport(item.run, { publicUrl: this.publicUrl, consecutiveFailures: item.consecutiveFailures, maxFailures: this.maxFailures });
+    const r = renderRunReport(item.run, { publicUrl: this.publicUrl, consecutiveFailures: item.consecutiveFailures, maxFailures: this.maxFailures, quota: item.quota });
     return { ...r, msgUuid: item.run.id };
   }
 
@@ -162,8 +175,8 @@ export class NoRobotReporter implements Reporter {
 }
 
 /** From config: a RobotReporter when ROBOT_WEBHOOK_URL is set, otherwise a NoRobotReporter. */
-export function createRobotReporter(config: Pick<Config, 'robot' | 'publicUrl'>, deps: { logger?: Logger; fetch?: typeof fetch } = {}): RobotReporter | NoRobotReporter {
+export function createRobotReporter(config: Pick<Config, 'robot' | 'publicUrl'> & Partial<Pick<Config, 'robotReport'>>, deps: { logger?: Logger; fetch?: typeof fetch; meter?: CallMeter } = {}): RobotReporter | NoRobotReporter {
   if (!config.robot) return new NoRobotReporter();
-  const client = new RobotClient({ webhookUrl: config.robot.webhookUrl, secret: config.robot.secret, logger: deps.logger, fetch: deps.fetch });
-  return new RobotReporter({ client, publicUrl: config.publicUrl, logger: deps.logger });
+  const client = new RobotClient({ webhookUrl: config.robot.webhookUrl, secret: config.robot.secret, logger: deps.logger, fetch: deps.fetch, meter: deps.meter });
+  return new RobotReporter({ client, publicUrl: config.publicUrl, logger: deps.logger, mode: config.robotReport });
 }

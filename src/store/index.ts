@@ -19,6 +19,7 @@ import { createLeaseLock } from './lock.js';
 import { KeyvCursorStore } from './cursor.js';
 import { createRunStore } from './runs.js';
 import { KeyvLedger } from './ledger.js';
+import { createUsageStore } from './usage.js';
 
 export { StoreUnavailableError, StoreArgumentError, DEFAULT_NAMESPACE } from './keyv.js';
 export { CursorCorruptError } from './cursor.js';
@@ -45,6 +46,7 @@ export async function createStores(store: Config['store'], deps: StoreDeps = {})
       cursor: new KeyvCursorStore(backend.kv),
       runs: createRunStore(backend, { maxRuns: deps.maxRuns }),
       lock: createLeaseLock(backend),
+      usage: createUsageStore(backend),
       ping: () => backend.ping(),
       close: () => backend.close(),
     };

@@ -62,6 +62,8 @@ export interface Backend {
   kv: Keyv;
   /** only on Redis: the connected node-redis client that keyv also uses */
   redis?: RedisClient;
+  /** only on sqlite: a raw SQL statement on the same database file (rows for a SELECT), guarded like keyv's operations */
+  sql?(statement: string, ...params: unknown[]): Promise<unknown[]>;
   /** prefix for raw Redis keys, consistent with the adapter's (`namespace::key`) */
   rawKey(key: string): string;
   /** run a raw backend call with the same timeout and typed error as keyv's operations */
@@ -160,6 +162,7 @@ async function openSqlite(file: string, opts: ReturnType<typeof validateOptions>
     kind: 'sqlite',
     namespace: opts.namespace,
     kv,
+    sql: (statement, ...params) => guard('sql', async () => (await adapter.query(statement, ...params)) as unknown[]),
     rawKey: (key) => `${opts.namespace}:${key}`,
     guard,
     async ping() {

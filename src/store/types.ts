@@ -48,6 +48,14 @@ export interface LeaseLock {
   holder(name: string): Promise<string | undefined>;
 }
 
+/** Month-to-date counters (metering), atomic increments shared by every process on the store. */
+export interface UsageStore {
+  /** add each delta (whole numbers ≥ 0) to the month's counter of that name, atomically */
+  add(month: string, deltas: Record<string, number>): Promise<void>;
+  /** every counter of the month (absent = 0) */
+  get(month: string): Promise<Record<string, number>>;
+}
+
 export interface Stores {
   kind: 'sqlite' | 'redis';
   /** the raw keyv (namespaced) for small extra records */
@@ -56,6 +64,7 @@ export interface Stores {
   cursor: CursorStore;
   runs: RunStore;
   lock: LeaseLock;
+  usage: UsageStore;
   /** true when the backing store answers */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -15,6 +15,8 @@ import type { Mapping, ProductSource, ProductWriter, Reporter, RunMode, RunRecor
 import { windowFor } from './window.js';
 import { ownerGone, recordOwner } from './run-owner.js';
 import { sleep } from '../sleep.js';
+import type { UsagePort } from '../metering/meter.js';
+import { exhaustedFor, quotaAfterRun, RunCalls, skippedRecord } from './metering.js';
 
 export const LOCK_NAME = 'sync:lock';
 const CONSECUTIVE_FAILURES_KEY = 'runs:consecutiveFailures';
@@ -43,6 +45,8 @@ export interface EngineDeps {
   writer: ProductWriter;
   stores: Stores;
   reporter?: Reporter;
+  /** metering and budgets: per-run calls, GET /usage, scheduled runs skipped when the DingTalk budget is spent */
+  usage?: UsagePort;
   metrics: Metrics;
   logger: Logger;
   now?: () => Date;
@@ -81,8 +85,28 @@ export class SyncEngine implements SyncService {
       const first = await this.claiming;
       return { ...first, coalesced: true };
     }
-    this.claiming = this.claim(req);
+    this.claiming = this.skipOrClaim(req);
     try { return await this.claiming; } finally { this.claiming = undefined; }
+  }
+
+  private async skipOrClaim(req: TriggerRequest): Promise<TriggerResult> {
+    const quota = await exhaustedFor(req, this.deps.usage, this.deps.logger);
+    if (!quota) return this.claim(req);
+    const run = skippedRecord(newRunId(this.now()), this.now(), req, quota);
+    await this.deps.stores.runs.put(run);
+    this.deps.metrics.runs.inc({ status: run.status, trigger: run.trigger });
+    this.deps.logger.warn({ runId: run.id, usage: quota.usage.dingtalk }, 'scheduled run skipped: the month\'s DingTalk call budget is spent');
+    if (this.deps.reporter) {
+      run.report = await this.deps.reporter.report(run, { quota });
+      if (run.report.sent && quota.unannounced.length) await this.deps.usage?.markAnnounced(quota.unannounced).catch(() => undefined);
+      await this.deps.stores.runs.put(run).catch(() => undefined);
+    }
+    return { runId: run.id, status: 'skipped', coalesced: false };
+  }
+
+  async usage() {
+    if (!this.deps.usage) throw new ConnectorError('USAGE_UNAVAILABLE', 'Metering is not configured', { status: 404 });
+    return this.deps.usage.report();
   }
 
   private async claim(req: TriggerRequest): Promise<TriggerResult> {
@@ -176,6 +200,7 @@ export class SyncEngine implements SyncService {
     // runContext (log.ts) puts the run id on every line written while the run is in progress.
     const log = logger;
     const started = Date.now();
+    const calls = new RunCalls(this.deps.usage);
     const heartbeat = setInterval(() => {
       stores.lock.renew(LOCK_NAME, run.id, this.lockTtlMs).then((held) => {
         if (!held) { log.error('lost the sync lock; stopping the run'); abort.abort(new ConnectorError('SYNC_LOCK_LOST', 'The sync lock was lost')); }
@@ -239,6 +264,7 @@ export class SyncEngine implements SyncService {
     run.durationMs = Date.now() - started;
     metrics.runs.inc({ status: run.status, trigger: run.trigger });
     metrics.runDuration.observe({ mode: run.mode }, run.durationMs / 1000);
+    run.calls = calls.now();
 
     const consecutiveFailures = await this.countFailures(run).catch(() => undefined);
     log.info({ status: run.status, counts: run.counts, durationMs: run.durationMs, failuresTotal: run.failuresTotal ?? 0 }, 'run finished');
@@ -248,8 +274,13 @@ export class SyncEngine implements SyncService {
     // its store to come back.
     this.release(run.id);
     if (this.deps.reporter) {
-      run.report = await this.deps.reporter.report(run, { consecutiveFailures });
+      const quota = await quotaAfterRun(this.deps.usage, log);
+      run.report = await this.deps.reporter.report(run, { consecutiveFailures, quota });
       if (!run.report.sent && run.report.error) log.warn({ err: run.report.error }, 'run report not sent');
+      if (run.report.sent && quota?.unannounced.length) await this.deps.usage?.markAnnounced(quota.unannounced).catch(() => undefined);
+      run.calls = calls.now();
+    } else {
+      await this.deps.usage?.flush().catch(() => undefined);
     }
     if (this.deps.reporter || !saved) {
       await this.persist(run, log);

@@ -1,5 +1,6 @@
 /** What the HTTP layer, the schedule and the CLI ask of the sync engine. */
 import type { RunMode, RunRecord } from './types.js';
+import type { UsageReport } from '../metering/meter.js';
 
 export interface TriggerRequest {
   trigger: 'webhook' | 'schedule' | 'cli' | 'startup';
@@ -11,7 +12,8 @@ export interface TriggerRequest {
 
 export interface TriggerResult {
   runId: string;
-  status: 'running';
+  /** skipped: a scheduled trigger while the DingTalk call budget is spent (its record says BUDGET_EXHAUSTED) */
+  status: 'running' | 'skipped';
   /** true when a run already in progress absorbed this trigger */
   coalesced: boolean;
 }
@@ -34,6 +36,8 @@ export interface SyncService {
   status(): Promise<ServiceStatus>;
   /** readiness: store reachable, config valid, mapping loaded */
   ready(): Promise<{ ok: boolean; checks: Record<string, boolean> }>;
+  /** month-to-date usage against the budgets (GET /usage); absent when metering is not wired */
+  usage?(): Promise<UsageReport>;
   /** false once shutdown began: new triggers are refused */
   readonly accepting: boolean;
 }

@@ -1,3 +1,5 @@
+import type { CallCounts, QuotaStatus } from '../metering/meter.js';
+
 /**
  * The small interfaces the sync engine depends on. `okki/`, `mapping/`, `yida/`, `store/` and `robot/`
  * implement them; the engine never reaches into their internals.
@@ -96,7 +98,8 @@ export interface ProductWriter {
   dropExisting?(): void;
 }
 
-export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed';
+/** skipped: a scheduled run not started because the month's DingTalk call budget is spent (error BUDGET_EXHAUSTED) */
+export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'skipped';
 export type RunMode = 'incremental' | 'full' | 'targeted';
 
 export interface RunCounts { fetched: number; created: number; updated: number; unchanged: number; rejected: number; failed: number }
@@ -125,10 +128,19 @@ export interface RunRecord {
   productNos?: string[];
   cursorBefore?: string | null;
   cursorAfter?: string | null;
-  report?: { sent: boolean; error?: string };
+  /** what the run cost: metered DingTalk calls, OKKI requests, robot messages (metering/meter.ts) */
+  calls?: CallCounts;
+  /** robot delivery: `skipped` says why no message was sent on purpose (ROBOT_REPORT, robot budget) */
+  report?: { sent: boolean; error?: string; skipped?: string };
+}
+
+export interface ReportExtra {
+  consecutiveFailures?: number;
+  /** the month's quota picture: thresholds reached are shown, a new one is announced even by a quiet report */
+  quota?: QuotaStatus;
 }
 
 export interface Reporter {
   /** Never throws: a robot failure is logged and returned, never fails the run. */
-  report(run: RunRecord, extra?: { consecutiveFailures?: number }): Promise<{ sent: boolean; error?: string }>;
+  report(run: RunRecord, extra?: ReportExtra): Promise<{ sent: boolean; error?: string; skipped?: string }>;
 }

@@ -19,6 +19,7 @@ import { classify } from './classify.js';
 import { backoffDelay, sleep, validateRetry, DEFAULT_RETRY, type RetryPolicy } from './backoff.js';
 import { AdaptivePacer, Semaphore } from './pacer.js';
 import { DingtalkTokenProvider, type TokenProvider } from './token.js';
+import { noMeter, type CallMeter } from '../metering/meter.js';
 import { YidaAuthError, YidaRejectedError, YidaThrottledError, YidaUnavailableError, YidaWriteAmbiguousError, YidaError } from './errors.js';
 
 export type FormData = Record<string, unknown>;
@@ -47,6 +48,8 @@ export interface YidaSinkDeps {
   tokens?: TokenProvider;
   /** page size of key lookups (Yida's maximum is 100) */
   searchPageSize?: number;
+  /** ticked once per metered call (answered and not throttled; token calls are exempt) */
+  meter?: CallMeter;
 }
 
 type Api = 'startInstance' | 'updateInstance' | 'getInstanceIdList' | 'getInstances';
@@ -89,6 +92,7 @@ class SdkYidaSink implements YidaSink {
   private readonly timeouts: SdkTimeouts;
   private readonly retry: RetryPolicy;
   private readonly pageSize: number;
+  private readonly meter: CallMeter;
 
   constructor(private readonly cfg: { dingtalk: Config['dingtalk']; yida: Config['yida'] }, private readonly deps: YidaSinkDeps) {
     const { yida, dingtalk } = cfg;
@@ -109,6 +113,7 @@ class SdkYidaSink implements YidaSink {
     this.client = new YidaClient(sdkConfig(dingtalk, this.timeouts));
     this.tokens = deps.tokens ?? new DingtalkTokenProvider(dingtalk, { timeouts: this.timeouts, retry: this.retry, logger: deps.logger, metrics: deps.metrics });
     this.slots = new Semaphore(yida.concurrency);
+    this.meter = deps.meter ?? noMeter;
   }
 
   rates(): Record<string, number> {
@@ -134,12 +139,15 @@ class SdkYidaSink implements YidaSink {
         const token = await this.tokens.get(signal);
         try {
           const out = await withDeadline(fn(token), this.timeouts.readTimeoutMs + 50);
+          this.meter.tick('dingtalk');
           metrics?.apiCalls.inc({ target: 'yida', status: '200' });
           this.pacer(api).onSuccess();
           return out;
         } catch (err) {
           const c = classify(err);
           const opts = { remoteCode: c.remoteCode, remoteStatus: c.status };
+          // DingTalk bills every call it received except throttled refusals; one that never left costs nothing.
+          if (c.kind !== 'throttled' && c.kind !== 'not_sent') this.meter.tick('dingtalk');
           metrics?.apiCalls.inc({ target: 'yida', status: c.remoteCode ?? String(c.status ?? 'error') });
           switch (c.kind) {
             case 'auth':
