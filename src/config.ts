@@ -217,19 +217,5 @@ export function secretValues(config: Config): string[] {
   return [...new Set(values.filter((v): v is string => typeof v === 'string' && v.length >= 4))];
 }
 
-/** Replace every secret value in a text (or any JSON-able value) by `***`. */
-export function makeRedactor(secrets: readonly string[]): (text: string) => string {
-  // URL-encoded and JSON-escaped forms too: a secret can reach a log inside a query string or a JSON string.
-  const forms = secrets.flatMap((s) => [s, encodeURIComponent(s), JSON.stringify(s).slice(1, -1)]);
-  const sorted = [...new Set(forms)].sort((a, b) => b.length - a.length);
-  return (text: string) => {
-    let out = text;
-    for (const s of sorted) if (out.includes(s)) out = out.split(s).join('***');
-    return out;
-  };
-}
-
-let globalRedactor: (text: string) => string = (t) => t;
-/** Registered once at start-up with the config's secrets; used by logging and error paths. */
-export function setGlobalSecrets(secrets: readonly string[]): void { globalRedactor = makeRedactor(secrets); }
-export function redact(text: string): string { return globalRedactor(text); }
+// The redactor lives in its own module; re-exported here for callers that think of it as config's.
+export { makeRedactor, setGlobalSecrets, redact } from './redact.js';

@@ -13,7 +13,7 @@ import { RobotClient, RobotReporter } from './robot/index.js';
 import { LedgerWriter } from './sync/writer.js';
 import { SyncEngine } from './sync/engine.js';
 import type { Stores } from './store/types.js';
-import type { Mapping, ProductSource, Reporter } from './sync/types.js';
+import type { Mapping, ProductSource, Reporter } from './core/index.js';
 import { UsageMeter } from './metering/usage.js';
 
 export interface Connector {
@@ -34,7 +34,6 @@ export interface Connector {
 export interface BuildOptions {
   logger: Logger;
   metrics?: Metrics;
-  nextScheduledRun?: () => Date | null;
 }
 
 export async function buildConnector(config: Config, opts: BuildOptions): Promise<Connector> {
@@ -55,10 +54,10 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
     })
     : undefined;
   const engine = new SyncEngine(
-    { source, mapping, writer, stores, reporter, usage, metrics, logger, nextScheduledRun: opts.nextScheduledRun },
+    { source, mapping, writer, stores, reporter, usage, metrics, logger },
     {
       lookbackSeconds: config.sync.lookbackSeconds, timezone: config.sync.timezone,
-      maxInFlight: Math.max(32, config.yida.concurrency * 4), detailFields, sandbox: config.sandbox,
+      maxInFlight: Math.max(32, config.yida.concurrency * 4), detailFields,
     },
   );
   // Runs left `running` by a process that died are recorded as interrupted, and a lease one left is freed, before any

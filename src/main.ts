@@ -3,7 +3,8 @@
  * shutdown on SIGTERM/SIGINT.
  */
 import dotenv from 'dotenv';
-import { loadConfig, redact, secretValues, setGlobalSecrets, type Config } from './config.js';
+import { loadConfig, secretValues, type Config } from './config.js';
+import { redact, setGlobalSecrets } from './redact.js';
 import { ConnectorError, errorMessage } from './errors.js';
 import { createLogger } from './log.js';
 import { createMetrics } from './metrics.js';
@@ -33,8 +34,8 @@ async function main(): Promise<void> {
 
   let nextRun: (() => Date | null) | undefined;
   const metrics = createMetrics({ defaultMetrics: true });
-  const connector = await buildConnector(config, { logger, metrics, nextScheduledRun: () => nextRun?.() ?? null });
-  const app = createApp({ config, service: connector.engine, metrics, logger });
+  const connector = await buildConnector(config, { logger, metrics });
+  const app = createApp({ config, service: connector.engine, metrics, logger, nextScheduledRun: () => nextRun?.() ?? null });
   const http = await startHttpServer(app, { port: config.port, host: config.host });
   const coordinator = connector.stores.kind === 'redis' ? createCronCoordinator(connector.stores.lock, `replica-${process.pid}`) : undefined;
   const task = startSchedule(connector.engine, { cron: config.sync.cron, timezone: config.sync.timezone, coordinator }, logger);

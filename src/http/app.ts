@@ -2,7 +2,7 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { Config } from '../config.js';
-import type { SyncService } from '../sync/service.js';
+import type { SyncService } from '../core/index.js';
 import type { Metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
 import { createAuthenticator } from './auth.js';
@@ -41,6 +41,8 @@ export interface AppDeps {
   service: SyncService;
   metrics: Metrics;
   logger: Logger;
+  /** when the schedule fires next, for the status page (wired by the entry point) */
+  nextScheduledRun?: () => Date | null;
   /** limits and clock; tests shorten the timeouts */
   options?: Partial<HttpOptions>;
 }
@@ -77,7 +79,7 @@ export function createApp(deps: AppDeps): Koa<HttpState> {
   });
   registerRunsRoutes(router, { service, authenticate });
   registerUsageRoute(router, { service, authenticate });
-  registerOpsRoutes(router, { service, metrics, timezone: config.sync.timezone });
+  registerOpsRoutes(router, { service, metrics, timezone: config.sync.timezone, sandbox: config.sandbox, nextScheduledRun: deps.nextScheduledRun });
 
   const app = new Koa<HttpState>();
   // Errors are answered and logged by errorHandler; this catches what escapes it (e.g. a socket error mid-write).

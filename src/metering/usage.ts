@@ -13,7 +13,7 @@ import { wallClockOf } from '../time.js';
 import { errorMessage } from '../errors.js';
 import {
   METERED_TARGETS, noticesOf, zeroCounts, type CallCounts, type MeteredTarget, type QuotaNotice, type QuotaStatus, type UsagePort, type UsageReport,
-} from './meter.js';
+} from '../core/metering.js';
 
 export interface Budgets {
   /** DINGTALK_MONTHLY_CALL_BUDGET; 0 = unlimited */

@@ -6,14 +6,14 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { GroupTree, OkkiProduct, ProductPage, ProductSource, PullOptions, RejectedRecord, SyncWindow } from '../sync/types.js';
+import type { GroupTree, OkkiProduct, ProductPage, ProductSource, PullOptions, RejectedRecord, SyncWindow } from '../core/index.js';
 import { OkkiClient } from './client.js';
 import { OkkiApiError, OkkiConfigError, OkkiNotFoundError } from './errors.js';
 import { buildGroupTree, type GroupWarning } from './groups.js';
 import { checkItem, type ItemCheck } from './items.js';
 import { pullWindow, type ListPage } from './pull.js';
 import { pullByType, type TypedPullPlan } from './type-passes.js';
-import { noMeter, type CallMeter } from '../metering/meter.js';
+import { noMeter, type CallMeter } from '../core/metering.js';
 import type { RetryPolicy } from './retry.js';
 import { formatWallClock, parseWallClock } from './time.js';
 

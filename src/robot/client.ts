@@ -3,12 +3,12 @@
  * The webhook URL holds the access_token and the URL we send to holds the signature: neither ever reaches an error
  * message or a log line (every text that leaves this module passes through a local redactor).
  */
-import { makeRedactor } from '../config.js';
+import { makeRedactor } from '../redact.js';
 import { errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { SlidingWindowBudget } from './budget.js';
 import { signedRobotUrl } from './sign.js';
-import { noMeter, type CallMeter } from '../metering/meter.js';
+import { noMeter, type CallMeter } from '../core/metering.js';
 import { RobotBlockedError, RobotBudgetError, RobotOptionsError, RobotRejectedError, RobotSendError } from './errors.js';
 
 export const ROBOT_MESSAGES_PER_MINUTE = 20;

@@ -4,8 +4,8 @@
  * 4,320), so by default only runs that changed something, or went wrong, are reported.
  */
 import type { RobotReportMode } from '../config.js';
-import type { QuotaNotice, QuotaStatus } from '../metering/meter.js';
-import type { RunRecord } from '../sync/types.js';
+import type { QuotaNotice, QuotaStatus } from '../core/metering.js';
+import type { RunRecord } from '../core/index.js';
 
 export type ReportDecision = { send: true } | { send: false; reason: string };
 

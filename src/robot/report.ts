@@ -3,9 +3,9 @@
  * Everything that comes from data (product numbers, reasons, error messages) is escaped and shortened, so a product
  * name cannot break the layout or inject links; the final text also passes through the global secret redactor.
  */
-import { redact } from '../config.js';
-import type { RunRecord, RunStatus } from '../sync/types.js';
-import type { QuotaStatus } from '../metering/meter.js';
+import { redact } from '../redact.js';
+import type { RunRecord, RunStatus } from '../core/index.js';
+import type { QuotaStatus } from '../core/metering.js';
 import { callsLine, quotaLines } from './policy.js';
 
 export interface ReportOptions {

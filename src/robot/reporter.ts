@@ -7,10 +7,10 @@
 import type { Config } from '../config.js';
 import { errorCode, errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { ReportExtra, Reporter, RunRecord } from '../sync/types.js';
+import type { ReportExtra, Reporter, RunRecord } from '../core/index.js';
 import type { RobotReportMode } from '../config.js';
 import { decide } from './policy.js';
-import type { CallMeter } from '../metering/meter.js';
+import type { CallMeter } from '../core/metering.js';
 import { RobotClient, type RobotMarkdown } from './client.js';
 import { RobotBlockedError, RobotOptionsError } from './errors.js';
 import { renderCoalescedReport, renderRunReport, type CoalescedItem } from './report.js';

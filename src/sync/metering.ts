@@ -3,12 +3,10 @@
  * process), the quota picture handed to the reporter, and the record of a scheduled run skipped because the month's
  * DingTalk call budget is spent (webhook, CLI and start-up runs always run: a person asked for them).
  */
-import { diffCounts, type CallCounts, type QuotaStatus, type UsagePort } from '../metering/meter.js';
+import { diffCounts, type CallCounts, type QuotaStatus, type UsagePort } from '../core/metering.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { TriggerRequest } from './service.js';
-import type { RunRecord } from './types.js';
-import { emptyCounts } from './pipeline.js';
+import { emptyCounts, type RunRecord, type TriggerRequest } from '../core/index.js';
 
 export const BUDGET_EXHAUSTED = 'BUDGET_EXHAUSTED';
 

@@ -1,5 +1,6 @@
 /**
- * The ledger-guarded writer (DESIGN data flow, step 6): one Yida instance per product number, whatever fails.
+ * The ledger-guarded writer (README "Data flow of one run", step 6): one sink instance per product number, whatever
+ * fails. It knows the sink only through the ProductSink port and its sink-neutral errors (core/).
  *
  *  - same hash and `done`          → unchanged, no call;
  *  - new                           → `pending(op:start)` → start → `done(instanceId)`;
@@ -18,11 +19,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Ledger, LedgerEntry } from '../store/types.js';
-import type { ProductWriter, WriteOutcome } from './types.js';
-import type { YidaSink } from '../yida/sink.js';
+import {
+  DuplicateFoundError, WriteAmbiguousError, notExecuted, sinkErrorKind,
+  type ProductSink, type ProductWriter, type WriteOutcome,
+} from '../core/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { YidaDuplicateFoundError, YidaWriteAmbiguousError } from '../yida/errors.js';
 import { errorCode, errorMessage } from '../errors.js';
 import { sleep } from '../sleep.js';
 
@@ -31,8 +33,8 @@ type Opts = { signal?: AbortSignal; searchFirst?: boolean };
 
 export interface LedgerWriterDeps {
   ledger: Ledger;
-  sink: YidaSink;
-  /** the Yida field that holds the product number */
+  sink: ProductSink;
+  /** the sink field that holds the product number */
   keyField: string;
   logger?: Logger;
   metrics?: Metrics;
@@ -40,15 +42,13 @@ export interface LedgerWriterDeps {
   reconcileDelayMs?: number;
 }
 
-// Matched by stable code rather than instanceof: a module loaded twice (ESM and CJS paths) must not change the policy.
-/** Errors that prove the call was not executed (nothing to reconcile). */
-const notExecuted = (err: unknown) => ['YIDA_THROTTLED', 'YIDA_AUTH_FAILED'].includes(errorCode(err));
-const isAmbiguous = (err: unknown) => errorCode(err) === 'YIDA_WRITE_AMBIGUOUS';
-const isRejected = (err: unknown) => errorCode(err) === 'YIDA_REJECTED';
+// Matched by stable code rather than instanceof (sinkErrorKind): a module loaded twice must not change the policy.
+const isAmbiguous = (err: unknown) => sinkErrorKind(err) === 'ambiguous';
+const isRejected = (err: unknown) => sinkErrorKind(err) === 'rejected';
 
 export class LedgerWriter implements ProductWriter {
   private readonly ledger: Ledger;
-  private readonly sink: YidaSink;
+  private readonly sink: ProductSink;
   private readonly keyField: string;
   private readonly logger?: Logger;
   private readonly reconcileDelayMs: number;
@@ -143,7 +143,7 @@ export class LedgerWriter implements ProductWriter {
     await this.ledger.set(item.productNo, pending);
     let instanceId: string;
     try {
-      instanceId = await this.sink.start(item.formData, opts);
+      instanceId = await this.sink.create(item.formData, { signal: opts.signal, key: item.productNo });
     } catch (err) {
       if (isAmbiguous(err)) {
         this.logger?.warn({ productNo: item.productNo, attemptId: pending.attemptId, reason: errorMessage(err) }, 'start outcome unknown; reconciling by search');
@@ -164,7 +164,7 @@ export class LedgerWriter implements ProductWriter {
   private async update(item: Item, instanceId: string, kind: 'created' | 'updated', before: LedgerEntry | undefined, opts: Opts): Promise<WriteOutcome> {
     await this.ledger.set(item.productNo, this.entry({ hash: item.hash, state: 'pending', attemptId: randomUUID(), op: 'update', instanceId }));
     try {
-      await this.sink.update(instanceId, item.formData, opts);
+      await this.sink.update(instanceId, item.formData, { signal: opts.signal, key: item.productNo });
     } catch (err) {
       // Not executed: the instance still holds what `before` says, so put that back and skip a search next time.
       if (notExecuted(err) && before?.state === 'done') await this.ledger.set(item.productNo, before);
@@ -175,10 +175,10 @@ export class LedgerWriter implements ProductWriter {
   }
 
   private async reconcile(item: Item, pending: LedgerEntry, immediate: boolean, opts: Opts, why: 'pending' | 'search-first' = 'pending', knownIds?: string[]): Promise<WriteOutcome> {
-    const ids = knownIds ?? await this.sink.findByKey(this.keyField, item.productNo, opts);
+    const ids = knownIds ?? await this.sink.findByKey(this.keyField, item.productNo, { signal: opts.signal });
     if (why === 'pending') this.logger?.info({ productNo: item.productNo, op: pending.op, found: ids.length, immediate }, 'reconciled pending ledger entry');
     else if (ids.length) this.logger?.info({ productNo: item.productNo, found: ids.length }, 'adopted an instance that already existed in Yida');
-    if (ids.length > 1) throw new YidaDuplicateFoundError(item.productNo, ids);
+    if (ids.length > 1) throw new DuplicateFoundError(item.productNo, ids);
     const kind = pending.op === 'update' ? 'updated' : 'created';
     if (ids.length === 1) {
       const instanceId = ids[0];
@@ -189,7 +189,7 @@ export class LedgerWriter implements ProductWriter {
       return { kind, productNo: item.productNo, instanceId };
     }
     if (immediate) {
-      throw new YidaWriteAmbiguousError(`start for ${item.productNo} had no clear answer and no instance is visible yet; the next run reconciles it`);
+      throw new WriteAmbiguousError(`start for ${item.productNo} had no clear answer and no instance is visible yet; the next run reconciles it`);
     }
     return this.start(item, opts, true);
   }

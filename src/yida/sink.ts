@@ -12,6 +12,7 @@
  *  - other 4xx: YIDA_REJECTED with Yida's message.
  */
 import type { Config } from '../config.js';
+import type { FormData, ProductSink, SinkCallOptions } from '../core/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { YidaClient, $yida, sdkConfig, runtimeOptions, validateTimeouts, withDeadline, DEFAULT_TIMEOUTS, type SdkTimeouts, type YidaClientType } from './sdk.js';
@@ -19,25 +20,14 @@ import { classify } from './classify.js';
 import { backoffDelay, sleep, validateRetry, DEFAULT_RETRY, type RetryPolicy } from './backoff.js';
 import { AdaptivePacer, Semaphore } from './pacer.js';
 import { DingtalkTokenProvider, type TokenProvider } from './token.js';
-import { noMeter, type CallMeter } from '../metering/meter.js';
+import { noMeter, type CallMeter } from '../core/metering.js';
 import { YidaAuthError, YidaRejectedError, YidaThrottledError, YidaUnavailableError, YidaWriteAmbiguousError, YidaError } from './errors.js';
 
-export type FormData = Record<string, unknown>;
-export interface CallOptions { signal?: AbortSignal }
+export type { FormData } from '../core/index.js';
+export type CallOptions = SinkCallOptions;
 
-/** What the sync engine's writer needs from Yida. */
-export interface YidaSink {
-  /** start a process instance; resolves with its processInstanceId */
-  start(formData: FormData, opts?: CallOptions): Promise<string>;
-  /** merge `formData` into an existing instance */
-  update(instanceId: string, formData: FormData, opts?: CallOptions): Promise<void>;
-  /** ids of every instance whose `keyField` equals `value` exactly (all pages) */
-  findByKey(keyField: string, value: string, opts?: CallOptions): Promise<string[]>;
-  /** every instance of the form: key field value → instance ids (100 per call: a backfill's lookups in bulk) */
-  scanKeys?(keyField: string, opts?: CallOptions): Promise<Map<string, string[]>>;
-  /** current paced rate per API, requests per second (for logs and the benchmark) */
-  rates?(): Record<string, number>;
-}
+/** Yida process instances as the writer's sink (the ProductSink port; its errors are sink errors, yida/errors.ts). */
+export type YidaSink = ProductSink;
 
 export interface YidaSinkDeps {
   logger?: Logger;
@@ -185,7 +175,7 @@ class SdkYidaSink implements YidaSink {
     }
   }
 
-  async start(formData: FormData, opts: CallOptions = {}): Promise<string> {
+  async create(formData: FormData, opts: CallOptions = {}): Promise<string> {
     const { yida } = this.cfg;
     const formDataJson = formJson(formData, { dropEmpty: true });
     return this.call('startInstance', 'write', async (token) => {

@@ -15,7 +15,7 @@ import { buildConnector, type Connector } from '../../src/connector.js';
 import { createApp, startHttpServer, type HttpServerHandle } from '../../src/http/index.js';
 import { startOkkiSimulator, type OkkiSimulator, type OkkiSimulatorOptions } from '../../src/sandbox/okki/index.js';
 import { startDingtalkSimulator, type DingtalkSimulator } from '../../src/sandbox/dingtalk/index.js';
-import type { RunRecord } from '../../src/sync/types.js';
+import type { RunRecord } from '../../src/core/index.js';
 import { request, type TestResponse } from './fake-service.js';
 
 export const E2E_API_KEY = `e2e-api-key-${randomBytes(12).toString('hex')}`;

@@ -1,7 +1,7 @@
 /** Shared set-up for the OKKI tests: a simulator on 127.0.0.1 and a source pointed at it with test-sized timings. */
 import { startOkkiSimulator, type OkkiSimulator, type OkkiSimulatorOptions } from '../../src/sandbox/okki/index.js';
 import { createOkkiSource, type OkkiSource, type OkkiSourceConfig, type OkkiSourceDeps } from '../../src/okki/index.js';
-import type { ProductPage, PullOptions, SyncWindow } from '../../src/sync/types.js';
+import type { ProductPage, PullOptions, SyncWindow } from '../../src/core/index.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { Writable } from 'node:stream';
 

@@ -3,7 +3,7 @@
  * (so every replica answers the same). Same credentials as the runs routes.
  */
 import type Router from '@koa/router';
-import type { SyncService } from '../../sync/service.js';
+import type { SyncService } from '../../core/index.js';
 import type { Authenticate } from '../auth.js';
 import { HttpRequestError } from '../errors.js';
 import type { HttpContext, HttpState } from '../middleware.js';

@@ -4,7 +4,7 @@
  * then JSON and schema; only a request that passed all of them reaches `service.trigger`.
  */
 import type Router from '@koa/router';
-import type { SyncService } from '../../sync/service.js';
+import type { SyncService } from '../../core/index.js';
 import type { Authenticate } from '../auth.js';
 import { readJsonBody, type JsonBodyOptions } from '../json-body.js';
 import { parseWebhookBody } from '../webhook-body.js';
