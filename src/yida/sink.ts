@@ -136,8 +136,9 @@ class SdkYidaSink implements YidaSink {
         } catch (err) {
           const c = classify(err);
           const opts = { remoteCode: c.remoteCode, remoteStatus: c.status };
-          // DingTalk bills every call it received except throttled refusals; one that never left costs nothing.
-          if (c.kind !== 'throttled' && c.kind !== 'not_sent') this.meter.tick('dingtalk');
+          // DingTalk bills every call it received from the app except throttled refusals; one that never left, or that
+          // carried a token DingTalk no longer knows (not attributable to the app), costs nothing.
+          if (c.kind !== 'throttled' && c.kind !== 'not_sent' && c.kind !== 'auth') this.meter.tick('dingtalk');
           metrics?.apiCalls.inc({ target: 'yida', status: c.remoteCode ?? String(c.status ?? 'error') });
           switch (c.kind) {
             case 'auth':

@@ -114,7 +114,7 @@ export function productRoutes(ctx: ProductRoutesContext) {
     let rows: ArrayLike<number> = win;
     const short = knobs.shortList;
     if (short && inScope(short.scope, start)) rows = Array.from(rows).filter((r) => keepScore(store.idOf(r), knobs.seed) < short.fraction);
-    if (productType) {
+    if (productType && knobs.productTypeFilter === 'apply') {
       const want = Number(productType);
       rows = Array.from(rows).filter((r) => store.typeOf(r) === want);
     }
