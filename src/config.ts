@@ -7,6 +7,7 @@ import { z } from 'zod';
 import cron from 'node-cron';
 import { ConfigError } from './errors.js';
 import { isValidTimeZone } from './time.js';
+import { keyFromSecret } from './push/codec.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -33,6 +34,8 @@ export interface Config {
   budgets: { dingtalkCalls: number; robotMessages: number };
   /** which runs the robot reports: changes (default), every, failures */
   robotReport: RobotReportMode;
+  /** OKKI push events (POST /webhooks/okki): on when OKKI_WEBHOOK_SECRET is set */
+  push?: { secret: string; debounceMs: number };
 }
 
 export const ROBOT_REPORT_MODES = ['changes', 'every', 'failures'] as const;
@@ -41,6 +44,7 @@ export type RobotReportMode = (typeof ROBOT_REPORT_MODES)[number];
 /** Variables whose values are secrets: never logged, never in errors, run records or reports. */
 export const SECRET_VARIABLES = [
   'OKKI_CLIENT_SECRET', 'DINGTALK_APP_SECRET', 'YIDA_SYSTEM_TOKEN', 'ROBOT_SECRET', 'WEBHOOK_API_KEY', 'WEBHOOK_SIGNING_SECRET',
+  'OKKI_WEBHOOK_SECRET',
 ] as const;
 
 const DEFAULTS = {
@@ -135,7 +139,9 @@ export function loadConfig(env: Env = process.env): Config {
   const concurrency = check('YIDA_CONCURRENCY', intIn('YIDA_CONCURRENCY', 1, 256), get('YIDA_CONCURRENCY'));
 
   const robotUrl = read(env, 'ROBOT_WEBHOOK_URL');
-  if (robotUrl !== undefined) check('ROBOT_WEBHOOK_URL', httpUrl('ROBOT_WEBHOOK_URL'), robotUrl);
+  if (robotUrl !== undefined && check('ROBOT_WEBHOOK_URL', httpUrl('ROBOT_WEBHOOK_URL'), robotUrl) !== undefined) {
+    if (!new URL(robotUrl.trim()).searchParams.get('access_token')) problems.push('ROBOT_WEBHOOK_URL: expected an access_token query parameter');
+  }
   if (robotUrl === undefined && read(env, 'ROBOT_SECRET') !== undefined) problems.push('ROBOT_SECRET: set without ROBOT_WEBHOOK_URL');
 
   const storeUrl = get('STORE_URL').trim();
@@ -167,6 +173,9 @@ export function loadConfig(env: Env = process.env): Config {
   const robotBudget = check('ROBOT_MONTHLY_MESSAGE_BUDGET', intIn('ROBOT_MONTHLY_MESSAGE_BUDGET', 0, 1_000_000_000), get('ROBOT_MONTHLY_MESSAGE_BUDGET'));
   const robotReport = get('ROBOT_REPORT').trim().toLowerCase();
   if (!(ROBOT_REPORT_MODES as readonly string[]).includes(robotReport)) problems.push(`ROBOT_REPORT: expected one of ${ROBOT_REPORT_MODES.join(', ')}`);
+  const pushSecret = read(env, 'OKKI_WEBHOOK_SECRET')?.trim();
+  if (pushSecret !== undefined && !keyFromSecret(pushSecret)) problems.push('OKKI_WEBHOOK_SECRET: expected the security_config OKKI returned when the callback was created (base64 of 32 bytes; npm run okki:subscribe prints it)');
+  const pushDebounceMs = check('PUSH_DEBOUNCE_MS', intIn('PUSH_DEBOUNCE_MS', 0, 60_000), read(env, 'PUSH_DEBOUNCE_MS') ?? '500');
 
   if (problems.length) throw new ConfigError(problems);
 
@@ -201,6 +210,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: publicUrl?.trim().replace(/\/+$/, ''),
     budgets: { dingtalkCalls: dingtalkBudget, robotMessages: robotBudget },
     robotReport: robotReport as RobotReportMode,
+    push: pushSecret ? { secret: pushSecret, debounceMs: pushDebounceMs } : undefined,
   };
 }
 
@@ -208,7 +218,7 @@ export function loadConfig(env: Env = process.env): Config {
 export function secretValues(config: Config): string[] {
   const values = [
     config.okki.clientSecret, config.dingtalk.appSecret, config.yida.systemToken,
-    config.robot?.secret, config.webhook.apiKey, config.webhook.signingSecret,
+    config.robot?.secret, config.webhook.apiKey, config.webhook.signingSecret, config.push?.secret,
   ];
   if (config.robot) {
     try { values.push(new URL(config.robot.webhookUrl).searchParams.get('access_token') ?? undefined); } catch { /* validated already */ }

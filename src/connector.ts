@@ -13,7 +13,20 @@ import { RobotClient, RobotReporter } from './robot/index.js';
 import { LedgerWriter } from './sync/writer.js';
 import { SyncEngine } from './sync/engine.js';
 import type { Stores } from './store/types.js';
-import type { Mapping, ProductSource, Reporter } from './core/index.js';
+import type { Mapping, ProductSource, PushQueue, Reporter } from './core/index.js';
+import { PushDrainer } from './push/drainer.js';
+import { pushMetrics, type PushMetrics } from './push/metrics.js';
+import { quietPushRuns } from './push/quiet-reporter.js';
+
+/** OKKI push (OKKI_WEBHOOK_SECRET set): what POST /webhooks/okki needs, and the drainer the entry point starts. */
+export interface PushIntake {
+  secret: string;
+  queue: PushQueue;
+  drainer: PushDrainer;
+  metrics: PushMetrics;
+  /** events were queued: the drainer's debounce begins */
+  onQueued(): void;
+}
 import { UsageMeter } from './metering/usage.js';
 
 export interface Connector {
@@ -28,6 +41,8 @@ export interface Connector {
   reporter?: Reporter;
   /** metered calls and monthly budgets (GET /usage) */
   usage: UsageMeter;
+  /** present when push events are on; `push.drainer.start()` is the entry point's call (the CLI never drains) */
+  push?: PushIntake;
   close(): Promise<void>;
 }
 
@@ -54,7 +69,7 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
     })
     : undefined;
   const engine = new SyncEngine(
-    { source, mapping, writer, stores, reporter, usage, metrics, logger },
+    { source, mapping, writer, stores, reporter: reporter && quietPushRuns(reporter), usage, metrics, logger },
     {
       lookbackSeconds: config.sync.lookbackSeconds, timezone: config.sync.timezone,
       maxInFlight: Math.max(32, config.yida.concurrency * 4), detailFields,
@@ -63,10 +78,17 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
   // Runs left `running` by a process that died are recorded as interrupted, and a lease one left is freed, before any
   // trigger is taken: otherwise every trigger would join a run that will never finish.
   await engine.recover();
+  const drainer = config.push && new PushDrainer({ queue: stores.pushQueue, service: engine, logger, metrics: pushMetrics(metrics.registry) }, { debounceMs: config.push.debounceMs });
+  const push: PushIntake | undefined = config.push && drainer
+    ? { secret: config.push.secret, queue: stores.pushQueue, drainer, metrics: pushMetrics(metrics.registry), onQueued: () => drainer.notify() }
+    : undefined;
   return {
-    config, engine, stores, mapping, detailFields, source, metrics, reporter, usage,
+    config, engine, stores, mapping, detailFields, source, metrics, reporter, usage, push,
     async close() {
+      // The drainer settles its batch (hands it back if the shutdown stopped its run) before the store closes.
+      const drained = drainer?.stop();
       await engine.shutdown();
+      await drained;
       await reporter?.close();
       await usage.close();
       await stores.close();

@@ -210,7 +210,7 @@ describe('metering, budgets and quiet reports (e2e)', function () {
     const after = await settled(s, (await runAndWait(s)).id);
     expect(after.counts.updated).to.equal(1);
     expect(after.report?.sent).to.equal(false);
-    expect(after.report?.skipped).to.match(/^ROBOT_BUDGET_EXHAUSTED/);
+    expect(after.report?.skipped).to.match(/^ROBOT_MONTHLY_BUDGET_EXHAUSTED/);
     expect(sim().dt.robotMessages()).to.have.length(5);
     expect((await s.get('/usage')).json.robot).to.deep.equal({ messages: 5, budget: 5 });
   });

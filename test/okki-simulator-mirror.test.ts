@@ -177,6 +177,10 @@ describe('OKKI simulator: product types, deletions, short lists', () => {
       expect(windowed.body.data.count).to.equal(420);
       sim.setKnobs({ shortList: { fraction: 0.6, scope: 'all' } });
       expect((await api(`/v1/product/list?count=100&start_time=${encodeURIComponent('2000-01-01 00:00:00')}`)).body.data.count).to.equal(items.length);
+      sim.setKnobs({ shortList: { fraction: 0.6, countAs: 'full' } });
+      const looksShort = await readAll();
+      expect(looksShort.items.map((i) => i.product_no)).to.deep.equal(items.map((i) => i.product_no));
+      expect(looksShort.counts.every((c) => c === 420), 'count says the full total').to.equal(true);
       sim.setKnobs({ shortList: null });
       expect((await readAll()).items).to.have.length(420);
     });

@@ -75,7 +75,7 @@ describe('LedgerWriter (real SDK, simulator, sqlite ledger)', function () {
   });
 
   it('when the form cannot be scanned, each new product is looked up on its own instead', async () => {
-    fx = await startSinkFixture({ yida: { qps: 1000, concurrency: 16 }, sim: { knobs: { errorRates: { 'yida.getInstances': 1 } } }, deps: { retry: { maxAttempts: 1 } } });
+    fx = await startSinkFixture({ yida: { qps: 1000, concurrency: 16 }, sim: { knobs: { errorRates: { 'yida.getInstances': 1 } } }, deps: { retry: { limit: 0 } } });
     const items = products(10);
     await run(writer(), items.slice(0, 4));
     const lost = tempSqlite();

@@ -9,7 +9,7 @@ export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'skippe
  */
 export type RunMode = 'incremental' | 'full' | 'targeted';
 /** Who asked for a run. New triggers (an OKKI push queue, ...) are added here and call `SyncService.trigger`. */
-export type RunTrigger = 'webhook' | 'schedule' | 'cli' | 'startup';
+export type RunTrigger = 'webhook' | 'schedule' | 'cli' | 'startup' | 'push';
 
 export interface RunCounts { fetched: number; created: number; updated: number; unchanged: number; rejected: number; failed: number }
 

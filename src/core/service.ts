@@ -7,6 +7,11 @@ export interface TriggerRequest {
   /** incremental (default) or full; targeted when productNos is given */
   mode?: Exclude<RunMode, 'targeted'>;
   productNos?: string[];
+  /**
+   * Product numbers OKKI reported deleted (push `delete` events); targeted too. The engine reads each from OKKI: one
+   * OKKI still has is synced as usual (events arrive out of order), one it no longer has is gone (SYNC_DELETIONS).
+   */
+  deletedProductNos?: string[];
   requestedBy?: string;
 }
 

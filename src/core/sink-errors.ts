@@ -36,7 +36,7 @@ export class SinkError extends ConnectorError {
   /** HTTP status the remote side answered with, when it answered */
   readonly remoteStatus?: number;
   constructor(code: SinkErrorCode, message: string, opts: SinkErrorOptions = {}) {
-    super(code, message, { status: 502, expose: false, cause: opts.cause, details: opts.details });
+    super(code, message, { cause: opts.cause, details: opts.details });
     this.remoteCode = opts.remoteCode;
     this.remoteStatus = opts.remoteStatus;
   }

@@ -10,6 +10,7 @@ import { DEFAULT_JSON_BODY } from './json-body.js';
 import { errorHandler, jsonFallback, requestContext, type HttpState } from './middleware.js';
 import { registerWebhookRoute } from './routes/webhook.js';
 import { registerRunsRoutes } from './routes/runs.js';
+import { registerOkkiPushRoute, type OkkiPushRouteOptions } from './routes/okki-webhook.js';
 import { registerOpsRoutes } from './routes/ops.js';
 import { registerUsageRoute } from './routes/usage.js';
 
@@ -45,6 +46,8 @@ export interface AppDeps {
   nextScheduledRun?: () => Date | null;
   /** limits and clock; tests shorten the timeouts */
   options?: Partial<HttpOptions>;
+  /** OKKI push intake (OKKI_WEBHOOK_SECRET set): POST /webhooks/okki exists only then */
+  push?: Pick<OkkiPushRouteOptions, 'secret' | 'queue' | 'onQueued' | 'metrics'>;
 }
 
 function resolveOptions(partial: Partial<HttpOptions> = {}): HttpOptions {
@@ -77,6 +80,7 @@ export function createApp(deps: AppDeps): Koa<HttpState> {
     body: { limitBytes: options.bodyLimitBytes, timeoutMs: options.bodyTimeoutMs },
     waitTimeoutMs: options.waitTimeoutMs,
   });
+  if (deps.push) registerOkkiPushRoute(router, { ...deps.push, now: options.now });
   registerRunsRoutes(router, { service, authenticate });
   registerUsageRoute(router, { service, authenticate });
   registerOpsRoutes(router, { service, metrics, timezone: config.sync.timezone, sandbox: config.sandbox, nextScheduledRun: deps.nextScheduledRun });

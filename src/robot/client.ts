@@ -52,12 +52,9 @@ export class RobotClient {
   private readonly meter: CallMeter;
 
   constructor(opts: RobotClientOptions) {
-    let url: URL;
-    try { url = new URL(opts.webhookUrl); } catch { throw new RobotOptionsError('ROBOT_WEBHOOK_URL: expected an absolute http(s) URL'); }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RobotOptionsError('ROBOT_WEBHOOK_URL: expected an absolute http(s) URL');
-    const token = url.searchParams.get('access_token');
-    if (!token) throw new RobotOptionsError('ROBOT_WEBHOOK_URL: expected an access_token query parameter');
-    if (opts.secret !== undefined && opts.secret.trim() === '') throw new RobotOptionsError('ROBOT_SECRET: expected a non-empty secret when set');
+    // webhookUrl and secret come from the validated Config (ROBOT_WEBHOOK_URL, ROBOT_SECRET): trusted, not checked again
+    const url = new URL(opts.webhookUrl);
+    const token = url.searchParams.get('access_token') ?? '';
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 120_000) throw new RobotOptionsError('robot timeoutMs: expected a whole number of milliseconds from 1 to 120000');
     const perMinute = opts.perMinute ?? ROBOT_MESSAGES_PER_MINUTE;

@@ -19,7 +19,7 @@ export function hasNews(run: RunRecord): boolean {
 export function decide(run: RunRecord, mode: RobotReportMode, quota?: QuotaStatus): ReportDecision {
   if (quota?.robotExhausted) {
     const { messages, budget } = quota.usage.robot;
-    return { send: false, reason: `ROBOT_BUDGET_EXHAUSTED: ${messages} of ${budget} robot messages used in ${quota.usage.month} (ROBOT_MONTHLY_MESSAGE_BUDGET); no reports until next month` };
+    return { send: false, reason: `ROBOT_MONTHLY_BUDGET_EXHAUSTED: ${messages} of ${budget} robot messages used in ${quota.usage.month} (ROBOT_MONTHLY_MESSAGE_BUDGET); no reports until next month` };
   }
   // A threshold reached and not yet told is told now, whatever the run was.
   if (quota?.unannounced.length) return { send: true };

@@ -22,14 +22,14 @@ const DEFAULT_OP_TIMEOUT_MS = 5_000;
 /** The store did not answer (down, unreachable, timed out, I/O error): the operation's outcome is unknown. */
 export class StoreUnavailableError extends ConnectorError {
   constructor(op: string, cause: unknown) {
-    super('STORE_UNAVAILABLE', `Store ${op} failed: ${describe(cause)}`, { status: 503, cause });
+    super('STORE_UNAVAILABLE', `Store ${op} failed: ${describe(cause)}`, { cause });
   }
 }
 
 /** A store call was given something it cannot work with (programming error, not an outage). */
 export class StoreArgumentError extends ConnectorError {
   constructor(message: string) {
-    super('STORE_ARGUMENT_INVALID', message, { status: 500 });
+    super('STORE_ARGUMENT_INVALID', message);
   }
 }
 
@@ -62,8 +62,8 @@ export interface Backend {
   kv: Keyv;
   /** only on Redis: the connected node-redis client that keyv also uses */
   redis?: RedisClient;
-  /** only on sqlite: a raw SQL statement on the same database file (rows for a SELECT), guarded like keyv's operations */
-  sql?(statement: string, ...params: unknown[]): Promise<unknown[]>;
+  /** only on sqlite: one SQL statement on keyv's connection (tables of its own beside keyv's: the push queue) */
+  sql?: (sql: string, ...params: unknown[]) => Promise<Array<Record<string, unknown>>>;
   /** prefix for raw Redis keys, consistent with the adapter's (`namespace::key`) */
   rawKey(key: string): string;
   /** run a raw backend call with the same timeout and typed error as keyv's operations */
@@ -162,7 +162,7 @@ async function openSqlite(file: string, opts: ReturnType<typeof validateOptions>
     kind: 'sqlite',
     namespace: opts.namespace,
     kv,
-    sql: (statement, ...params) => guard('sql', async () => (await adapter.query(statement, ...params)) as unknown[]),
+    sql: (sql, ...params) => guard('sql', () => adapter.query(sql, ...params) as Promise<Array<Record<string, unknown>>>),
     rawKey: (key) => `${opts.namespace}:${key}`,
     guard,
     async ping() {

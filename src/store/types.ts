@@ -1,6 +1,6 @@
 /** The typed stores the engine uses, all on one keyv (sqlite by default, Redis for several replicas). */
 import type Keyv from 'keyv';
-import type { RunRecord } from '../core/index.js';
+import type { RunRecord, PushQueue } from '../core/index.js';
 
 export interface LedgerEntry {
   /** content hash of the mapped form data last written (or being written) */
@@ -65,6 +65,8 @@ export interface Stores {
   runs: RunStore;
   lock: LeaseLock;
   usage: UsageStore;
+  /** OKKI push events waiting for their run */
+  pushQueue: PushQueue;
   /** true when the backing store answers */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -102,7 +102,7 @@ export class SyncEngine implements SyncService {
   }
 
   async usage() {
-    if (!this.deps.usage) throw new ConnectorError('USAGE_UNAVAILABLE', 'Metering is not configured', { status: 404 });
+    if (!this.deps.usage) throw new ConnectorError('USAGE_UNAVAILABLE', 'Metering is not configured');
     return this.deps.usage.report();
   }
 

@@ -36,3 +36,11 @@ export class YidaRejectedError extends YidaError {
 export class YidaUnavailableError extends YidaError {
   constructor(message: string, opts: ConstructorParameters<typeof YidaError>[2] = {}) { super('YIDA_UNAVAILABLE', message, opts); }
 }
+
+/**
+ * An answer without what it must carry (startInstance without an id): an internal signal, never surfaced as is. The
+ * classifier reads it as an ambiguous outcome (the instance may exist), so a create ends as YIDA_WRITE_AMBIGUOUS.
+ */
+export class YidaMalformedAnswer extends Error {
+  constructor(message: string) { super(message); this.name = 'YidaMalformedAnswer'; }
+}

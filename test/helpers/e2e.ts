@@ -116,8 +116,9 @@ export async function startInProcess(sims: Sims, env: Record<string, string>): P
   const logger = createLogger({ level: 'debug', stream: new Writable({ write(c, _e, cb) { logs.push(String(c)); cb(); } }) });
   const metrics = createMetrics();
   const connector = await buildConnector(config, { logger, metrics });
-  const app = createApp({ config, service: connector.engine, metrics, logger });
+  const app = createApp({ config, service: connector.engine, metrics, logger, push: connector.push });
   const http = await startHttpServer(app, { port: 0, host: '127.0.0.1' });
+  await connector.push?.drainer.start(); // as main.ts does
   const auth = { 'x-api-key': E2E_API_KEY };
   return {
     sims, config, connector, http, url: http.url, logs,

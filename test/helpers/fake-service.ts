@@ -3,7 +3,7 @@
  * finishes it (so later triggers coalesce), and resolves waitForRun when a run finishes or the timeout passes.
  * Also: the real Koa app served with that fake on 127.0.0.1, and a one-shot HTTP client for the tests.
  */
-import { ConnectorError } from '../../src/errors.js';
+import { ShuttingDownError } from '../../src/errors.js';
 import type { ServiceStatus, SyncService, TriggerRequest, TriggerResult } from '../../src/core/index.js';
 import type { RunCounts, RunRecord, RunStatus } from '../../src/core/index.js';
 import http from 'node:http';
@@ -46,7 +46,7 @@ export class FakeSyncService implements SyncService {
   async trigger(req: TriggerRequest): Promise<TriggerResult> {
     this.triggers.push(structuredClone(req));
     if (this.triggerError) throw this.triggerError;
-    if (!this.accepting) throw new ConnectorError('SERVICE_SHUTTING_DOWN', 'shutting down', { status: 503 });
+    if (!this.accepting) throw new ShuttingDownError('shutting down');
     if (this.running) return { runId: this.running, status: 'running', coalesced: true };
     const id = `run-${String(++this.seq).padStart(4, '0')}`;
     this.addRun({

@@ -11,7 +11,7 @@ import type { HttpContext, HttpState } from '../middleware.js';
 export function registerUsageRoute(router: Router<HttpState>, opts: { service: SyncService; authenticate: Authenticate }): void {
   router.get('/usage', async (ctx: HttpContext) => {
     opts.authenticate(ctx.req.headers);
-    if (!opts.service.usage) throw new HttpRequestError('USAGE_UNAVAILABLE', 404, 'usage metering is not available on this service');
+    if (!opts.service.usage) throw new HttpRequestError('USAGE_UNAVAILABLE', 'usage metering is not available on this service');
     ctx.set('Cache-Control', 'no-store');
     ctx.body = await opts.service.usage();
   });

@@ -45,7 +45,7 @@ function timeFilter(ctx: SimContext, body: Record<string, unknown>): Predicate {
 function searchPage(ctx: SimContext, formUuid: string, body: Record<string, unknown>, cond: string | undefined, condField: string, order: string | undefined, pg: { page: number; size: number }) {
   const match = parseCondition(cond, ctx.knobs.naiveTimeOffsetMinutes, condField);
   const time = timeFilter(ctx, body);
-  const hits = ctx.forms.search({ formUuid, match: (v) => time(v) && match(v), order, lagMs: ctx.knobs.searchLagMs });
+  const hits = ctx.forms.search({ formUuid, match: (v) => time(v) && match(v), order });
   return { total: hits.length, page: hits.slice((pg.page - 1) * pg.size, pg.page * pg.size) };
 }
 

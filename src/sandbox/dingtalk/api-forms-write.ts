@@ -24,7 +24,7 @@ export async function handleFormWrite(ctx: SimContext, api: DingtalkApi, body: R
       const bad = ctx.checkTarget(body, 'plain'); if (bad) return bad;
       const data = parseFormJson('formDataJson', body.formDataJson); if (data instanceof HttpAnswer) return data;
       const refused = ctx.ruleBreak(data, ''); if (refused) return refused;
-      const inst = forms.create({ appType: yida.appType, formUuid: String(body.formUuid), data, userId: yida.userId });
+      const inst = forms.create({ appType: yida.appType, formUuid: String(body.formUuid), data, userId: yida.userId, lagMs: knobs.searchLagMs });
       committed(rec, 1);
       return (await ctx.afterCommit(api, rec, true)) ?? ok({ result: inst.formInstanceId });
     }
@@ -34,7 +34,7 @@ export async function handleFormWrite(ctx: SimContext, api: DingtalkApi, body: R
       const patch = parseFormJson('updateFormDataJson', body.updateFormDataJson); if (patch instanceof HttpAnswer) return patch;
       if (!forms.has(id)) return dtError(400, 'InvalidParameter.FormInstanceId', `表单实例 ${id} 不存在`);
       const refused = ctx.ruleBreak(patch, ''); if (refused) return refused;
-      forms.update(id, patch, yida.userId);
+      forms.update(id, patch, yida.userId, knobs.searchLagMs);
       committed(rec, 1);
       return (await ctx.afterCommit(api, rec, true)) ?? ok({});
     }
@@ -90,7 +90,7 @@ async function batchSave(ctx: SimContext, api: DingtalkApi, body: Record<string,
   }
   const prefix = ctx.prefixFault(api, toSave.length);
   const ids = toSave.slice(0, prefix ?? toSave.length)
-    .map((data) => forms.create({ appType: yida.appType, formUuid: String(body.formUuid), data, userId: yida.userId }).formInstanceId);
+    .map((data) => forms.create({ appType: yida.appType, formUuid: String(body.formUuid), data, userId: yida.userId, lagMs: knobs.searchLagMs }).formInstanceId);
   committed(rec, ids.length);
   if (prefix !== undefined) return unavailable();
   if (refusal) return refusal;
@@ -114,7 +114,7 @@ async function batchUpdate(ctx: SimContext, api: DingtalkApi, body: Record<strin
   // Unknown ids and records that break a form rule are left out; the answer lists only the ids updated.
   const updatable = patches.filter(([id, p]) => forms.get(id)?.formUuid === formUuid && !ctx.ruleBreak(p, ''));
   const prefix = ctx.prefixFault(api, updatable.length);
-  const done = updatable.slice(0, prefix ?? updatable.length).map(([id, p]) => { forms.update(id, p, yida.userId); return id; });
+  const done = updatable.slice(0, prefix ?? updatable.length).map(([id, p]) => { forms.update(id, p, yida.userId, knobs.searchLagMs); return id; });
   committed(rec, done.length);
   if (prefix !== undefined) return unavailable();
   return (await ctx.afterCommit(api, rec, done.length > 0)) ?? ok({ result: ctx.resultOrder(done) });

@@ -1,12 +1,14 @@
 /**
  * Instances of plain (non-process) Yida forms, kept apart from process instances as Yida keeps them. Searches see a
- * record through an index that can lag behind the store (`searchLagMs`): a fresh record is invisible, a fresh edit
- * shows the previous values, a fresh deletion is still found. Reads by id (batchGet) are never lagged.
+ * record through an index that can lag behind the store (`searchLagMs`, fixed for each write when it is made): a fresh
+ * record is invisible, a fresh edit shows the previous values, a fresh deletion is still found. Reads by id
+ * (batchGet) are never lagged.
  */
 import { randomBytes } from 'node:crypto';
 import { parseOrder, type Predicate, type SearchView } from './search-condition.js';
 
-interface Version { data: Record<string, unknown>; at: number }
+/** one state of a record; `visibleAt`: when the search index has it */
+interface Version { data: Record<string, unknown>; at: number; visibleAt: number }
 
 export interface SimFormInstance {
   formInstanceId: string;
@@ -23,17 +25,14 @@ export interface SimFormInstance {
   seq: number;
 }
 
-interface Stored extends SimFormInstance { history: Version[]; deletedAt?: number }
+interface Stored extends SimFormInstance { history: Version[]; /** a deleted record leaves the index at this time */ goneAt?: number }
 
 export interface FormQuery {
   formUuid: string;
   match: Predicate;
   order?: string;
-  lagMs: number;
   now?: number;
 }
-
-const MAX_HISTORY = 4;
 
 export function newFormInstanceId(): string {
   return `FINST-${randomBytes(20).toString('base64').replace(/[^A-Za-z0-9]/g, '').toUpperCase().slice(0, 24)}${randomBytes(4).toString('hex').toUpperCase()}`;
@@ -47,7 +46,7 @@ export function formatGmt(ms: number, precision: 'minute' | 'second' | 'millisec
 }
 
 const publicView = (s: Stored): SimFormInstance => {
-  const { history: _h, deletedAt: _d, ...rest } = s;
+  const { history: _h, goneAt: _g, ...rest } = s;
   return { ...rest, data: { ...rest.data } };
 };
 
@@ -59,12 +58,14 @@ export class FormStore {
 
   get size(): number { return this.byId.size; }
 
-  create(init: { appType: string; formUuid: string; data: Record<string, unknown>; userId: string; createdAt?: number }): SimFormInstance {
-    const at = init.createdAt ?? Date.now();
+  /** `lagMs`: how long until searches see it; `createdAt` (seeding, drift) may lie in the past */
+  create(init: { appType: string; formUuid: string; data: Record<string, unknown>; userId: string; createdAt?: number; lagMs?: number }): SimFormInstance {
+    const now = Date.now();
+    const at = init.createdAt ?? now;
     const s: Stored = {
       formInstanceId: newFormInstanceId(), appType: init.appType, formUuid: init.formUuid, data: init.data,
       creatorUserId: init.userId, modifierUserId: init.userId, createdAt: at, modifiedAt: at, version: 1, seq: ++this.seq,
-      history: [{ data: init.data, at }],
+      history: [{ data: init.data, at, visibleAt: now + (init.lagMs ?? 0) }],
     };
     this.byId.set(s.formInstanceId, s);
     return publicView(s);
@@ -74,33 +75,36 @@ export class FormStore {
   has(id: string): boolean { return this.byId.has(id); }
 
   /** merge `patch` into the record (updateFormDataJson semantics); undefined when there is no such record */
-  update(id: string, patch: Record<string, unknown>, userId: string, at = Date.now()): SimFormInstance | undefined {
+  update(id: string, patch: Record<string, unknown>, userId: string, lagMs = 0): SimFormInstance | undefined {
     const s = this.byId.get(id);
     if (!s) return undefined;
+    const now = Date.now();
     s.data = { ...s.data, ...patch };
-    s.modifiedAt = Math.max(at, s.modifiedAt);
+    s.modifiedAt = Math.max(now, s.modifiedAt);
     s.modifierUserId = userId;
     s.version += 1;
-    s.history.push({ data: s.data, at: s.modifiedAt });
-    if (s.history.length > MAX_HISTORY) s.history.splice(0, s.history.length - MAX_HISTORY);
+    s.history.push({ data: s.data, at: s.modifiedAt, visibleAt: now + lagMs });
+    // Versions older than the newest one the index already has are never seen again.
+    let indexed = 0;
+    s.history.forEach((h, i) => { if (h.visibleAt <= now) indexed = i; });
+    if (indexed > 0) s.history.splice(0, indexed);
     return publicView(s);
   }
 
-  delete(id: string, keepForLagMs = 0): boolean {
+  /** `lagMs`: how long searches still find it */
+  delete(id: string, lagMs = 0): boolean {
     const s = this.byId.get(id);
     if (!s) return false;
     this.byId.delete(id);
-    if (keepForLagMs > 0) { s.deletedAt = Date.now(); this.tombstones.push(s); }
+    if (lagMs > 0) { s.goneAt = Date.now() + lagMs; this.tombstones.push(s); }
     return true;
   }
 
-  /** the version of `s` a search sees at `now` with index lag `lagMs`, or undefined when not yet indexed */
-  private visible(s: Stored, now: number, lagMs: number): (SearchView & { seq: number; id: string }) | undefined {
-    if (lagMs <= 0) return s.deletedAt === undefined ? { ...s, id: s.formInstanceId } : undefined;
-    const horizon = now - lagMs;
-    if (s.deletedAt !== undefined && s.deletedAt <= horizon) return undefined;
+  /** the version of `s` the search index holds at `now`, or undefined when it holds none */
+  private visible(s: Stored, now: number): (SearchView & { seq: number; id: string }) | undefined {
+    if (s.goneAt !== undefined && s.goneAt <= now) return undefined;
     let v: Version | undefined;
-    for (const h of s.history) if (h.at <= horizon) v = h;
+    for (const h of s.history) if (h.visibleAt <= now) v = h;
     if (!v) return undefined;
     return { data: v.data, createdAt: s.createdAt, modifiedAt: v.at, creatorUserId: s.creatorUserId, seq: s.seq, id: s.formInstanceId };
   }
@@ -109,12 +113,11 @@ export class FormStore {
   search(q: FormQuery): Array<{ id: string; view: SearchView }> {
     const now = q.now ?? Date.now();
     const order = parseOrder(q.order); // throws SearchError before any work
-    if (q.lagMs > 0) this.tombstones = this.tombstones.filter((t) => (t.deletedAt ?? 0) > now - q.lagMs);
-    else this.tombstones = [];
+    this.tombstones = this.tombstones.filter((t) => (t.goneAt ?? 0) > now);
     const hits: Array<SearchView & { seq: number; id: string }> = [];
     for (const s of [...this.byId.values(), ...this.tombstones]) {
       if (s.formUuid !== q.formUuid) continue;
-      const v = this.visible(s, now, q.lagMs);
+      const v = this.visible(s, now);
       if (v && q.match(v)) hits.push(v);
     }
     hits.sort(order);

@@ -177,9 +177,9 @@ export async function startDingtalkSimulator(opts: DingtalkSimulatorOptions = {}
       const original = p ? Date.parse(p.createTimeGMT) : f!.createdAt;
       const at = timeOf(o.createTime, Math.max(Date.now(), original + 1));
       if (p) return ctx.processes.create({ appType: p.appType, formUuid: p.formUuid, processCode: p.processCode, data: { ...p.data }, originatorUserId: OTHER_USER }, at).processInstanceId;
-      return ctx.forms.create({ appType: f!.appType, formUuid: f!.formUuid, data: { ...f!.data }, userId: OTHER_USER, createdAt: at }).formInstanceId;
+      return ctx.forms.create({ appType: f!.appType, formUuid: f!.formUuid, data: { ...f!.data }, userId: OTHER_USER, createdAt: at, lagMs: knobs.searchLagMs }).formInstanceId;
     },
-    plantEdit(id, patch) { return !!(ctx.processes.update(id, { ...patch }) ?? ctx.forms.update(id, { ...patch }, OTHER_USER)); },
+    plantEdit(id, patch) { return !!(ctx.processes.update(id, { ...patch }) ?? ctx.forms.update(id, { ...patch }, OTHER_USER, knobs.searchLagMs)); },
     robotMessages(o = {}) { return robots.messages.filter((m) => (o.all || m.accepted) && (!o.robot || m.robot === o.robot)); },
     requests(filter = {}) { return log.filter((r) => !filter.api || r.api === filter.api); },
     calls() { return meter.snapshot(); },

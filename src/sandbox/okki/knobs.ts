@@ -86,10 +86,11 @@ export interface OkkiKnobs {
   /** how a deletion (/__sim/delete without a mode) looks: gone from listings, or listed with enable_flag 0 */
   deleteMode: 'remove' | 'flag';
   /**
-   * The list comes back short while looking complete: only `fraction` of the rows (a fixed, seeded subset), with
-   * data.count equal to that short total. For the sweep guard: a short answer must never delete anything.
+   * The list comes back short: only `fraction` of the rows (a fixed, seeded subset), with data.count equal to that
+   * short total (`countAs: 'short'`, looking complete) or to the full total (`'full'`, rows seen < count).
+   * For the sweep guard: a short answer must never delete anything.
    */
-  shortList: { fraction: number; scope: ListScope } | null;
+  shortList: { fraction: number; scope: ListScope; countAs: 'short' | 'full' } | null;
   /** list pages (start_index values) that fail with `kind`, the first `times` requests for each (0 = always) */
   failPage: { pages: number[]; kind: 'http5xx' | 'timeout' | 'http429' | 'businessError'; scope: ListScope; times: number } | null;
   /** `ignore`: /v1/product/list accepts `product_type` but does not filter by it (undocumented behaviour a client must survive) */
@@ -160,7 +161,7 @@ const knobsSchema = z.object({
   flags: z.enum(['always', 'omitNormal', 'mixed']),
   flagsAsStrings: z.boolean(),
   deleteMode: z.enum(['remove', 'flag']),
-  shortList: z.object({ fraction: rate, scope: scope.default('sweep') }).strict().nullable(),
+  shortList: z.object({ fraction: rate, scope: scope.default('sweep'), countAs: z.enum(['short', 'full']).default('short') }).strict().nullable(),
   failPage: z.object({
     pages: z.array(z.number().int().min(1)).min(1),
     kind: z.enum(['http5xx', 'timeout', 'http429', 'businessError']).default('http5xx'),
@@ -175,7 +176,7 @@ const knobsSchema = z.object({
 export type KnobsPatch = Partial<Omit<OkkiKnobs, 'errorRates' | 'shift' | 'shortList' | 'failPage' | 'push'>> & {
   errorRates?: Partial<OkkiKnobs['errorRates']>;
   shift?: { rows: number; mode?: 'afterWindow' | 'now' } | null;
-  shortList?: { fraction: number; scope?: ListScope } | null;
+  shortList?: { fraction: number; scope?: ListScope; countAs?: 'short' | 'full' } | null;
   failPage?: { pages: number[]; kind?: NonNullable<OkkiKnobs['failPage']>['kind']; scope?: ListScope; times?: number } | null;
   push?: Partial<PushKnobs>;
 };

@@ -112,12 +112,15 @@ export function productRoutes(ctx: ProductRoutesContext) {
       win = store.window(query);
     }
     let rows: ArrayLike<number> = win;
+    // productTypeFilter 'ignore': the parameter is accepted and has no effect (a server a client must survive)
+    const ofType = (xs: ArrayLike<number>) => (productType && knobs.productTypeFilter === 'apply' ? Array.from(xs).filter((r) => store.typeOf(r) === Number(productType)) : xs);
     const short = knobs.shortList;
-    if (short && inScope(short.scope, start)) rows = Array.from(rows).filter((r) => keepScore(store.idOf(r), knobs.seed) < short.fraction);
-    if (productType && knobs.productTypeFilter === 'apply') {
-      const want = Number(productType);
-      rows = Array.from(rows).filter((r) => store.typeOf(r) === want);
+    let total: number | undefined;
+    if (short && inScope(short.scope, start)) {
+      if (short.countAs === 'full') total = ofType(rows).length;
+      rows = Array.from(rows).filter((r) => keepScore(store.idOf(r), knobs.seed) < short.fraction);
     }
+    rows = ofType(rows);
     const from = (startIndex - 1) * count;
     const out: Record<string, unknown>[] = [];
     let served = servedRows.get(queryKey);
@@ -126,7 +129,7 @@ export function productRoutes(ctx: ProductRoutesContext) {
       out.push(listItem(rows[i]));
       served?.add(rows[i]);
     }
-    return env.ok({ count: rows.length, list: out });
+    return env.ok({ count: total ?? rows.length, list: out });
   }
 
   function info(q: URLSearchParams): HttpAnswer {
