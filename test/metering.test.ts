@@ -152,7 +152,18 @@ describe('metering, budgets and quiet reports (e2e)', function () {
     } finally { await task.stop(); }
     expect(sim().dt.calls().metered).to.equal(meteredBefore);
 
-    // a person pressing the button still gets a run
+    // a tick being skipped at the moment a person presses the button does not swallow the button's run
+    const [tick, button] = await Promise.all([
+      s.connector.engine.trigger({ trigger: 'schedule' }), s.connector.engine.trigger({ trigger: 'webhook' }),
+    ]);
+    expect(tick.status).to.equal('skipped');
+    expect(button).to.include({ status: 'running', coalesced: false });
+    const pressed = await s.connector.engine.waitForRun(button.runId, 20_000);
+    expect(pressed?.status).to.equal('succeeded');
+    expect(pressed?.counts.updated).to.equal(1);
+
+    // and the button through the webhook
+    sim().okki.catalog.edit('P-000021', { name: '按钮触发' });
     const manual = await runAndWait(s);
     expect(manual.status).to.equal('succeeded');
     expect(manual.counts.updated).to.equal(1);

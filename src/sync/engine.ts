@@ -98,6 +98,8 @@ export class SyncEngine implements SyncService {
     // Concurrent triggers in this process wait for the one claim under way instead of racing for the lock.
     if (this.claiming) {
       const first = await this.claiming;
+      // A scheduled tick skipped for budget absorbs other ticks, never a person's trigger: that one gets its own run.
+      if (first.status === 'skipped' && req.trigger !== 'schedule') return this.trigger(req);
       return { ...first, coalesced: true };
     }
     this.claiming = this.skipOrClaim(req);
