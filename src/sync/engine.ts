@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { ConnectorError, errorMessage } from '../errors.js';
+import { ConnectorError, ShuttingDownError, errorMessage } from '../errors.js';
 import { runContext, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Stores } from '../store/types.js';
@@ -88,7 +88,7 @@ export class SyncEngine implements SyncService {
   get accepting(): boolean { return this.accepting_; }
 
   async trigger(req: TriggerRequest): Promise<TriggerResult> {
-    if (!this.accepting_) throw new ConnectorError('SERVICE_SHUTTING_DOWN', 'The service is shutting down; try again shortly', { status: 503 });
+    if (!this.accepting_) throw new ShuttingDownError();
     if (this.active) return { runId: this.active.record.id, status: 'running', coalesced: true };
     // Concurrent triggers in this process wait for the one claim under way instead of racing for the lock.
     if (this.claiming) {
@@ -118,7 +118,7 @@ export class SyncEngine implements SyncService {
       await this.deps.stores.runs.put(record);
     } catch (err) {
       await this.lease.release(id).catch(() => undefined);
-      throw new ConnectorError('STORE_UNAVAILABLE', `Could not record the run: ${errorMessage(err)}`, { status: 503, cause: err });
+      throw new ConnectorError('STORE_UNAVAILABLE', `Could not record the run: ${errorMessage(err)}`, { cause: err });
     }
     const abort = new AbortController();
     // Every in-flight request of the run listens on this signal: legitimately many at once.

@@ -3,7 +3,7 @@
  * cursor → finish (record, report). The lifecycle owns the live run record: it fills it in as the run goes, so
  * `GET /runs/:id` shows progress, and tells its listener of every step.
  */
-import { ConnectorError, errorCode, errorMessage } from '../errors.js';
+import { ConnectorError, errorCode, errorMessage, isErrorCode } from '../errors.js';
 import { redact } from '../redact.js';
 import {
   SINK_ERROR_CODES,
@@ -91,7 +91,7 @@ export class RunLifecycle {
     const result = await runPipeline(this.pages(plan), ctx, {
       mapping, writer, session, metrics, maxInFlight: this.opts.maxInFlight,
       onFailure: (code, reason) => {
-        if (FATAL_WRITE_CODES.has(code) && !abort.signal.aborted) abort.abort(new ConnectorError(code, reason));
+        if (FATAL_WRITE_CODES.has(code) && isErrorCode(code) && !abort.signal.aborted) abort.abort(new ConnectorError(code, reason));
       },
       onProgress: (p) => this.progress(run, p, hooks),
     }, abort.signal);
