@@ -22,6 +22,8 @@ export interface Config {
   yida: {
     appType: string; systemToken: string; userId: string; formUuid: string;
     processCode?: string; language: string; qps: number; concurrency: number;
+    /** YIDA_SEARCH_LAG: a pending start younger than this is not started again on an empty search */
+    searchLagSeconds: number;
   };
   robot?: { webhookUrl: string; secret?: string };
   webhook: { apiKey?: string; signingSecret?: string };
@@ -48,6 +50,7 @@ const DEFAULTS = {
   YIDA_LANGUAGE: 'zh_CN',
   YIDA_QPS: '15',
   YIDA_CONCURRENCY: '8',
+  YIDA_SEARCH_LAG: '60',
   STORE_URL: 'sqlite://./data/connector.sqlite',
   SYNC_CRON: '*/10 * * * *',
   SYNC_TIMEZONE: 'Asia/Shanghai',
@@ -123,6 +126,8 @@ export function loadConfig(env: Env = process.env): Config {
 
   const yidaQps = check('YIDA_QPS', numIn('YIDA_QPS', 0.1, 1000), get('YIDA_QPS'));
   const concurrency = check('YIDA_CONCURRENCY', intIn('YIDA_CONCURRENCY', 1, 256), get('YIDA_CONCURRENCY'));
+  const searchLag = parseDuration(get('YIDA_SEARCH_LAG'));
+  if (searchLag === undefined) problems.push('YIDA_SEARCH_LAG: expected HH:MM:SS or a number of seconds');
 
   const robotUrl = read(env, 'ROBOT_WEBHOOK_URL');
   if (robotUrl !== undefined) check('ROBOT_WEBHOOK_URL', httpUrl('ROBOT_WEBHOOK_URL'), robotUrl);
@@ -176,7 +181,7 @@ export function loadConfig(env: Env = process.env): Config {
       formUuid: read(env, 'YIDA_FORM_UUID') ?? '',
       processCode: read(env, 'YIDA_PROCESS_CODE'),
       language: get('YIDA_LANGUAGE').trim(),
-      qps: yidaQps, concurrency,
+      qps: yidaQps, concurrency, searchLagSeconds: searchLag!,
     },
     robot: robotUrl ? { webhookUrl: robotUrl.trim(), secret: read(env, 'ROBOT_SECRET') } : undefined,
     webhook: { apiKey, signingSecret: read(env, 'WEBHOOK_SIGNING_SECRET') },

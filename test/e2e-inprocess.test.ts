@@ -88,9 +88,10 @@ describe('e2e in-process: webhook → run → Yida instances → robot report', 
     expect(new Set(infoCalls.filter(Boolean)).size, 'one detail read per product').to.be.at.least(CATALOGUE);
   });
 
-  it('the robot received one signed message in Chinese with the counts and the run id', () => {
+  it('the robot received one signed message in Chinese with the counts and the run id', async () => {
     const run = seenRuns[0];
-    const msgs = sims.dt.robotMessages({ all: true });
+    // The record says finished before the report is sent (a robot failure must never hold a run open): wait for it.
+    const msgs = await eventually('the first run\'s report', () => (sims.dt.robotMessages({ all: true }).length ? sims.dt.robotMessages({ all: true }) : undefined), 10_000, 20);
     expect(msgs, JSON.stringify(msgs)).to.have.length(1);
     const [m] = msgs;
     expect(m.accepted, m.errmsg).to.equal(true);
@@ -174,7 +175,9 @@ describe('e2e in-process: webhook → run → Yida instances → robot report', 
     expect(r.status).to.equal(200);
     expect(r.json).to.be.an('array');
     const ids = (r.json as RunRecord[]).map((x) => x.id);
+    expect(new Set(ids).size, `a run listed twice: ${ids.join(', ')}`).to.equal(ids.length);
     const expected = [...seenRuns].reverse().map((x) => x.id);
+    expect(new Set(expected).size, 'each webhook call of this test got a run of its own').to.equal(expected.length);
     expect(ids).to.deep.equal(expected);
     const starts = (r.json as RunRecord[]).map((x) => Date.parse(x.startedAt));
     for (let i = 1; i < starts.length; i++) expect(starts[i - 1]).to.be.at.least(starts[i]);

@@ -18,6 +18,13 @@ import { silentLogger, type Logger } from '../log.js';
 
 export const DEFAULT_NAMESPACE = 'okki-yida';
 const DEFAULT_OP_TIMEOUT_MS = 5_000;
+/** the table keyv's sqlite adapter keeps its rows in (its default) */
+export const SQLITE_KV_TABLE = 'keyv';
+/**
+ * Leases (lock.ts) live in a table of their own so that taking one is a single conditional SQL statement. `fence` is
+ * the lease's fencing token: it grows with every lease taken in the file (the newest row is never pruned).
+ */
+const SQLITE_LEASES_TABLE = 'CREATE TABLE IF NOT EXISTS leases(name TEXT PRIMARY KEY, owner TEXT, expires_at INTEGER NOT NULL, fence INTEGER NOT NULL)';
 
 /** The store did not answer (down, unreachable, timed out, I/O error): the operation's outcome is unknown. */
 export class StoreUnavailableError extends ConnectorError {
@@ -66,6 +73,11 @@ export interface Backend {
   rawKey(key: string): string;
   /** run a raw backend call with the same timeout and typed error as keyv's operations */
   guard<T>(op: string, work: () => Promise<T>): Promise<T>;
+  /**
+   * only on sqlite: one SQL statement on the adapter's connection, guarded like the rest. One statement is atomic in
+   * SQLite itself, across processes sharing the file too (its write lock), which an in-process mutex is not.
+   */
+  sql?<T = Record<string, unknown>>(op: string, statement: string, ...params: unknown[]): Promise<T[]>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -152,6 +164,13 @@ async function openSqlite(file: string, opts: ReturnType<typeof validateOptions>
     await adapter.disconnect().catch(() => undefined);
     throw err;
   }
+  const sql = <T>(op: string, statement: string, ...params: unknown[]) => guard(op, () => adapter.query(statement, ...params) as Promise<T[]>);
+  try {
+    await sql('open', SQLITE_LEASES_TABLE);
+  } catch (err) {
+    await adapter.disconnect().catch(() => undefined);
+    throw err;
+  }
   guardAdapter(adapter, guard);
   const kv = new Keyv(adapter, { namespace: opts.namespace, throwOnErrors: true });
   logErrors(kv, opts.logger, 'sqlite');
@@ -162,6 +181,7 @@ async function openSqlite(file: string, opts: ReturnType<typeof validateOptions>
     kv,
     rawKey: (key) => `${opts.namespace}:${key}`,
     guard,
+    sql,
     async ping() {
       if (closed) return false;
       try { await guard('ping', () => adapter.query('SELECT 1')); return true; } catch { return false; }

@@ -50,7 +50,11 @@ export interface EngineDeps {
   nextScheduledRun?: () => Date | null;
 }
 
-interface ActiveRun { record: RunRecord; done: Promise<RunRecord>; abort: AbortController }
+interface ActiveRun {
+  record: RunRecord; done: Promise<RunRecord>; abort: AbortController;
+  /** settles when the engine is handed back (the final record saved or given up on, the lease released) */
+  freed: Promise<void>; free(): void;
+}
 
 export function newRunId(now = new Date()): string {
   const t = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -75,6 +79,9 @@ export class SyncEngine implements SyncService {
 
   async trigger(req: TriggerRequest): Promise<TriggerResult> {
     if (!this.accepting_) throw new ConnectorError('SERVICE_SHUTTING_DOWN', 'The service is shutting down; try again shortly', { status: 503 });
+    // A run whose record already says it is over (it is saving that record and releasing its lease) must not absorb a
+    // trigger: the caller would be handed a finished run that never did what it asked. Wait the moment, then claim.
+    while (this.active && this.active.record.status !== 'running') await this.active.freed;
     if (this.active) return { runId: this.active.record.id, status: 'running', coalesced: true };
     // Concurrent triggers in this process wait for the one claim under way instead of racing for the lock.
     if (this.claiming) {
@@ -161,7 +168,9 @@ export class SyncEngine implements SyncService {
     const abort = new AbortController();
     // Every in-flight request of the run listens on this signal: legitimately many at once.
     setMaxListeners(10_000, abort.signal);
-    const active: ActiveRun = { record, abort, done: undefined as unknown as Promise<RunRecord> };
+    let free!: () => void;
+    const freed = new Promise<void>((r) => { free = r; });
+    const active: ActiveRun = { record, abort, done: undefined as unknown as Promise<RunRecord>, freed, free };
     this.active = active;
     this.deps.metrics.running.set(1);
     active.done = runContext.run({ runId: id }, () => this.execute(record, req, abort))
@@ -266,8 +275,10 @@ export class SyncEngine implements SyncService {
   /** Hand the engine back: the run's work is done (its record saved, or being saved). */
   private release(runId: string): void {
     if (this.active?.record.id !== runId) return;
+    const { free } = this.active;
     this.active = undefined;
     this.deps.metrics.running.set(0);
+    free();
   }
 
   /**

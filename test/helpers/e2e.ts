@@ -68,6 +68,8 @@ export function liveEnv(sims: Sims, extra: Record<string, string> = {}): Record<
     YIDA_USER_ID: sims.dt.yida.userId,
     YIDA_FORM_UUID: sims.dt.yida.formUuid,
     YIDA_QPS: '200',
+    // the simulator's search shows a commit at once: the next run may trust an empty search of a pending start
+    YIDA_SEARCH_LAG: '0',
     ROBOT_WEBHOOK_URL: sims.dt.robotUrl(sims.robot.accessToken),
     ROBOT_SECRET: sims.robot.secret,
     WEBHOOK_API_KEY: E2E_API_KEY,
