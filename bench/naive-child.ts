@@ -8,7 +8,7 @@ import { loadConfig } from '../src/config.js';
 import { loadMapping } from '../src/mapping/index.js';
 import { buildGroupTree } from '../src/okki/groups.js';
 import { OAuthClient, YidaClient, $oauth, $yida, sdkConfig, runtimeOptions } from '../src/yida/sdk.js';
-import type { OkkiProduct } from '../src/sync/types.js';
+import type { OkkiProduct } from '../src/core/index.js';
 import { emitResult, peakRssMb } from './child-protocol.js';
 
 export interface NaiveChildResult {

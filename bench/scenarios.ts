@@ -12,7 +12,7 @@ import { startService, burstFromChild, getJson, percentile, type CallTiming } fr
 import type { SyncChildResult } from './sync-child.js';
 import type { PullChildResult } from './pull-child.js';
 import type { NaiveChildResult } from './naive-child.js';
-import type { RunRecord } from '../src/sync/types.js';
+import type { RunRecord } from '../src/core/index.js';
 
 const PAGE_SIZE = 100;
 const CHILD_TIMEOUT_MS = 15 * 60_000;

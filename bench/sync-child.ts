@@ -7,7 +7,7 @@ import { loadConfig, secretValues, setGlobalSecrets } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { createMetrics } from '../src/metrics.js';
 import { buildConnector } from '../src/connector.js';
-import type { RunRecord } from '../src/sync/types.js';
+import type { RunRecord } from '../src/core/index.js';
 import { emitResult, peakRssMb } from './child-protocol.js';
 
 export interface SyncChildResult {

@@ -4,13 +4,14 @@
  */
 import { parseArgs } from 'node:util';
 import dotenv from 'dotenv';
-import { loadConfig, redact, secretValues, setGlobalSecrets, type Config } from './config.js';
+import { loadConfig, secretValues, type Config } from './config.js';
+import { redact, setGlobalSecrets } from './redact.js';
 import { errorMessage } from './errors.js';
 import { createLogger } from './log.js';
 import { buildConnector } from './connector.js';
 import { startSandbox, type Sandbox } from './sandbox/index.js';
 import { windowFor } from './sync/window.js';
-import type { RunRecord } from './sync/types.js';
+import type { RunRecord } from './core/index.js';
 
 const USAGE = `usage: npm run sync -- [--full] [--product-no P-001 ...] [--dry-run] [--limit N]
   --full            read the whole catalogue, not just what changed since the cursor

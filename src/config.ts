@@ -7,6 +7,7 @@ import { z } from 'zod';
 import cron from 'node-cron';
 import { ConfigError } from './errors.js';
 import { isValidTimeZone } from './time.js';
+import { keyFromSecret } from './push/codec.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -31,11 +32,14 @@ export interface Config {
   sync: { cron: string; timezone: string; lookbackSeconds: number };
   mappingFile: string;
   publicUrl?: string;
+  /** OKKI push events (POST /webhooks/okki): on when OKKI_WEBHOOK_SECRET is set */
+  push?: { secret: string; debounceMs: number };
 }
 
 /** Variables whose values are secrets: never logged, never in errors, run records or reports. */
 export const SECRET_VARIABLES = [
   'OKKI_CLIENT_SECRET', 'DINGTALK_APP_SECRET', 'YIDA_SYSTEM_TOKEN', 'ROBOT_SECRET', 'WEBHOOK_API_KEY', 'WEBHOOK_SIGNING_SECRET',
+  'OKKI_WEBHOOK_SECRET',
 ] as const;
 
 const DEFAULTS = {
@@ -130,7 +134,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (searchLag === undefined) problems.push('YIDA_SEARCH_LAG: expected HH:MM:SS or a number of seconds');
 
   const robotUrl = read(env, 'ROBOT_WEBHOOK_URL');
-  if (robotUrl !== undefined) check('ROBOT_WEBHOOK_URL', httpUrl('ROBOT_WEBHOOK_URL'), robotUrl);
+  if (robotUrl !== undefined && check('ROBOT_WEBHOOK_URL', httpUrl('ROBOT_WEBHOOK_URL'), robotUrl) !== undefined) {
+    if (!new URL(robotUrl.trim()).searchParams.get('access_token')) problems.push('ROBOT_WEBHOOK_URL: expected an access_token query parameter');
+  }
   if (robotUrl === undefined && read(env, 'ROBOT_SECRET') !== undefined) problems.push('ROBOT_SECRET: set without ROBOT_WEBHOOK_URL');
 
   const storeUrl = get('STORE_URL').trim();
@@ -157,6 +163,10 @@ export function loadConfig(env: Env = process.env): Config {
 
   const apiKey = read(env, 'WEBHOOK_API_KEY');
   if (apiKey !== undefined && apiKey.length < 16) problems.push('WEBHOOK_API_KEY: expected at least 16 characters');
+
+  const pushSecret = read(env, 'OKKI_WEBHOOK_SECRET')?.trim();
+  if (pushSecret !== undefined && !keyFromSecret(pushSecret)) problems.push('OKKI_WEBHOOK_SECRET: expected the security_config OKKI returned when the callback was created (base64 of 32 bytes; npm run okki:subscribe prints it)');
+  const pushDebounceMs = check('PUSH_DEBOUNCE_MS', intIn('PUSH_DEBOUNCE_MS', 0, 60_000), read(env, 'PUSH_DEBOUNCE_MS') ?? '500');
 
   if (problems.length) throw new ConfigError(problems);
 
@@ -189,6 +199,7 @@ export function loadConfig(env: Env = process.env): Config {
     sync: { cron: cronExpr, timezone, lookbackSeconds: lookback! },
     mappingFile: get('MAPPING_FILE'),
     publicUrl: publicUrl?.trim().replace(/\/+$/, ''),
+    push: pushSecret ? { secret: pushSecret, debounceMs: pushDebounceMs } : undefined,
   };
 }
 
@@ -196,7 +207,7 @@ export function loadConfig(env: Env = process.env): Config {
 export function secretValues(config: Config): string[] {
   const values = [
     config.okki.clientSecret, config.dingtalk.appSecret, config.yida.systemToken,
-    config.robot?.secret, config.webhook.apiKey, config.webhook.signingSecret,
+    config.robot?.secret, config.webhook.apiKey, config.webhook.signingSecret, config.push?.secret,
   ];
   if (config.robot) {
     try { values.push(new URL(config.robot.webhookUrl).searchParams.get('access_token') ?? undefined); } catch { /* validated already */ }
@@ -205,19 +216,5 @@ export function secretValues(config: Config): string[] {
   return [...new Set(values.filter((v): v is string => typeof v === 'string' && v.length >= 4))];
 }
 
-/** Replace every secret value in a text (or any JSON-able value) by `***`. */
-export function makeRedactor(secrets: readonly string[]): (text: string) => string {
-  // URL-encoded and JSON-escaped forms too: a secret can reach a log inside a query string or a JSON string.
-  const forms = secrets.flatMap((s) => [s, encodeURIComponent(s), JSON.stringify(s).slice(1, -1)]);
-  const sorted = [...new Set(forms)].sort((a, b) => b.length - a.length);
-  return (text: string) => {
-    let out = text;
-    for (const s of sorted) if (out.includes(s)) out = out.split(s).join('***');
-    return out;
-  };
-}
-
-let globalRedactor: (text: string) => string = (t) => t;
-/** Registered once at start-up with the config's secrets; used by logging and error paths. */
-export function setGlobalSecrets(secrets: readonly string[]): void { globalRedactor = makeRedactor(secrets); }
-export function redact(text: string): string { return globalRedactor(text); }
+// The redactor lives in its own module; re-exported here for callers that think of it as config's.
+export { makeRedactor, setGlobalSecrets, redact } from './redact.js';

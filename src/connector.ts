@@ -13,7 +13,20 @@ import { RobotClient, RobotReporter } from './robot/index.js';
 import { LedgerWriter } from './sync/writer.js';
 import { SyncEngine } from './sync/engine.js';
 import type { Stores } from './store/types.js';
-import type { Mapping, ProductSource, Reporter } from './sync/types.js';
+import type { Mapping, ProductSource, PushQueue, Reporter } from './core/index.js';
+import { PushDrainer } from './push/drainer.js';
+import { pushMetrics, type PushMetrics } from './push/metrics.js';
+import { quietPushRuns } from './push/quiet-reporter.js';
+
+/** OKKI push (OKKI_WEBHOOK_SECRET set): what POST /webhooks/okki needs, and the drainer the entry point starts. */
+export interface PushIntake {
+  secret: string;
+  queue: PushQueue;
+  drainer: PushDrainer;
+  metrics: PushMetrics;
+  /** events were queued: the drainer's debounce begins */
+  onQueued(): void;
+}
 
 export interface Connector {
   config: Config;
@@ -25,13 +38,14 @@ export interface Connector {
   source: ProductSource;
   metrics: Metrics;
   reporter?: Reporter;
+  /** present when push events are on; `push.drainer.start()` is the entry point's call (the CLI never drains) */
+  push?: PushIntake;
   close(): Promise<void>;
 }
 
 export interface BuildOptions {
   logger: Logger;
   metrics?: Metrics;
-  nextScheduledRun?: () => Date | null;
 }
 
 export async function buildConnector(config: Config, opts: BuildOptions): Promise<Connector> {
@@ -51,19 +65,26 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
     })
     : undefined;
   const engine = new SyncEngine(
-    { source, mapping, writer, stores, reporter, metrics, logger, nextScheduledRun: opts.nextScheduledRun },
+    { source, mapping, writer, stores, reporter: reporter && quietPushRuns(reporter), metrics, logger },
     {
       lookbackSeconds: config.sync.lookbackSeconds, timezone: config.sync.timezone,
-      maxInFlight: Math.max(32, config.yida.concurrency * 4), detailFields, sandbox: config.sandbox,
+      maxInFlight: Math.max(32, config.yida.concurrency * 4), detailFields,
     },
   );
   // Runs left `running` by a process that died are recorded as interrupted, and a lease one left is freed, before any
   // trigger is taken: otherwise every trigger would join a run that will never finish.
   await engine.recover();
+  const drainer = config.push && new PushDrainer({ queue: stores.pushQueue, service: engine, logger, metrics: pushMetrics(metrics.registry) }, { debounceMs: config.push.debounceMs });
+  const push: PushIntake | undefined = config.push && drainer
+    ? { secret: config.push.secret, queue: stores.pushQueue, drainer, metrics: pushMetrics(metrics.registry), onQueued: () => drainer.notify() }
+    : undefined;
   return {
-    config, engine, stores, mapping, detailFields, source, metrics, reporter,
+    config, engine, stores, mapping, detailFields, source, metrics, reporter, push,
     async close() {
+      // The drainer settles its batch (hands it back if the shutdown stopped its run) before the store closes.
+      const drained = drainer?.stop();
       await engine.shutdown();
+      await drained;
       await reporter?.close();
       await stores.close();
     },

@@ -1,20 +1,34 @@
 /**
- * The one error shape of the connector (modelled on koa's http errors and fastify's codes):
- * a stable `code` that tests and logs match on, an HTTP `status` for the HTTP layer, and `expose`
- * saying whether the message may be shown to a caller. Messages never carry secret values.
+ * The one error shape of the connector (modelled on koa's http errors and fastify's codes): a stable `code` from the
+ * catalogue (src/error-codes.ts) that tests and logs match on, and, from the same entry, the HTTP `status` for the
+ * HTTP layer and `expose`, whether the message may be shown to a caller. Subclasses (one per failure kind, ky's
+ * model) carry what a caller needs. Messages never carry secret values.
  */
+import { ERROR_CODES, type ErrorCode, type ErrorCodeInfo } from './error-codes.js';
+
+export { ERROR_CODES, isErrorCode, type ErrorCode, type ErrorCodeInfo } from './error-codes.js';
+
+export interface ConnectorErrorOptions {
+  cause?: unknown;
+  details?: Record<string, unknown>;
+  /** @deprecated transitional, ignored: the catalogue decides the status (removed once every caller stops passing it) */
+  status?: number;
+}
+
 export class ConnectorError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly status: number;
   readonly expose: boolean;
   readonly details?: Record<string, unknown>;
 
-  constructor(code: string, message: string, opts: { status?: number; expose?: boolean; cause?: unknown; details?: Record<string, unknown> } = {}) {
+  // TRANSITIONAL: `string` admitted until the engine split lands; test/error-catalogue.test.ts keeps every code honest.
+  constructor(code: ErrorCode | (string & {}), message: string, opts: ConnectorErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    const info = ERROR_CODES[code as ErrorCode] as ErrorCodeInfo | undefined;
     this.name = new.target.name;
-    this.code = code;
-    this.status = opts.status ?? 500;
-    this.expose = opts.expose ?? this.status < 500;
+    this.code = code as ErrorCode;
+    this.status = info?.status ?? 500;
+    this.expose = info?.expose ?? false;
     this.details = opts.details;
   }
 }
@@ -26,6 +40,11 @@ export class ConfigError extends ConnectorError {
     super('CONFIG_INVALID', `Invalid configuration:\n  - ${problems.join('\n  - ')}`);
     this.problems = problems;
   }
+}
+
+/** The service is shutting down and takes no new runs (the engine and the HTTP layer both say so). */
+export class ShuttingDownError extends ConnectorError {
+  constructor(message = 'The service is shutting down; try again shortly') { super('SERVICE_SHUTTING_DOWN', message); }
 }
 
 export function errorCode(err: unknown): string {

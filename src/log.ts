@@ -5,7 +5,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { pino, type Logger, type DestinationStream } from 'pino';
-import { redact } from './config.js';
+import { redact } from './redact.js';
 
 export type { Logger };
 

@@ -3,7 +3,8 @@
  * shutdown on SIGTERM/SIGINT.
  */
 import dotenv from 'dotenv';
-import { loadConfig, redact, secretValues, setGlobalSecrets, type Config } from './config.js';
+import { loadConfig, secretValues, type Config } from './config.js';
+import { redact, setGlobalSecrets } from './redact.js';
 import { ConnectorError, errorMessage } from './errors.js';
 import { createLogger } from './log.js';
 import { createMetrics } from './metrics.js';
@@ -33,14 +34,16 @@ async function main(): Promise<void> {
 
   let nextRun: (() => Date | null) | undefined;
   const metrics = createMetrics({ defaultMetrics: true });
-  const connector = await buildConnector(config, { logger, metrics, nextScheduledRun: () => nextRun?.() ?? null });
-  const app = createApp({ config, service: connector.engine, metrics, logger });
+  const connector = await buildConnector(config, { logger, metrics });
+  const app = createApp({ config, service: connector.engine, metrics, logger, nextScheduledRun: () => nextRun?.() ?? null, push: connector.push });
   const http = await startHttpServer(app, { port: config.port, host: config.host });
+  // Events acknowledged before a restart are drained now.
+  await connector.push?.drainer.start();
   const coordinator = connector.stores.kind === 'redis' ? createCronCoordinator(connector.stores.lock, `replica-${process.pid}`) : undefined;
   const task = startSchedule(connector.engine, { cron: config.sync.cron, timezone: config.sync.timezone, coordinator }, logger);
   nextRun = () => task.getNextRun();
 
-  logger.info({ url: http.url, cron: config.sync.cron, store: connector.stores.kind, sandbox: config.sandbox, mapping: config.mappingFile }, 'okki-yida-connector listening');
+  logger.info({ url: http.url, cron: config.sync.cron, store: connector.stores.kind, sandbox: config.sandbox, mapping: config.mappingFile, push: Boolean(connector.push) }, 'okki-yida-connector listening');
   if (sandbox) {
     sandbox.announce(http.url);
     connector.engine.trigger({ trigger: 'startup', requestedBy: 'sandbox start-up' })
@@ -53,7 +56,9 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down: no new triggers, letting in-flight writes settle');
     await task.stop();
+    const drained = connector.push?.drainer.stop();
     await connector.engine.shutdown();
+    await drained;
     await http.close();
     await connector.close().catch((err) => logger.warn({ err: errorMessage(err) }, 'closing the connector failed'));
     await sandbox?.close();

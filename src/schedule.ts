@@ -5,7 +5,7 @@
 import cron, { type RunCoordinator, type ScheduledTask } from 'node-cron';
 import { errorMessage } from './errors.js';
 import type { Logger } from './log.js';
-import type { SyncService } from './sync/service.js';
+import type { SyncService } from './core/index.js';
 
 export interface ScheduleOptions {
   cron: string;

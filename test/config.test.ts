@@ -81,6 +81,13 @@ describe('config', () => {
     for (const value of Object.values(env).filter((v) => v.includes('VALUE'))) expect(message).not.to.include(value);
   });
 
+  it('checks the robot webhook once, here: an http(s) URL carrying its access_token (the robot client trusts it)', () => {
+    const bad = (url: string) => problemsOf({ ...live, ROBOT_WEBHOOK_URL: url }).filter((p) => p.startsWith('ROBOT_WEBHOOK_URL'));
+    expect(bad('not a url')).to.deep.equal(['ROBOT_WEBHOOK_URL: expected an absolute http(s) URL']);
+    expect(bad('https://oapi.dingtalk.com/robot/send')).to.deep.equal(['ROBOT_WEBHOOK_URL: expected an access_token query parameter']);
+    expect(loadConfig({ ...live, ROBOT_WEBHOOK_URL: 'https://oapi.dingtalk.com/robot/send?access_token=robot-token-VALUE' }).robot?.webhookUrl).to.include('access_token=');
+  });
+
   it('parses lookback durations as HH:MM:SS or seconds', () => {
     expect(parseDuration('00:30:01')).to.equal(1801);
     expect(parseDuration('120')).to.equal(120);

@@ -10,7 +10,7 @@ import {
   E2E_API_KEY, FIELDS, derivedMapping, eventually, finishedRun, instancesByProductNo, liveEnv, robotText, secretsOf,
   startInProcess, startSims, tempDir, yidaWrites, type InProcessService, type Sims,
 } from './helpers/e2e.js';
-import type { RunRecord } from '../src/sync/types.js';
+import type { RunRecord } from '../src/core/index.js';
 
 const CATALOGUE = 30;
 

@@ -13,7 +13,7 @@ import {
 import { allOutput, killAllStarted, spawnService } from './helpers/service-process.js';
 import { request } from './helpers/fake-service.js';
 import { redisAvailable, startRedis } from './helpers/redis.js';
-import type { RunRecord } from '../src/sync/types.js';
+import type { RunRecord } from '../src/core/index.js';
 
 const CATALOGUE = 30;
 const auth = { 'x-api-key': E2E_API_KEY };

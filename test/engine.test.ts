@@ -17,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import type {
   GroupTree, Mapping, OkkiProduct, ProductPage, ProductSource, ProductWriter, PullOptions, Reporter, RunRecord, SyncWindow, WriteOutcome,
-} from '../src/sync/types.js';
+} from '../src/core/index.js';
 
 const groups: GroupTree = { name: () => undefined, level1: () => undefined, level2: () => undefined, path: () => [], size: 0 };
 

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import AjvModule from 'ajv';
-import type { RunCounts, RunFailure, RunRecord } from '../src/sync/types.js';
+import type { RunCounts, RunFailure, RunRecord } from '../src/core/index.js';
 import {
   FakeSyncService, postWebhook, request, sampleRun, startFakeServiceApp, TEST_API_KEY, type TestApp, type TestResponse,
 } from './helpers/fake-service.js';

@@ -1,7 +1,7 @@
 /** The read routes: runs (authenticated, validated limit), health, readiness, metrics, the status page, and JSON 404s. */
 import { expect } from 'chai';
-import { request, sampleRun, startFakeServiceApp, TEST_API_KEY, type TestApp } from './helpers/fake-service.js';
-import type { RunRecord } from '../src/sync/types.js';
+import { request, sampleRun, startFakeServiceApp, testConfig, TEST_API_KEY, type TestApp } from './helpers/fake-service.js';
+import type { RunRecord } from '../src/core/index.js';
 
 const auth = { 'x-api-key': TEST_API_KEY };
 
@@ -137,13 +137,16 @@ describe('HTTP read routes', () => {
 
     it('shows a sandbox banner in sandbox mode only', async () => {
       expect((await request(t.url, { path: '/' })).text).to.not.include('Sandbox mode');
-      t.service.statusValue = { ...t.service.statusValue, sandbox: true };
-      const res = await request(t.url, { path: '/' });
-      expect(res.text).to.include('沙箱模式').and.include('Sandbox mode');
+      const sandboxed = await startFakeServiceApp({ config: testConfig({ sandbox: true }) });
+      try {
+        const res = await request(sandboxed.url, { path: '/' });
+        expect(res.text).to.include('沙箱模式').and.include('Sandbox mode');
+      } finally { await sandboxed.close(); }
     });
 
     it('says so when there are no runs yet', async () => {
-      t.service.statusValue = { ...t.service.statusValue, cursor: null, nextScheduledRun: null };
+      t.service.statusValue = { ...t.service.statusValue, cursor: null };
+      t.nextRun = null;
       const res = await request(t.url, { path: '/' });
       expect(res.text).to.include('no runs yet').and.include('no successful run yet').and.include('not scheduled');
     });

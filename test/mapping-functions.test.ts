@@ -1,7 +1,7 @@
 /** `_function EXPR`: the safe expression language and its MySQL semantics. */
 import { expect } from 'chai';
 import { parseMapping } from '../src/mapping/index.js';
-import type { GroupTree, MappingContext, OkkiProduct } from '../src/sync/types.js';
+import type { GroupTree, MappingContext, OkkiProduct } from '../src/core/index.js';
 
 const noGroups: GroupTree = { name: () => undefined, level1: () => undefined, level2: () => undefined, path: () => [], size: 0 };
 

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import {
   canonicalJson, detailFieldsFor, formatPreview, hashFormData, LIST_MISSING_FIELDS, parseMapping, previewMapping,
 } from '../src/mapping/index.js';
-import type { GroupTree, MappingContext, MappingResult, OkkiProduct } from '../src/sync/types.js';
+import type { GroupTree, MappingContext, MappingResult, OkkiProduct } from '../src/core/index.js';
 import { groupTree } from './helpers/groups.js';
 
 

@@ -1,7 +1,7 @@
 /** Template language: `{path}`, `{{VARIABLE|filter}}`, literal text, escapes — as seen through map(). */
 import { expect } from 'chai';
 import { parseMapping, GROUP_PATH_SEPARATOR } from '../src/mapping/index.js';
-import type { MappingContext, OkkiProduct } from '../src/sync/types.js';
+import type { MappingContext, OkkiProduct } from '../src/core/index.js';
 import { groupTree } from './helpers/groups.js';
 
 

@@ -5,7 +5,8 @@
 import { expect } from 'chai';
 import { startOkkiSimulator, type OkkiSimulator } from '../src/sandbox/okki/index.js';
 import { createMetrics } from '../src/metrics.js';
-import { OkkiApiError, OkkiAuthError, OkkiTimeoutError, backoffMs, resolveRetryPolicy, parseRetryAfter, DEFAULT_RETRY_POLICY } from '../src/okki/index.js';
+import { OkkiApiError, OkkiAuthError, OkkiTimeoutError } from '../src/okki/index.js';
+import { exponential } from '../src/outbound/index.js';
 import { sourceFor, memoryLogger, FAST_RETRY } from './helpers/okki.js';
 
 async function failure(p: Promise<unknown>): Promise<any> {
@@ -147,7 +148,7 @@ describe('OKKI client', () => {
     it('retries 429 without Retry-After and throttle codes in an HTTP 200, counting throttles and retries', async () => {
       const metrics = createMetrics();
       // the simulator allows 2 calls per second: backoff has to outlast that second
-      const source = sourceFor(sim, {}, { metrics, retry: { attempts: 10, baseDelayMs: 100, maxDelayMs: 400 } });
+      const source = sourceFor(sim, {}, { metrics, retry: { limit: 9, throttleLimit: 9, delay: exponential(100), backoffLimit: 400 } });
       sim.setKnobs({ qps: { groups: 2 }, throttleVariant: 'code' });
       await Promise.all([source.groups(), source.groups(), source.groups()]);
       sim.setKnobs({ throttleVariant: 'no-retry-after' });
@@ -160,7 +161,7 @@ describe('OKKI client', () => {
 
     it('retries 5xx and timeouts, logging each retry, then gives up with a typed error after the bounded attempts', async () => {
       const { logger, lines } = memoryLogger();
-      const source = sourceFor(sim, { timeoutMs: 100 }, { logger, retry: { ...FAST_RETRY, attempts: 3 } });
+      const source = sourceFor(sim, { timeoutMs: 100 }, { logger, retry: { ...FAST_RETRY, limit: 2, throttleLimit: 2 } });
       await source.groups();
       sim.setKnobs({ errorRates: { timeout: 1 }, hangMs: 2000 });
       const err = await failure(source.groups());
@@ -176,30 +177,12 @@ describe('OKKI client', () => {
 
     it('paces every call through one limiter at the configured QPS (the simulator never has to throttle)', async () => {
       sim.setKnobs({ qps: { list: 4, groups: 4 } });
-      const source = sourceFor(sim, { qps: 3 }, { retry: { attempts: 1 } });
+      const source = sourceFor(sim, { qps: 3 }, { retry: { limit: 0, throttleLimit: 0 } });
       await Promise.all([
         ...Array.from({ length: 4 }, () => source.groups()),
         ...Array.from({ length: 4 }, () => source.client.get('/v1/product/list', { count: 1 })),
       ]);
       expect(sim.requests.filter((r) => r.outcome === 'throttled')).to.have.length(0);
-    });
-  });
-
-  describe('retry policy', () => {
-    it('has documented defaults and grows exponentially with jitter, capped', () => {
-      expect(DEFAULT_RETRY_POLICY).to.include({ attempts: 6, baseDelayMs: 500, factor: 2, maxDelayMs: 30_000 });
-      const p = resolveRetryPolicy({ jitter: 0 });
-      expect([1, 2, 3, 4].map((n) => backoffMs(p, n))).to.deep.equal([500, 1000, 2000, 4000]);
-      expect(backoffMs(p, 20)).to.equal(30_000);
-      const jittered = resolveRetryPolicy({ jitter: 0.5 });
-      expect(backoffMs(jittered, 2, () => 1)).to.equal(500);
-      expect(() => resolveRetryPolicy({ attempts: 0 })).to.throw(/attempts/);
-    });
-
-    it('reads Retry-After as seconds or an HTTP date', () => {
-      expect(parseRetryAfter('2')).to.equal(2000);
-      expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).to.equal(6000);
-      expect(parseRetryAfter('soon')).to.equal(undefined);
     });
   });
 });

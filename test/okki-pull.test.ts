@@ -85,7 +85,7 @@ describe('OKKI windowed pull', () => {
     for (const v of variants) {
       it(`completes an exact pull despite ${v.name}`, async () => {
         sim = await startOkkiSimulator({ seed: 9, products: 400, knobs: { ...v.knobs, errorEndpoints: ['token', 'list', 'groups', 'info'], seed: 17 } });
-        const source = sourceFor(sim, { pageSize: 20, timeoutMs: 150 }, { retry: { ...FAST_RETRY, attempts: 20 } });
+        const source = sourceFor(sim, { pageSize: 20, timeoutMs: 150 }, { retry: { ...FAST_RETRY, limit: 19, throttleLimit: 19 } });
         const end = new Date();
         const { nos } = await pullAll(source, { end });
         expectExactlyOnce(nos, expectedNos(sim, source, { end }));

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { renderRunReport, renderCoalescedReport, escapeMarkdown, formatDuration } from '../src/robot/index.js';
-import type { RunRecord } from '../src/sync/types.js';
+import type { RunRecord } from '../src/core/index.js';
 
 function run(over: Partial<RunRecord> = {}): RunRecord {
   return {

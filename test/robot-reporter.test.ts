@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Writable } from 'node:stream';
 import { RobotClient, RobotReporter, createRobotReporter } from '../src/robot/index.js';
 import { createLogger } from '../src/log.js';
-import type { RunRecord } from '../src/sync/types.js';
+import type { RunRecord } from '../src/core/index.js';
 import { startFakeRobot, type FakeRobot } from './helpers/robot.js';
 
 const SECRET = 'SEC0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createStores, createCronCoordinator } from '../src/store/index.js';
 import type { Stores } from '../src/store/types.js';
-import type { RunRecord } from '../src/sync/types.js';
+import type { RunRecord } from '../src/core/index.js';
 import { redisAvailable, startRedis, type RedisHandle } from './helpers/redis.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

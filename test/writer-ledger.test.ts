@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { LedgerWriter } from '../src/sync/writer.js';
 import { createStores } from '../src/store/index.js';
 import type { Ledger, LedgerEntry, Stores } from '../src/store/types.js';
-import type { WriteOutcome } from '../src/sync/types.js';
+import type { WriteOutcome } from '../src/core/index.js';
 import { createYidaSink } from '../src/yida/index.js';
 import { dingtalkConfigFor, startSinkFixture, tempSqlite, products, mapLimit, instancesPerKey, KEY_FIELD, type SinkFixture, type TempSqlite } from './helpers/dingtalk.js';
 import { startRedis, redisAvailable, type RedisHandle } from './helpers/redis.js';
@@ -74,7 +74,7 @@ describe('LedgerWriter (real SDK, simulator, sqlite ledger)', function () {
   });
 
   it('when the form cannot be scanned, each new product is looked up on its own instead', async () => {
-    fx = await startSinkFixture({ yida: { qps: 1000, concurrency: 16 }, sim: { knobs: { errorRates: { 'yida.getInstances': 1 } } }, deps: { retry: { maxAttempts: 1 } } });
+    fx = await startSinkFixture({ yida: { qps: 1000, concurrency: 16 }, sim: { knobs: { errorRates: { 'yida.getInstances': 1 } } }, deps: { retry: { limit: 0 } } });
     const items = products(10);
     await run(writer(), items.slice(0, 4));
     const lost = await tempSqlite();
@@ -180,7 +180,7 @@ describe('LedgerWriter (real SDK, simulator, sqlite ledger)', function () {
   it('a crash after start, then a changed product: adopts the instance and updates it', async () => {
     fx = await startSinkFixture();
     const [v1] = products(1);
-    const id = await fx.sink.start(v1.formData);
+    const id = await fx.sink.create(v1.formData);
     await ledger.set(v1.productNo, { hash: v1.hash, state: 'pending', op: 'start', attemptId: 'a1', syncedAt: new Date().toISOString() });
     const [v2] = products(1, 2);
     expect(await writer().write(v2)).to.deep.equal({ kind: 'created', productNo: v2.productNo, instanceId: id });
@@ -213,7 +213,7 @@ describe('LedgerWriter (real SDK, simulator, sqlite ledger)', function () {
   it('two instances for one product number: YIDA_DUPLICATE_FOUND with both ids, nothing written', async () => {
     fx = await startSinkFixture();
     const [item] = products(1);
-    const a = await fx.sink.start(item.formData); const b = await fx.sink.start(item.formData);
+    const a = await fx.sink.create(item.formData); const b = await fx.sink.create(item.formData);
     await ledger.set(item.productNo, { hash: 'old', state: 'pending', op: 'start', attemptId: 'a1', syncedAt: new Date().toISOString() });
     const before = fx.sim.requests().filter((r) => r.api === 'yida.startInstance' || r.api === 'yida.updateInstance').length;
     const out = await writer().write(item);

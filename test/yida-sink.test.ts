@@ -8,6 +8,7 @@ import { AdaptivePacer } from '../src/yida/pacer.js';
 import { classify } from '../src/yida/classify.js';
 import { createMetrics } from '../src/metrics.js';
 import { startSinkFixture, counter, dingtalkConfigFor, KEY_FIELD, type SinkFixture } from './helpers/dingtalk.js';
+import { exponential } from '../src/outbound/index.js';
 
 async function rejection(p: Promise<unknown>): Promise<any> {
   try { await p; } catch (e) { return e; }
@@ -20,8 +21,8 @@ describe('Yida sink (real SDK against the simulator)', function () {
 
   it('starts, updates and finds an instance by exact key', async () => {
     fx = await startSinkFixture();
-    const id = await fx.sink.start({ [KEY_FIELD]: 'P-001', textField_name: 'A' });
-    await fx.sink.start({ [KEY_FIELD]: 'P-0012', textField_name: 'B' });
+    const id = await fx.sink.create({ [KEY_FIELD]: 'P-001', textField_name: 'A' });
+    await fx.sink.create({ [KEY_FIELD]: 'P-0012', textField_name: 'B' });
     await fx.sink.update(id, { textField_name: 'A2' });
     expect(fx.sim.instances().find((i) => i.processInstanceId === id)!.data).to.deep.equal({ [KEY_FIELD]: 'P-001', textField_name: 'A2' });
     expect(await fx.sink.findByKey(KEY_FIELD, 'P-001')).to.deep.equal([id]);
@@ -30,7 +31,7 @@ describe('Yida sink (real SDK against the simulator)', function () {
 
   it('leaves empty fields out of a new instance, and sends them as null on update so Yida clears them', async () => {
     fx = await startSinkFixture();
-    const id = await fx.sink.start({ [KEY_FIELD]: 'P-009', textField_name: 'A', textareaField_remark: null });
+    const id = await fx.sink.create({ [KEY_FIELD]: 'P-009', textField_name: 'A', textareaField_remark: null });
     expect(fx.sim.instances().find((i) => i.processInstanceId === id)!.data).to.deep.equal({ [KEY_FIELD]: 'P-009', textField_name: 'A' });
     await fx.sink.update(id, { [KEY_FIELD]: 'P-009', textField_name: null });
     expect(fx.sim.instances().find((i) => i.processInstanceId === id)!.data).to.deep.equal({ [KEY_FIELD]: 'P-009', textField_name: null });
@@ -44,26 +45,26 @@ describe('Yida sink (real SDK against the simulator)', function () {
   it('pages through every page of a lookup', async () => {
     fx = await startSinkFixture({ deps: { searchPageSize: 2 } });
     const ids = [];
-    for (let i = 0; i < 5; i++) ids.push(await fx.sink.start({ [KEY_FIELD]: 'DUP' }));
+    for (let i = 0; i < 5; i++) ids.push(await fx.sink.create({ [KEY_FIELD]: 'DUP' }));
     expect(await fx.sink.findByKey(KEY_FIELD, 'DUP')).to.have.members(ids);
     expect(fx.sim.requests({ api: 'yida.getInstanceIdList' })).to.have.length(3);
   });
 
   it('fetches one token for many calls, and a new one once when DingTalk refuses it mid-run', async () => {
     fx = await startSinkFixture();
-    await Promise.all(Array.from({ length: 10 }, (_, i) => fx.sink.start({ [KEY_FIELD]: `P-${i}` })));
+    await Promise.all(Array.from({ length: 10 }, (_, i) => fx.sink.create({ [KEY_FIELD]: `P-${i}` })));
     expect(fx.sim.requests({ api: 'oauth2.accessToken' })).to.have.length(1);
     fx.sim.expireTokens();
-    await Promise.all(Array.from({ length: 10 }, (_, i) => fx.sink.start({ [KEY_FIELD]: `Q-${i}` })));
+    await Promise.all(Array.from({ length: 10 }, (_, i) => fx.sink.create({ [KEY_FIELD]: `Q-${i}` })));
     expect(fx.sim.instanceCount()).to.equal(20);
     expect(fx.sim.requests({ api: 'oauth2.accessToken' })).to.have.length(2);
   });
 
   it('refreshes a short-lived token before it expires instead of waiting for a refusal', async () => {
     fx = await startSinkFixture({ sim: { knobs: { tokenTtlSeconds: 1 } } });
-    await fx.sink.start({ [KEY_FIELD]: 'P-1' });
+    await fx.sink.create({ [KEY_FIELD]: 'P-1' });
     await new Promise((r) => setTimeout(r, 930)); // inside the refresh margin (10% of the ttl)
-    await fx.sink.start({ [KEY_FIELD]: 'P-2' });
+    await fx.sink.create({ [KEY_FIELD]: 'P-2' });
     expect(fx.sim.requests({ api: 'oauth2.accessToken' })).to.have.length(2);
     expect(fx.sim.requests().filter((r) => r.code === 'InvalidAuthentication')).to.have.length(0);
   });
@@ -71,8 +72,8 @@ describe('Yida sink (real SDK against the simulator)', function () {
   it('fails with YIDA_AUTH_FAILED on wrong app credentials, without leaking the secret', async () => {
     fx = await startSinkFixture();
     const cfg = dingtalkConfigFor(fx.sim);
-    const sink = createYidaSink({ ...cfg, dingtalk: { ...cfg.dingtalk, appSecret: 'wrong-secret-value-123' } }, { retry: { baseDelayMs: 1, maxDelayMs: 2 } });
-    const err = await rejection(sink.start({ [KEY_FIELD]: 'P-1' }));
+    const sink = createYidaSink({ ...cfg, dingtalk: { ...cfg.dingtalk, appSecret: 'wrong-secret-value-123' } }, { retry: { delay: exponential(1), backoffLimit: 2 } });
+    const err = await rejection(sink.create({ [KEY_FIELD]: 'P-1' }));
     expect(err).to.be.instanceOf(YidaError);
     expect(err.code).to.equal('YIDA_AUTH_FAILED');
     expect(err.message).not.to.include('wrong-secret-value-123');
@@ -83,7 +84,7 @@ describe('Yida sink (real SDK against the simulator)', function () {
     fx = await startSinkFixture();
     const cfg = dingtalkConfigFor(fx.sim);
     const sink = createYidaSink({ ...cfg, yida: { ...cfg.yida, formUuid: 'FORM-MISSING' } }, {});
-    const err = await rejection(sink.start({ [KEY_FIELD]: 'P-1' }));
+    const err = await rejection(sink.create({ [KEY_FIELD]: 'P-1' }));
     expect(err.code).to.equal('YIDA_REJECTED');
     expect(err.message).to.include('FORM-MISSING');
     expect(err.remoteStatus).to.equal(400);
@@ -92,7 +93,7 @@ describe('Yida sink (real SDK against the simulator)', function () {
 
   it('retries throttled writes until all are written, and paces itself down under a limit it cannot see', async () => {
     fx = await startSinkFixture({ sim: { knobs: { qpsLimits: { 'yida.startInstance': 10 } } }, yida: { qps: 30, concurrency: 8 } });
-    const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => fx.sink.start({ [KEY_FIELD]: `P-${i}` })));
+    const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => fx.sink.create({ [KEY_FIELD]: `P-${i}` })));
     expect(new Set(ids).size).to.equal(40);
     expect(fx.sim.instanceCount()).to.equal(40);
     expect(await counter(fx.metrics, 'throttles', { target: 'yida' })).to.be.greaterThan(0);
@@ -107,8 +108,8 @@ describe('Yida sink (real SDK against the simulator)', function () {
   });
 
   it('gives up with YIDA_THROTTLED when throttling never ends', async () => {
-    fx = await startSinkFixture({ sim: { knobs: { qpsLimits: { 'yida.startInstance': 1e-9 } } }, deps: { retry: { maxThrottledAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 } } });
-    const err = await rejection(fx.sink.start({ [KEY_FIELD]: 'P-1' }));
+    fx = await startSinkFixture({ sim: { knobs: { qpsLimits: { 'yida.startInstance': 1e-9 } } }, deps: { retry: { throttleLimit: 2, delay: exponential(1), backoffLimit: 5 } } });
+    const err = await rejection(fx.sink.create({ [KEY_FIELD]: 'P-1' }));
     expect(err.code).to.equal('YIDA_THROTTLED');
     expect(fx.sim.requests({ api: 'yida.startInstance' })).to.have.length(3);
     expect(fx.sim.instanceCount()).to.equal(0);
@@ -116,7 +117,7 @@ describe('Yida sink (real SDK against the simulator)', function () {
 
   it('never repeats a start that got a 5xx: YIDA_WRITE_AMBIGUOUS after exactly one request', async () => {
     fx = await startSinkFixture({ sim: { knobs: { commitThen500Rate: 1 } } });
-    const err = await rejection(fx.sink.start({ [KEY_FIELD]: 'P-1' }));
+    const err = await rejection(fx.sink.create({ [KEY_FIELD]: 'P-1' }));
     expect(err.code).to.equal('YIDA_WRITE_AMBIGUOUS');
     expect(fx.sim.requests({ api: 'yida.startInstance' })).to.have.length(1);
     expect(fx.sim.instanceCount()).to.equal(1);
@@ -124,7 +125,7 @@ describe('Yida sink (real SDK against the simulator)', function () {
 
   it('never repeats a start that timed out', async () => {
     fx = await startSinkFixture({ sim: { knobs: { hangRate: 1, hangMs: 2000 } }, deps: { timeouts: { readTimeoutMs: 300, connectTimeoutMs: 3000 } } });
-    const err = await rejection(fx.sink.start({ [KEY_FIELD]: 'P-1' }));
+    const err = await rejection(fx.sink.create({ [KEY_FIELD]: 'P-1' }));
     expect(err.code).to.equal('YIDA_WRITE_AMBIGUOUS');
     expect(fx.sim.requests({ api: 'yida.startInstance' }).length).to.be.at.most(1);
     expect(fx.sim.instanceCount()).to.equal(1);
@@ -132,7 +133,7 @@ describe('Yida sink (real SDK against the simulator)', function () {
 
   it('retries reads and updates through 5xx answers', async () => {
     fx = await startSinkFixture();
-    const id = await fx.sink.start({ [KEY_FIELD]: 'P-1' });
+    const id = await fx.sink.create({ [KEY_FIELD]: 'P-1' });
     fx.sim.setKnobs({ errorRates: { 'yida.getInstanceIdList': 0.3, 'yida.updateInstance': 0.3 } });
     for (let i = 0; i < 10; i++) expect(await fx.sink.findByKey(KEY_FIELD, 'P-1')).to.deep.equal([id]);
     for (let i = 0; i < 10; i++) await fx.sink.update(id, { numberField_n: i });
@@ -144,25 +145,26 @@ describe('Yida sink (real SDK against the simulator)', function () {
     fx = await startSinkFixture();
     const cfg = dingtalkConfigFor(fx.sim);
     await fx.sim.close();
-    const sink = createYidaSink(cfg, { retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 } });
-    const err = await rejection(sink.start({ [KEY_FIELD]: 'P-1' }));
+    const sink = createYidaSink(cfg, { retry: { limit: 1, delay: exponential(1), backoffLimit: 2 } });
+    const err = await rejection(sink.create({ [KEY_FIELD]: 'P-1' }));
     expect(err.code).to.equal('YIDA_UNAVAILABLE');
   });
 
   it('counts API calls by target in metrics', async () => {
     fx = await startSinkFixture();
-    await fx.sink.start({ [KEY_FIELD]: 'P-1' });
+    await fx.sink.create({ [KEY_FIELD]: 'P-1' });
     expect(await counter(fx.metrics, 'apiCalls', { target: 'yida', status: '200' })).to.equal(1);
     expect(await counter(fx.metrics, 'apiCalls', { target: 'dingtalk_token', status: '200' })).to.equal(1);
   });
 
-  it('validates its configuration up front, naming the variable', async () => {
+  // Its configuration (YIDA_*, DINGTALK_*) is validated once by loadConfig (test/config.test.ts) and trusted here;
+  // the options that are not configuration are checked where the sink is built.
+  it('checks its own options up front', async () => {
     fx = await startSinkFixture();
     const cfg = dingtalkConfigFor(fx.sim);
-    expect(() => createYidaSink({ ...cfg, yida: { ...cfg.yida, systemToken: '' } })).to.throw(/YIDA_SYSTEM_TOKEN/);
-    expect(() => createYidaSink({ ...cfg, yida: { ...cfg.yida, concurrency: 0 } })).to.throw(/YIDA_CONCURRENCY/);
     expect(() => createYidaSink(cfg, { timeouts: { readTimeoutMs: 5000, connectTimeoutMs: 1000 } })).to.throw(/connectTimeoutMs/);
-    expect(() => createYidaSink({ ...cfg, dingtalk: { ...cfg.dingtalk, appKey: '' } })).to.throw(/DINGTALK_APP_KEY/);
+    expect(() => createYidaSink(cfg, { searchPageSize: 101 })).to.throw(/searchPageSize/);
+    expect(() => createYidaSink(cfg, { retry: { throttleLimit: -1 } })).to.throw(/`throttleLimit`/);
   });
 });
 

@@ -2,7 +2,7 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { Config } from '../config.js';
-import type { SyncService } from '../sync/service.js';
+import type { SyncService } from '../core/index.js';
 import type { Metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
 import { createAuthenticator } from './auth.js';
@@ -10,6 +10,7 @@ import { DEFAULT_JSON_BODY } from './json-body.js';
 import { errorHandler, jsonFallback, requestContext, type HttpState } from './middleware.js';
 import { registerWebhookRoute } from './routes/webhook.js';
 import { registerRunsRoutes } from './routes/runs.js';
+import { registerOkkiPushRoute, type OkkiPushRouteOptions } from './routes/okki-webhook.js';
 import { registerOpsRoutes } from './routes/ops.js';
 
 export interface HttpOptions {
@@ -40,8 +41,12 @@ export interface AppDeps {
   service: SyncService;
   metrics: Metrics;
   logger: Logger;
+  /** when the schedule fires next, for the status page (wired by the entry point) */
+  nextScheduledRun?: () => Date | null;
   /** limits and clock; tests shorten the timeouts */
   options?: Partial<HttpOptions>;
+  /** OKKI push intake (OKKI_WEBHOOK_SECRET set): POST /webhooks/okki exists only then */
+  push?: Pick<OkkiPushRouteOptions, 'secret' | 'queue' | 'onQueued' | 'metrics'>;
 }
 
 function resolveOptions(partial: Partial<HttpOptions> = {}): HttpOptions {
@@ -74,8 +79,9 @@ export function createApp(deps: AppDeps): Koa<HttpState> {
     body: { limitBytes: options.bodyLimitBytes, timeoutMs: options.bodyTimeoutMs },
     waitTimeoutMs: options.waitTimeoutMs,
   });
+  if (deps.push) registerOkkiPushRoute(router, { ...deps.push, now: options.now });
   registerRunsRoutes(router, { service, authenticate });
-  registerOpsRoutes(router, { service, metrics, timezone: config.sync.timezone });
+  registerOpsRoutes(router, { service, metrics, timezone: config.sync.timezone, sandbox: config.sandbox, nextScheduledRun: deps.nextScheduledRun });
 
   const app = new Koa<HttpState>();
   // Errors are answered and logged by errorHandler; this catches what escapes it (e.g. a socket error mid-write).

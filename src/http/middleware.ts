@@ -7,7 +7,7 @@ import type Koa from 'koa';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { ConnectorError } from '../errors.js';
-import { redact } from '../config.js';
+import { redact } from '../redact.js';
 import { HttpRequestError, RouteNotFoundError, type ErrorBody } from './errors.js';
 
 export interface HttpState {

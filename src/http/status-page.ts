@@ -3,8 +3,15 @@
  * can reach the port: run ids, statuses, counts and times — never failure reasons, product numbers, who triggered a
  * run, or configuration. Everything interpolated is HTML-escaped.
  */
-import type { RunRecord, RunStatus } from '../sync/types.js';
-import type { ServiceStatus } from '../sync/service.js';
+import type { RunRecord, RunStatus, ServiceStatus } from '../core/index.js';
+
+/** The engine's status plus what only the process knows (composed in routes/ops.ts, not passed through the engine). */
+export interface StatusView extends ServiceStatus {
+  /** when the schedule fires next; null when nothing is scheduled */
+  nextScheduledRun: Date | null;
+  /** the built-in simulators stand in for OKKI and DingTalk */
+  sandbox: boolean;
+}
 
 export function escapeHtml(value: unknown): string {
   return String(value ?? '').replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -26,7 +33,7 @@ function formatInstant(value: Date | string | null | undefined, timezone: string
 }
 
 export interface StatusPageData {
-  status: ServiceStatus;
+  status: StatusView;
   runs: RunRecord[];
   timezone: string;
   /** rendering time, shown so a reader knows how fresh the page is */

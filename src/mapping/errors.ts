@@ -9,11 +9,7 @@ export class MappingError extends ConnectorError {
   readonly problems: string[];
   readonly source: string;
   constructor(source: string, problems: string[]) {
-    super('MAPPING_INVALID', `Invalid mapping ${source} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`, {
-      status: 500,
-      expose: false,
-      details: { source, problems },
-    });
+    super('MAPPING_INVALID', `Invalid mapping ${source} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`, { details: { source, problems } });
     this.problems = problems;
     this.source = source;
   }

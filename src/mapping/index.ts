@@ -2,7 +2,7 @@
  * The mapping engine: `{field}` / `{{variable|filter}}` / `_function EXPR` templates, Yida type coercion and
  * data-quality rules. See the README section "Mapping" for the language.
  */
-import type { Mapping } from '../sync/types.js';
+import type { Mapping } from '../core/index.js';
 import { CompiledMapping } from './mapping.js';
 import { compileMapping, readMappingFile } from './parse.js';
 

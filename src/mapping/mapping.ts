@@ -1,5 +1,5 @@
 /** A compiled mapping: one OKKI product + run context → Yida form data, or a rejected record with a reason. */
-import type { Mapping, MappingContext, MappingResult, OkkiProduct, RejectedRecord } from '../sync/types.js';
+import type { Mapping, MappingContext, MappingResult, OkkiProduct, RejectedRecord } from '../core/index.js';
 import { coerce, type FieldType } from './coerce.js';
 import { ValueProblem } from './errors.js';
 import { evaluateExpression, expressionFields } from './expression.js';

@@ -1,5 +1,5 @@
 /** Dry-run view of a mapping: what a few products would become, without writing anything anywhere. */
-import type { Mapping, MappingContext, OkkiProduct, RejectedRecord } from '../sync/types.js';
+import type { Mapping, MappingContext, OkkiProduct, RejectedRecord } from '../core/index.js';
 import { CompiledMapping } from './mapping.js';
 import { safeJson } from './values.js';
 

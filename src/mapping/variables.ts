@@ -1,5 +1,5 @@
 /** The `{{NAME}}` context variables and the `|filter`s a placeholder can pass its value through. */
-import type { MappingContext } from '../sync/types.js';
+import type { MappingContext } from '../core/index.js';
 import { ValueProblem } from './errors.js';
 import { formatDate, formatDateTime, wallClockOf } from '../time.js';
 import { isEmpty, quote, toInstant } from './values.js';

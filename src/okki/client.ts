@@ -7,9 +7,8 @@ import PQueue from 'p-queue';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { OkkiApiError, OkkiAuthError, OkkiConfigError, OkkiHttpError, OkkiNetworkError, OkkiTimeoutError } from './errors.js';
-import { TokenCache } from './token.js';
-import { backoffMs, parseRetryAfter, resolveRetryPolicy, sleep, type RetryPolicy } from './retry.js';
+import { httpFailure, parseRetryAfter, resolveRetryPolicy, retrying, TokenCache, type Failure, type RetryPolicy } from '../outbound/index.js';
+import { OkkiApiError, OkkiAuthError, OkkiHttpError, OkkiNetworkError, OkkiTimeoutError } from './errors.js';
 
 export interface OkkiClientOptions {
   baseUrl: string;
@@ -20,7 +19,10 @@ export interface OkkiClientOptions {
   qps: number;
   /** per-request timeout; the reference documents 60 s */
   timeoutMs?: number;
+  /** the kit's retry policy (src/outbound), over its defaults */
   retry?: Partial<RetryPolicy>;
+  /** envelope codes (HTTP 200) that mean throttling, retried as such (default [429]) */
+  throttleApiCodes?: Array<number | string>;
   logger?: Logger;
   metrics?: Metrics;
   /** jitter source (tests) */
@@ -28,12 +30,17 @@ export interface OkkiClientOptions {
 }
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
+/** OKKI's client_credentials tokens live 8 h; the docs allow `expires_in` to be absent. */
+export const DEFAULT_TOKEN_TTL_SECONDS = 28_800;
 const SUCCESS_CODES = new Set(['0', '200']);
 const THROTTLE_TEXT = /too many|rate.?limit|throttl|频繁|限流|超过.*(频率|限制)/i;
 const SCOPE_TEXT = /scope/i;
 
 /** A rejected token (HTTP 401 or an `access_denied` body): handled by refetching once, never surfaced as is. */
 class TokenRejected extends Error {}
+
+/** OKKI calls are reads: every transient failure is worth repeating. */
+const OKKI_KIND = 'read' as const;
 
 interface RawAnswer { status: number; headers: Headers; body: unknown; text: string }
 
@@ -46,17 +53,13 @@ export class OkkiClient {
   private readonly random: () => number;
   private readonly base: string;
 
+  private readonly throttleApiCodes: Array<number | string>;
+
+  /** Options come from the validated Config (src/config.ts): trusted, not checked again here. */
   constructor(private readonly opts: OkkiClientOptions) {
-    let base: URL;
-    try { base = new URL(opts.baseUrl); } catch { throw new OkkiConfigError('OKKI client: baseUrl must be an absolute http(s) URL'); }
-    if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new OkkiConfigError('OKKI client: baseUrl must be an absolute http(s) URL');
-    if (!opts.clientId) throw new OkkiConfigError('OKKI client: clientId is required (OKKI_CLIENT_ID)');
-    if (!opts.clientSecret) throw new OkkiConfigError('OKKI client: clientSecret is required (OKKI_CLIENT_SECRET)');
-    if (!opts.scope?.trim()) throw new OkkiConfigError('OKKI client: scope is required (OKKI_SCOPE), e.g. product');
-    if (!(opts.qps > 0) || !Number.isFinite(opts.qps)) throw new OkkiConfigError('OKKI client: qps must be a number > 0 (OKKI_QPS)');
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    if (!(this.timeoutMs > 0)) throw new OkkiConfigError('OKKI client: timeoutMs must be > 0');
     this.policy = resolveRetryPolicy(opts.retry);
+    this.throttleApiCodes = [...(opts.throttleApiCodes ?? [429])];
     this.base = opts.baseUrl.replace(/\/+$/, '');
     this.logger = opts.logger ?? silentLogger;
     this.random = opts.random ?? Math.random;
@@ -64,7 +67,8 @@ export class OkkiClient {
     this.limiter = opts.qps >= 50
       ? new PQueue({ intervalCap: Math.max(1, Math.round(opts.qps / 10)), interval: 100 })
       : new PQueue({ intervalCap: 1, interval: Math.ceil(1000 / opts.qps) });
-    this.tokens = new TokenCache(() => this.fetchToken());
+    // OKKI does not extend a token when it is requested again, so refreshing up to 5 min early is safe
+    this.tokens = new TokenCache(() => this.fetchToken(), { defaultTtlSeconds: DEFAULT_TOKEN_TTL_SECONDS, maxMarginMs: 300_000 });
   }
 
   /** GET an OKKI API path and return the envelope's `data` (typed errors otherwise). */
@@ -72,25 +76,32 @@ export class OkkiClient {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, String(v));
     const url = `${this.base}${path}${qs.size ? `?${qs}` : ''}`;
-    return this.withRetries(path, async () => {
-      const token = await this.tokens.get();
+    // A token fetch runs inside the attempt of the call that needs it, so it shares the call's retries.
+    let token: string | undefined;
+    return retrying(async () => {
+      token = await this.tokens.get();
       try {
         return await this.authorisedGet<T>(path, url, token, opts.signal);
       } catch (err) {
-        if (!(err instanceof TokenRejected)) throw err;
-        // expired or revoked mid-run: one fresh token, one more try
-        this.tokens.invalidate(token);
-        this.logger.info({ endpoint: path }, 'OKKI rejected the access token; fetching a new one');
-        const fresh = await this.tokens.get();
-        try {
-          return await this.authorisedGet<T>(path, url, fresh, opts.signal);
-        } catch (again) {
-          if (!(again instanceof TokenRejected)) throw again;
-          this.tokens.invalidate(fresh);
-          throw new OkkiAuthError('token_rejected', `OKKI rejected a freshly issued access token on ${path}: check that the OKKI app is enabled and granted the '${this.opts.scope}' scope`);
+        // expired or revoked mid-run: forget it; the kit repeats the call once, at once, with a fresh one
+        if (err instanceof TokenRejected) {
+          this.tokens.invalidate(token);
+          this.logger.info({ endpoint: path }, 'OKKI rejected the access token; fetching a new one');
         }
+        throw err;
       }
-    }, opts.signal);
+    }, {
+      policy: this.policy, kind: OKKI_KIND, signal: opts.signal, random: this.random,
+      classify: (err) => this.classify(err),
+      onRetry: ({ attempts, delayMs, error }) => {
+        this.opts.metrics?.retries.inc({ target: 'okki' });
+        this.logger.warn({ endpoint: path, attempt: attempts, nextAttemptInMs: delayMs, code: (error as { code?: string }).code, reason: (error as Error).message }, 'OKKI call failed; retrying');
+      },
+      giveUp: (err, { reason }) => {
+        if (reason !== 'auth') return err;
+        return new OkkiAuthError('token_rejected', `OKKI rejected a freshly issued access token on ${path}: check that the OKKI app is enabled and granted the '${this.opts.scope}' scope`);
+      },
+    });
   }
 
   private async authorisedGet<T>(path: string, url: string, token: string, signal?: AbortSignal): Promise<T> {
@@ -141,7 +152,7 @@ export class OkkiClient {
       this.opts.metrics?.throttles.inc({ target: 'okki' });
       throw new OkkiHttpError(endpoint, 429, `OKKI ${endpoint} throttled the call (HTTP 429)`, { retryAfterMs: parseRetryAfter(a.headers.get('retry-after')) });
     }
-    if (a.status >= 500) throw new OkkiHttpError(endpoint, a.status, `OKKI ${endpoint} answered HTTP ${a.status}`);
+    if (a.status >= 500) throw new OkkiHttpError(endpoint, a.status, `OKKI ${endpoint} answered HTTP ${a.status}`, { retryAfterMs: parseRetryAfter(a.headers.get('retry-after')) });
     if (a.status < 200 || a.status >= 300) {
       if (SCOPE_TEXT.test(message)) throw this.scopeError(endpoint, message);
       throw new OkkiHttpError(endpoint, a.status, `OKKI ${endpoint} answered HTTP ${a.status}${message ? `: ${message}` : ''}`);
@@ -162,34 +173,26 @@ export class OkkiClient {
   }
 
   private isThrottleCode(code: number | string, message: string): boolean {
-    return this.policy.retryApiCodes.some((c) => String(c) === String(code)) || THROTTLE_TEXT.test(message);
+    return this.throttleApiCodes.some((c) => String(c) === String(code)) || THROTTLE_TEXT.test(message);
   }
 
   private scopeError(endpoint: string, message: string): OkkiAuthError {
     return new OkkiAuthError('missing_scope', `OKKI refused ${endpoint} for lack of permission (${message}): grant the app the 'product' scope in the OKKI open platform and make sure OKKI_SCOPE includes it`);
   }
 
-  /** Is this failure worth another attempt under the policy? */
-  isRetryable(err: unknown): boolean {
-    if (err instanceof OkkiTimeoutError || err instanceof OkkiNetworkError) return true;
-    if (err instanceof OkkiHttpError) return err.httpStatus === 429 || err.httpStatus >= 500;
-    if (err instanceof OkkiApiError) return this.isThrottleCode(err.apiCode, err.apiMessage);
-    return false;
+  /** What a failure means for the retry loop (the kit's vocabulary). */
+  private classify(err: unknown): Failure {
+    if (err instanceof TokenRejected) return { kind: 'auth' };
+    if (err instanceof OkkiTimeoutError || err instanceof OkkiNetworkError) return { kind: 'ambiguous' };
+    if (err instanceof OkkiHttpError) return httpFailure(this.policy, err.httpStatus, err.retryAfterMs);
+    if (err instanceof OkkiApiError && this.isThrottleCode(err.apiCode, err.apiMessage)) return { kind: 'throttled' };
+    return { kind: 'fatal' };
   }
 
-  private async withRetries<T>(endpoint: string, attempt: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    for (let n = 1; ; n++) {
-      try {
-        return await attempt();
-      } catch (err) {
-        if (signal?.aborted || !this.isRetryable(err) || n >= this.policy.attempts) throw err;
-        const retryAfter = err instanceof OkkiHttpError ? err.retryAfterMs : undefined;
-        const delay = retryAfter !== undefined ? Math.min(retryAfter, this.policy.maxRetryAfterMs) : backoffMs(this.policy, n, this.random);
-        this.opts.metrics?.retries.inc({ target: 'okki' });
-        this.logger.warn({ endpoint, attempt: n, nextAttemptInMs: delay, code: (err as { code?: string }).code, reason: (err as Error).message }, 'OKKI call failed; retrying');
-        await sleep(delay, signal);
-      }
-    }
+  /** Is this failure worth another attempt under the policy? */
+  isRetryable(err: unknown): boolean {
+    const kind = this.classify(err).kind;
+    return kind !== 'fatal' && kind !== 'auth';
   }
 
   /** One token request. Not retried here: it runs inside the retry loop of the call that needs the token. */
@@ -205,7 +208,7 @@ export class OkkiClient {
       this.opts.metrics?.throttles.inc({ target: 'okki' });
       throw new OkkiHttpError(endpoint, 429, 'OKKI token endpoint throttled the call (HTTP 429)', { retryAfterMs: parseRetryAfter(a.headers.get('retry-after')) });
     }
-    if (a.status >= 500) throw new OkkiHttpError(endpoint, a.status, `OKKI token endpoint answered HTTP ${a.status}`);
+    if (a.status >= 500) throw new OkkiHttpError(endpoint, a.status, `OKKI token endpoint answered HTTP ${a.status}`, { retryAfterMs: parseRetryAfter(a.headers.get('retry-after')) });
     const error = typeof body.error === 'string' ? body.error : undefined;
     const description = String(body.error_description ?? body.message ?? body.msg ?? '').slice(0, 300);
     if (error || a.status >= 400) {

@@ -10,7 +10,7 @@ export type OkkiAuthReason = 'invalid_client' | 'missing_scope' | 'token_rejecte
 export class OkkiAuthError extends ConnectorError {
   readonly reason: OkkiAuthReason;
   constructor(reason: OkkiAuthReason, message: string, details?: Record<string, unknown>) {
-    super('OKKI_AUTH_FAILED', message, { status: 502, expose: true, details: { reason, ...details } });
+    super('OKKI_AUTH_FAILED', message, { details: { reason, ...details } });
     this.reason = reason;
   }
 }
@@ -20,7 +20,7 @@ export class OkkiHttpError extends ConnectorError {
   readonly httpStatus: number;
   readonly endpoint: string;
   constructor(endpoint: string, httpStatus: number, message: string, opts: { retryAfterMs?: number; cause?: unknown } = {}) {
-    super('OKKI_HTTP_ERROR', message, { status: 502, expose: true, cause: opts.cause, details: { endpoint, httpStatus } });
+    super('OKKI_HTTP_ERROR', message, { cause: opts.cause, details: { endpoint, httpStatus } });
     this.httpStatus = httpStatus;
     this.endpoint = endpoint;
     this.retryAfterMs = opts.retryAfterMs;
@@ -34,7 +34,7 @@ export class OkkiApiError extends ConnectorError {
   readonly apiMessage: string;
   readonly endpoint: string;
   constructor(endpoint: string, apiCode: number | string, apiMessage: string) {
-    super('OKKI_API_ERROR', `OKKI ${endpoint} answered code ${apiCode}: ${apiMessage}`, { status: 502, expose: true, details: { endpoint, apiCode, apiMessage } });
+    super('OKKI_API_ERROR', `OKKI ${endpoint} answered code ${apiCode}: ${apiMessage}`, { details: { endpoint, apiCode, apiMessage } });
     this.apiCode = apiCode;
     this.apiMessage = apiMessage;
     this.endpoint = endpoint;
@@ -44,34 +44,27 @@ export class OkkiApiError extends ConnectorError {
 /** No answer within the per-request timeout (after retries). */
 export class OkkiTimeoutError extends ConnectorError {
   constructor(endpoint: string, timeoutMs: number, cause?: unknown) {
-    super('OKKI_TIMEOUT', `OKKI ${endpoint} did not answer within ${timeoutMs} ms`, { status: 504, expose: true, cause, details: { endpoint, timeoutMs } });
+    super('OKKI_TIMEOUT', `OKKI ${endpoint} did not answer within ${timeoutMs} ms`, { cause, details: { endpoint, timeoutMs } });
   }
 }
 
 /** The connection failed (refused, reset, DNS) after retries. */
 export class OkkiNetworkError extends ConnectorError {
   constructor(endpoint: string, cause: unknown) {
-    super('OKKI_NETWORK_ERROR', `OKKI ${endpoint} could not be reached: ${(cause as Error)?.message ?? String(cause)}`, { status: 502, expose: true, cause, details: { endpoint } });
+    super('OKKI_NETWORK_ERROR', `OKKI ${endpoint} could not be reached: ${(cause as Error)?.message ?? String(cause)}`, { cause, details: { endpoint } });
   }
 }
 
 /** `/v1/product/info` answered `code:404`: a normal outcome for targeted runs, returned rather than thrown by `info()`. */
 export class OkkiNotFoundError extends ConnectorError {
   constructor(what: string) {
-    super('OKKI_NOT_FOUND', `OKKI has no product ${what}`, { status: 404, expose: true, details: { what } });
+    super('OKKI_NOT_FOUND', `OKKI has no product ${what}`, { details: { what } });
   }
 }
 
 /** A window kept changing under every re-read and could not be covered within the attempt budget. */
 export class OkkiWindowUnstableError extends ConnectorError {
   constructor(message: string, details?: Record<string, unknown>) {
-    super('OKKI_WINDOW_UNSTABLE', message, { status: 502, expose: true, details });
-  }
-}
-
-/** A source option is wrong (checked when the source is created). */
-export class OkkiConfigError extends ConnectorError {
-  constructor(message: string) {
-    super('OKKI_CONFIG_INVALID', message, { status: 500, expose: false });
+    super('OKKI_WINDOW_UNSTABLE', message, { details });
   }
 }

@@ -2,7 +2,7 @@
  * OKKI's flat `/v1/product/groups` list rebuilt into a tree. Damaged data never crashes or hangs it:
  * a group whose parent is missing, or that sits on a parent cycle, is treated as a root (and reported once).
  */
-import type { GroupTree } from '../sync/types.js';
+import type { GroupTree } from '../core/index.js';
 
 export interface GroupWarning { kind: 'missing_parent' | 'cycle' | 'invalid_group' | 'duplicate_id'; groupId?: unknown; parentId?: unknown }
 

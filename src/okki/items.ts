@@ -2,7 +2,7 @@
  * Item validation with the real API's looseness in mind: numbers may come as strings and unknown fields are kept.
  * What cannot be synced (no product_no) becomes a rejected record, never an exception.
  */
-import type { OkkiProduct, RejectedRecord } from '../sync/types.js';
+import type { OkkiProduct, RejectedRecord } from '../core/index.js';
 
 export type ItemCheck = { ok: true; item: OkkiProduct } | { ok: false; rejected: RejectedRecord };
 

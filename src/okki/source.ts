@@ -6,13 +6,13 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { GroupTree, OkkiProduct, ProductPage, ProductSource, PullOptions, RejectedRecord, SyncWindow } from '../sync/types.js';
+import type { GroupTree, OkkiProduct, ProductPage, ProductSource, PullOptions, RejectedRecord, SyncWindow } from '../core/index.js';
 import { OkkiClient } from './client.js';
-import { OkkiApiError, OkkiConfigError, OkkiNotFoundError } from './errors.js';
+import { OkkiApiError, OkkiNotFoundError } from './errors.js';
 import { buildGroupTree, type GroupWarning } from './groups.js';
 import { checkItem, type ItemCheck } from './items.js';
 import { pullWindow, type ListPage } from './pull.js';
-import type { RetryPolicy } from './retry.js';
+import type { RetryPolicy } from '../outbound/index.js';
 import { formatWallClock, parseWallClock } from './time.js';
 
 export type InfoResult = { ok: true; product: OkkiProduct } | { ok: false; error: OkkiNotFoundError };
@@ -63,12 +63,9 @@ const DETAIL_SLICE = 25;
 export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {}): OkkiSource {
   const logger = deps.logger ?? silentLogger;
   const tz = cfg.timezone;
-  try { new Intl.DateTimeFormat('en-US', { timeZone: tz }); } catch { throw new OkkiConfigError(`OKKI source: timezone must be an IANA zone such as Asia/Shanghai`); }
-  if (!Number.isInteger(cfg.pageSize) || cfg.pageSize < 1) throw new OkkiConfigError('OKKI source: pageSize must be a whole number ≥ 1 (OKKI_PAGE_SIZE)');
+  // cfg comes from the validated Config (timezone, page size, qps ...): trusted, not checked again here
   const maxPasses = cfg.maxWindowPasses ?? 20;
-  if (!Number.isInteger(maxPasses) || maxPasses < 1) throw new OkkiConfigError('OKKI source: maxWindowPasses must be a whole number ≥ 1');
   const cacheSize = cfg.detailCacheSize ?? 500;
-  if (!Number.isInteger(cacheSize) || cacheSize < 0) throw new OkkiConfigError('OKKI source: detailCacheSize must be a whole number ≥ 0');
 
   const client = new OkkiClient({
     baseUrl: cfg.baseUrl, clientId: cfg.clientId, clientSecret: cfg.clientSecret, scope: cfg.scope, qps: cfg.qps,

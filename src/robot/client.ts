@@ -3,7 +3,7 @@
  * The webhook URL holds the access_token and the URL we send to holds the signature: neither ever reaches an error
  * message or a log line (every text that leaves this module passes through a local redactor).
  */
-import { makeRedactor } from '../config.js';
+import { makeRedactor } from '../redact.js';
 import { errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { SlidingWindowBudget } from './budget.js';
@@ -48,12 +48,9 @@ export class RobotClient {
   private blockedUntil = 0;
 
   constructor(opts: RobotClientOptions) {
-    let url: URL;
-    try { url = new URL(opts.webhookUrl); } catch { throw new RobotOptionsError('ROBOT_WEBHOOK_URL: expected an absolute http(s) URL'); }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RobotOptionsError('ROBOT_WEBHOOK_URL: expected an absolute http(s) URL');
-    const token = url.searchParams.get('access_token');
-    if (!token) throw new RobotOptionsError('ROBOT_WEBHOOK_URL: expected an access_token query parameter');
-    if (opts.secret !== undefined && opts.secret.trim() === '') throw new RobotOptionsError('ROBOT_SECRET: expected a non-empty secret when set');
+    // webhookUrl and secret come from the validated Config (ROBOT_WEBHOOK_URL, ROBOT_SECRET): trusted, not checked again
+    const url = new URL(opts.webhookUrl);
+    const token = url.searchParams.get('access_token') ?? '';
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 120_000) throw new RobotOptionsError('robot timeoutMs: expected a whole number of milliseconds from 1 to 120000');
     const perMinute = opts.perMinute ?? ROBOT_MESSAGES_PER_MINUTE;

@@ -3,8 +3,8 @@
  * Everything that comes from data (product numbers, reasons, error messages) is escaped and shortened, so a product
  * name cannot break the layout or inject links; the final text also passes through the global secret redactor.
  */
-import { redact } from '../config.js';
-import type { RunRecord, RunStatus } from '../sync/types.js';
+import { redact } from '../redact.js';
+import type { RunRecord, RunStatus } from '../core/index.js';
 
 export interface ReportOptions {
   /** base URL for the run link (`${publicUrl}/runs/${id}`) */

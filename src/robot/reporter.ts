@@ -7,7 +7,8 @@
 import type { Config } from '../config.js';
 import { errorCode, errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { Reporter, RunRecord } from '../sync/types.js';
+import type { Reporter, RunRecord } from '../core/index.js';
+import { resolveRetryPolicy, retrying, type RetryPolicy } from '../outbound/index.js';
 import { RobotClient, type RobotMarkdown } from './client.js';
 import { RobotBlockedError, RobotOptionsError } from './errors.js';
 import { renderCoalescedReport, renderRunReport, type CoalescedItem } from './report.js';
@@ -30,8 +31,7 @@ export type ReportResult = { sent: boolean; error?: string };
 export class RobotReporter implements Reporter {
   private readonly client: RobotReporterOptions['client'];
   private readonly publicUrl?: string;
-  private readonly attempts: number;
-  private readonly retryDelayMs: number;
+  private readonly retry: RetryPolicy;
   private readonly logger: Logger;
   private readonly maxFailures: number;
   private readonly maxQueued: number;
@@ -50,8 +50,9 @@ export class RobotReporter implements Reporter {
     this.logger = opts.logger ?? silentLogger;
     this.maxFailures = opts.maxFailures ?? 10;
     this.maxQueued = maxQueued;
-    this.attempts = opts.attempts ?? 3;
-    this.retryDelayMs = opts.retryDelayMs ?? 1000;
+    const retryDelayMs = opts.retryDelayMs ?? 1000;
+    // the robot's own policy: few tries, spaced linearly (a report is worth little once the run is old news)
+    this.retry = resolveRetryPolicy({ limit: (opts.attempts ?? 3) - 1, delay: (n) => retryDelayMs * n, jitter: 0, backoffLimit: Infinity });
   }
 
   /** Reports waiting for budget. */
@@ -62,21 +63,17 @@ export class RobotReporter implements Reporter {
       if (this.closed) return { sent: false, error: 'ROBOT_CLOSED: reporter is shut down' };
       if (this.queue.length === 0 && this.omitted === 0 && this.client.availableInMs() === 0) {
         const msg = this.single({ run, consecutiveFailures: extra.consecutiveFailures });
-        for (let attempt = 1; ; attempt++) {
-          try {
-            await this.client.sendMarkdown(msg);
-            return { sent: true };
-          } catch (err) {
-            // A transient failure (network, 5xx, DingTalk busy) is tried again a little later; msgUuid = run id makes
-            // a repeat of a message that did arrive harmless.
-            if (errorCode(err) === 'ROBOT_SEND_FAILED' && attempt < this.attempts && !this.closed && this.client.availableInMs() === 0) {
-              await new Promise((r) => setTimeout(r, this.retryDelayMs * attempt));
-              continue;
-            }
-            if (!(err instanceof RobotBlockedError) && errorCode(err) !== 'ROBOT_BUDGET_EXHAUSTED') return this.failed(run.id, err);
-            // Blocked or out of budget after all: fall through to the queue so the report still goes out later.
-            break;
-          }
+        try {
+          // A transient failure (network, 5xx, DingTalk busy) is tried again a little later, while the budget allows;
+          // msgUuid = run id makes a repeat of a message that did arrive harmless, hence 'idempotent'.
+          await retrying(() => this.client.sendMarkdown(msg), {
+            policy: this.retry, kind: 'idempotent',
+            classify: (err) => (errorCode(err) === 'ROBOT_SEND_FAILED' && !this.closed && this.client.availableInMs() === 0 ? { kind: 'ambiguous' } : { kind: 'fatal' }),
+          });
+          return { sent: true };
+        } catch (err) {
+          if (!(err instanceof RobotBlockedError) && errorCode(err) !== 'ROBOT_BUDGET_EXHAUSTED') return this.failed(run.id, err);
+          // Blocked or out of budget after all: fall through to the queue so the report still goes out later.
         }
       }
       this.enqueue({ run, consecutiveFailures: extra.consecutiveFailures });

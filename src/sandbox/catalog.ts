@@ -173,7 +173,8 @@ export function generateCatalog(opts: CatalogOptions): GeneratedCatalog {
       images: [{ file_id: fileId, file_name: `${no}.jpg`, file_path: `https://img.sandbox.invalid/p/${id}.jpg` }],
       category_ids: [[Math.floor(r() * 50) + 1, Math.floor(r() * 500) + 100]],
       enable_flag: 1,
-      disable_flag: 0,
+      // OKKI's inverted sense: disable_flag 1 = on sale (0 = 停售); the simulator's state decides both flags when served
+      disable_flag: 1,
       cost_with_tax: { cost_currency: 'CNY', cost: money(cost) },
       fob: { price_currency: 'USD', price_min: money(fobMin), price_max: money(fobMin * 1.3), fob_type: 1, quantity: String(100 * (1 + Math.floor(r() * 10))) },
       package_size: { package_length: money(10 + r() * 50), package_width: money(10 + r() * 40), package_height: money(5 + r() * 30), package_unit: 'cm' },

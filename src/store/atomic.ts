@@ -78,8 +78,9 @@ export function createAtomicKv(backend: Backend, kv: Keyv, now: () => number = D
   return {
     ...codec,
     async getText(key) {
-      const rows = await sql<{ value: string }>('get', `SELECT value FROM ${T} WHERE key = ?`, backend.rawKey(key));
-      return rows[0]?.value ?? undefined;
+      const rows = await sql(`SELECT value FROM ${T} WHERE key = ?`, backend.rawKey(key));
+      const v = rows[0]?.value;
+      return typeof v === 'string' ? v : undefined;
     },
     async write(key, expected, next, fence) {
       const k = backend.rawKey(key);
@@ -88,17 +89,17 @@ export function createAtomicKv(backend: Backend, kv: Keyv, now: () => number = D
       let rows: unknown[];
       if (next === null) {
         const cond = 'text' in expected ? ' AND value = ?' : '';
-        rows = await sql('conditional delete', `DELETE FROM ${T} WHERE key = ?${cond} AND ${guard} RETURNING 1`, k, ...('text' in expected ? [expected.text] : []), ...gArgs);
+        rows = await sql(`DELETE FROM ${T} WHERE key = ?${cond} AND ${guard} RETURNING 1`, k, ...('text' in expected ? [expected.text] : []), ...gArgs);
       } else if ('absent' in expected) {
-        rows = await sql('conditional insert', `INSERT INTO ${T}(key, value) SELECT ?, ? WHERE ${guard} ON CONFLICT(key) DO NOTHING RETURNING 1`, k, next, ...gArgs);
+        rows = await sql(`INSERT INTO ${T}(key, value) SELECT ?, ? WHERE ${guard} ON CONFLICT(key) DO NOTHING RETURNING 1`, k, next, ...gArgs);
       } else if ('text' in expected) {
-        rows = await sql('conditional update', `UPDATE ${T} SET value = ? WHERE key = ? AND value = ? AND ${guard} RETURNING 1`, next, k, expected.text, ...gArgs);
+        rows = await sql(`UPDATE ${T} SET value = ? WHERE key = ? AND value = ? AND ${guard} RETURNING 1`, next, k, expected.text, ...gArgs);
       } else {
-        rows = await sql('fenced set', `INSERT INTO ${T}(key, value) SELECT ?, ? WHERE ${guard} ON CONFLICT(key) DO UPDATE SET value = excluded.value RETURNING 1`, k, next, ...gArgs);
+        rows = await sql(`INSERT INTO ${T}(key, value) SELECT ?, ? WHERE ${guard} ON CONFLICT(key) DO UPDATE SET value = excluded.value RETURNING 1`, k, next, ...gArgs);
       }
       if (rows.length) return 'ok';
       // Not written: say why (the fence is checked again on its own; only the diagnosis, not the decision, rests on it).
-      if (fence && !(await sql('fence check', `SELECT 1 WHERE ${fenceHolds}`, ...fenceArgs(fence))).length) return 'fenced';
+      if (fence && !(await sql(`SELECT 1 WHERE ${fenceHolds}`, ...fenceArgs(fence))).length) return 'fenced';
       // Deleting a record that is already gone is done; any other miss means the record was not what was expected.
       return next === null && !('text' in expected) ? 'ok' : 'conflict';
     },

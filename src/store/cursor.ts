@@ -8,7 +8,7 @@ const KEY = 'cursor';
 
 /** The stored cursor is not an instant: someone edited the store by hand, or a bug wrote it. */
 export class CursorCorruptError extends ConnectorError {
-  constructor() { super('STORE_CURSOR_CORRUPT', 'The stored sync cursor is not a valid ISO instant; fix or delete the "cursor" record', { status: 500 }); }
+  constructor() { super('STORE_CURSOR_CORRUPT', 'The stored sync cursor is not a valid ISO instant; fix or delete the "cursor" record'); }
 }
 
 export class KeyvCursorStore implements CursorStore {

@@ -20,6 +20,7 @@ import { KeyvCursorStore } from './cursor.js';
 import { createRunStore } from './runs.js';
 import { KeyvLedger } from './ledger.js';
 import { createAtomicKv } from './atomic.js';
+import { createPushQueue } from './push-queue.js';
 
 export { StoreUnavailableError, StoreArgumentError, DEFAULT_NAMESPACE } from './keyv.js';
 export { CursorCorruptError } from './cursor.js';
@@ -47,6 +48,7 @@ export async function createStores(store: Config['store'], deps: StoreDeps = {})
       cursor: new KeyvCursorStore(backend.kv),
       runs: createRunStore(backend, { maxRuns: deps.maxRuns }),
       lock: createLeaseLock(backend),
+      pushQueue: createPushQueue(backend),
       ping: () => backend.ping(),
       close: () => backend.close(),
     };

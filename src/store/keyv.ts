@@ -29,14 +29,14 @@ const SQLITE_LEASES_TABLE = 'CREATE TABLE IF NOT EXISTS leases(name TEXT PRIMARY
 /** The store did not answer (down, unreachable, timed out, I/O error): the operation's outcome is unknown. */
 export class StoreUnavailableError extends ConnectorError {
   constructor(op: string, cause: unknown) {
-    super('STORE_UNAVAILABLE', `Store ${op} failed: ${describe(cause)}`, { status: 503, cause });
+    super('STORE_UNAVAILABLE', `Store ${op} failed: ${describe(cause)}`, { cause });
   }
 }
 
 /** A store call was given something it cannot work with (programming error, not an outage). */
 export class StoreArgumentError extends ConnectorError {
   constructor(message: string) {
-    super('STORE_ARGUMENT_INVALID', message, { status: 500 });
+    super('STORE_ARGUMENT_INVALID', message);
   }
 }
 
@@ -69,15 +69,16 @@ export interface Backend {
   kv: Keyv;
   /** only on Redis: the connected node-redis client that keyv also uses */
   redis?: RedisClient;
+  /**
+   * only on sqlite: one SQL statement on keyv's connection (tables of its own beside keyv's: the push queue, leases),
+   * guarded like the rest. One statement is atomic in SQLite itself, across processes sharing the file too (its
+   * write lock), which an in-process mutex is not.
+   */
+  sql?: (sql: string, ...params: unknown[]) => Promise<Array<Record<string, unknown>>>;
   /** prefix for raw Redis keys, consistent with the adapter's (`namespace::key`) */
   rawKey(key: string): string;
   /** run a raw backend call with the same timeout and typed error as keyv's operations */
   guard<T>(op: string, work: () => Promise<T>): Promise<T>;
-  /**
-   * only on sqlite: one SQL statement on the adapter's connection, guarded like the rest. One statement is atomic in
-   * SQLite itself, across processes sharing the file too (its write lock), which an in-process mutex is not.
-   */
-  sql?<T = Record<string, unknown>>(op: string, statement: string, ...params: unknown[]): Promise<T[]>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -164,9 +165,9 @@ async function openSqlite(file: string, opts: ReturnType<typeof validateOptions>
     await adapter.disconnect().catch(() => undefined);
     throw err;
   }
-  const sql = <T>(op: string, statement: string, ...params: unknown[]) => guard(op, () => adapter.query(statement, ...params) as Promise<T[]>);
+  const sql = (statement: string, ...params: unknown[]) => guard('sql', () => adapter.query(statement, ...params) as Promise<Array<Record<string, unknown>>>);
   try {
-    await sql('open', SQLITE_LEASES_TABLE);
+    await sql(SQLITE_LEASES_TABLE);
   } catch (err) {
     await adapter.disconnect().catch(() => undefined);
     throw err;

@@ -21,7 +21,7 @@ function isEntry(v: unknown): v is LedgerEntry {
 /** The run's lease is no longer its own (expired, or taken by another run): it must stop writing. */
 export class FenceStaleError extends ConnectorError {
   constructor(productNo: string) {
-    super('SYNC_FENCE_STALE', `The run no longer holds the sync lease; the ledger entry of ${productNo} was not changed and the run stops`, { status: 409 });
+    super('SYNC_FENCE_STALE', `The run no longer holds the sync lease; the ledger entry of ${productNo} was not changed and the run stops`);
   }
 }
 

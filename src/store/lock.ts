@@ -120,8 +120,7 @@ export class SqliteLeaseLock implements LeaseLock {
     checkName(name); checkOwner(owner); checkTtl(ttlMs);
     const now = this.now();
     // Insert-if-absent, or take over a released/expired row: one statement, so two processes cannot both win.
-    const rows = await this.sql<{ fence: number }>('lock acquire',
-      `INSERT INTO leases(name, owner, expires_at, fence) VALUES(?, ?, ?, (SELECT COALESCE(MAX(fence), 0) + 1 FROM leases))
+    const rows = await this.sql(`INSERT INTO leases(name, owner, expires_at, fence) VALUES(?, ?, ?, (SELECT COALESCE(MAX(fence), 0) + 1 FROM leases))
        ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, fence = excluded.fence
        WHERE leases.owner IS NULL OR leases.expires_at <= ?
        RETURNING fence`, this.row(name), owner, now + ttlMs, now);
@@ -131,25 +130,26 @@ export class SqliteLeaseLock implements LeaseLock {
   async renew(name: string, owner: string, ttlMs: number): Promise<boolean> {
     checkName(name); checkOwner(owner); checkTtl(ttlMs);
     const now = this.now();
-    const rows = await this.sql('lock renew', 'UPDATE leases SET expires_at = ? WHERE name = ? AND owner = ? AND expires_at > ? RETURNING fence', now + ttlMs, this.row(name), owner, now);
+    const rows = await this.sql('UPDATE leases SET expires_at = ? WHERE name = ? AND owner = ? AND expires_at > ? RETURNING fence', now + ttlMs, this.row(name), owner, now);
     return rows.length > 0;
   }
 
   async release(name: string, owner: string): Promise<void> {
     checkName(name); checkOwner(owner);
     // The row stays (owner cleared) so that the token counter never goes back.
-    await this.sql('lock release', 'UPDATE leases SET owner = NULL, expires_at = 0 WHERE name = ? AND owner = ?', this.row(name), owner);
+    await this.sql('UPDATE leases SET owner = NULL, expires_at = 0 WHERE name = ? AND owner = ?', this.row(name), owner);
   }
 
   async holder(name: string): Promise<string | undefined> {
     checkName(name);
-    const rows = await this.sql<{ owner: string }>('lock holder', 'SELECT owner FROM leases WHERE name = ? AND owner IS NOT NULL AND expires_at > ?', this.row(name), this.now());
-    return rows[0]?.owner ?? undefined;
+    const rows = await this.sql('SELECT owner FROM leases WHERE name = ? AND owner IS NOT NULL AND expires_at > ?', this.row(name), this.now());
+    const owner = rows[0]?.owner;
+    return typeof owner === 'string' ? owner : undefined;
   }
 
   async token(name: string, owner: string): Promise<number | undefined> {
     checkName(name); checkOwner(owner);
-    const rows = await this.sql<{ fence: number }>('lock token', 'SELECT fence FROM leases WHERE name = ? AND owner = ? AND expires_at > ?', this.row(name), owner, this.now());
+    const rows = await this.sql('SELECT fence FROM leases WHERE name = ? AND owner = ? AND expires_at > ?', this.row(name), owner, this.now());
     return rows.length ? Number(rows[0].fence) : undefined;
   }
 }

@@ -4,7 +4,7 @@
  * pruned atomically by a script) or, on sqlite, one index record guarded by an in-process mutex.
  */
 import type Keyv from 'keyv';
-import type { RunRecord } from '../sync/types.js';
+import type { RunRecord } from '../core/index.js';
 import type { RunStore } from './types.js';
 import { StoreArgumentError, type Backend, type RedisClient } from './keyv.js';
 

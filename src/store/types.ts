@@ -1,6 +1,6 @@
 /** The typed stores the engine uses, all on one keyv (sqlite by default, Redis for several replicas). */
 import type Keyv from 'keyv';
-import type { RunRecord } from '../sync/types.js';
+import type { RunRecord, PushQueue } from '../core/index.js';
 
 export interface LedgerEntry {
   /** content hash of the mapped form data last written (or being written) */
@@ -72,6 +72,8 @@ export interface Stores {
   cursor: CursorStore;
   runs: RunStore;
   lock: LeaseLock;
+  /** OKKI push events waiting for their run */
+  pushQueue: PushQueue;
   /** true when the backing store answers */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -10,8 +10,8 @@ import { runContext, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Stores } from '../store/types.js';
 import { emptyCounts, runPipeline } from './pipeline.js';
-import type { ServiceStatus, SyncService, TriggerRequest, TriggerResult } from './service.js';
-import type { Mapping, ProductSource, ProductWriter, Reporter, RunMode, RunRecord } from './types.js';
+import type { ServiceStatus, SyncService, TriggerRequest, TriggerResult } from '../core/index.js';
+import type { Mapping, ProductSource, ProductWriter, Reporter, RunMode, RunRecord } from '../core/index.js';
 import { windowFor } from './window.js';
 import { ownerGone, recordOwner } from './run-owner.js';
 import { sleep } from '../sleep.js';
@@ -28,7 +28,6 @@ export interface EngineOptions {
   maxInFlight: number;
   /** product fields to fetch via detail calls because the mapping needs them and list items lack them */
   detailFields?: readonly string[];
-  sandbox?: boolean;
   /** lease length; renewed at a third of it while the run lives (default 30 s) */
   lockTtlMs?: number;
   /** how long a finished run keeps trying to save its record while the store is down (default 5 min) */
@@ -46,8 +45,6 @@ export interface EngineDeps {
   metrics: Metrics;
   logger: Logger;
   now?: () => Date;
-  /** when the schedule fires next (wired by main) */
-  nextScheduledRun?: () => Date | null;
 }
 
 interface ActiveRun {
@@ -347,8 +344,6 @@ export class SyncEngine implements SyncService {
     return {
       cursor: cursor ? this.deps.source.formatTime(cursor) : null,
       runningRunId: this.active?.record.id ?? (await this.deps.stores.lock.holder(LOCK_NAME).catch(() => undefined)) ?? null,
-      nextScheduledRun: this.deps.nextScheduledRun?.() ?? null,
-      sandbox: Boolean(this.opts.sandbox),
     };
   }
 

@@ -4,9 +4,10 @@
  */
 import { redact } from '../config.js';
 import type { Metrics } from '../metrics.js';
+import { emptyCounts } from '../core/index.js';
 import type {
   Mapping, MappingContext, ProductPage, ProductWriter, RejectedRecord, RunCounts, RunFailure, WriteOutcome,
-} from './types.js';
+} from '../core/index.js';
 
 export const MAX_RECORDED_FAILURES = 500;
 
@@ -53,9 +54,7 @@ export async function* readAhead<T>(source: AsyncIterable<T>, depth: number): As
   }
 }
 
-export function emptyCounts(): RunCounts {
-  return { fetched: 0, created: 0, updated: 0, unchanged: 0, rejected: 0, failed: 0 };
-}
+export { emptyCounts } from '../core/index.js';
 
 export async function runPipeline(
   pages: AsyncIterable<ProductPage>, ctx: MappingContext, deps: PipelineDeps, signal: AbortSignal,

@@ -1,5 +1,5 @@
 /** Which update-time window a run reads. */
-import type { RunMode, SyncWindow } from './types.js';
+import type { RunMode, SyncWindow } from '../core/index.js';
 
 /**
  * Incremental: from the cursor minus the lookback overlap (so rows written late at the edge of the last window are

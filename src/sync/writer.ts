@@ -1,5 +1,6 @@
 /**
- * The ledger-guarded writer (DESIGN data flow, step 6): one Yida instance per product number, whatever fails.
+ * The ledger-guarded writer (README "Data flow of one run", step 6): one sink instance per product number, whatever
+ * fails. It knows the sink only through the ProductSink port and its sink-neutral errors (core/).
  *
  *  - same hash and `done`          → unchanged, no call;
  *  - new                           → `pending(op:start)` → start → `done(instanceId)`;
@@ -18,11 +19,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Ledger, LedgerEntry } from '../store/types.js';
-import type { ProductWriter, WriteOutcome } from './types.js';
-import type { YidaSink } from '../yida/sink.js';
+import {
+  DuplicateFoundError, WriteAmbiguousError, notExecuted, sinkErrorKind,
+  type ProductSink, type ProductWriter, type WriteOutcome,
+} from '../core/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { YidaDuplicateFoundError, YidaWriteAmbiguousError } from '../yida/errors.js';
 import { ConnectorError, errorCode, errorMessage } from '../errors.js';
 import { sleep } from '../sleep.js';
 
@@ -31,8 +33,8 @@ type Opts = { signal?: AbortSignal; searchFirst?: boolean };
 
 export interface LedgerWriterDeps {
   ledger: Ledger;
-  sink: YidaSink;
-  /** the Yida field that holds the product number */
+  sink: ProductSink;
+  /** the sink field that holds the product number */
   keyField: string;
   logger?: Logger;
   metrics?: Metrics;
@@ -49,26 +51,24 @@ export interface LedgerWriterDeps {
 /** A pending write is too young for an empty search to prove it never happened: it is left for a later run. */
 export class PendingTooRecentError extends ConnectorError {
   constructor(productNo: string, ageMs: number) {
-    super('LEDGER_PENDING_RECENT', `a write of ${productNo} began ${Math.round(ageMs / 1000)} s ago and is not visible in Yida's search yet; it is left for a later run (YIDA_SEARCH_LAG)`, { status: 409 });
+    super('LEDGER_PENDING_RECENT', `a write of ${productNo} began ${Math.round(ageMs / 1000)} s ago and is not visible in Yida's search yet; it is left for a later run (YIDA_SEARCH_LAG)`);
   }
 }
 
-// Matched by stable code rather than instanceof: a module loaded twice (ESM and CJS paths) must not change the policy.
-/** Errors that prove the call was not executed (nothing to reconcile). */
-const notExecuted = (err: unknown) => ['YIDA_THROTTLED', 'YIDA_AUTH_FAILED'].includes(errorCode(err));
-const isAmbiguous = (err: unknown) => errorCode(err) === 'YIDA_WRITE_AMBIGUOUS';
-const isRejected = (err: unknown) => errorCode(err) === 'YIDA_REJECTED';
+// Matched by stable code rather than instanceof (sinkErrorKind): a module loaded twice must not change the policy.
+const isAmbiguous = (err: unknown) => sinkErrorKind(err) === 'ambiguous';
+const isRejected = (err: unknown) => sinkErrorKind(err) === 'rejected';
 
 /** Another writer (a second process or replica) changed the product's ledger entry between our read and our claim. */
 export class LedgerConflictError extends ConnectorError {
   constructor(productNo: string) {
-    super('LEDGER_CONFLICT', `another run changed the ledger entry of ${productNo} at the same moment; nothing was written, the next run checks it again`, { status: 409 });
+    super('LEDGER_CONFLICT', `another run changed the ledger entry of ${productNo} at the same moment; nothing was written, the next run checks it again`);
   }
 }
 
 export class LedgerWriter implements ProductWriter {
   private readonly ledger: Ledger;
-  private readonly sink: YidaSink;
+  private readonly sink: ProductSink;
   private readonly keyField: string;
   private readonly logger?: Logger;
   private readonly reconcileDelayMs: number;
@@ -176,7 +176,7 @@ export class LedgerWriter implements ProductWriter {
     await this.claim(item.productNo, stored, pending);
     let instanceId: string;
     try {
-      instanceId = await this.sink.start(item.formData, opts);
+      instanceId = await this.sink.create(item.formData, { signal: opts.signal, key: item.productNo });
     } catch (err) {
       if (isAmbiguous(err)) {
         this.logger?.warn({ productNo: item.productNo, attemptId: pending.attemptId, reason: errorMessage(err) }, 'start outcome unknown; reconciling by search');
@@ -198,7 +198,7 @@ export class LedgerWriter implements ProductWriter {
     const pending = this.entry({ hash: item.hash, state: 'pending', attemptId: randomUUID(), op: 'update', instanceId });
     await this.claim(item.productNo, stored, pending);
     try {
-      await this.sink.update(instanceId, item.formData, opts);
+      await this.sink.update(instanceId, item.formData, { signal: opts.signal, key: item.productNo });
     } catch (err) {
       // Not executed: the instance still holds what `before` says, so put that back and skip a search next time.
       if (notExecuted(err) && before?.state === 'done') await this.ledger.claim(item.productNo, pending, before);
@@ -210,10 +210,10 @@ export class LedgerWriter implements ProductWriter {
 
   /** `stored`: the ledger entry as read (undefined when there is none); `pending` says what the earlier attempt did. */
   private async reconcile(item: Item, pending: LedgerEntry, stored: LedgerEntry | undefined, immediate: boolean, opts: Opts, why: 'pending' | 'search-first' = 'pending', knownIds?: string[]): Promise<WriteOutcome> {
-    const ids = knownIds ?? await this.sink.findByKey(this.keyField, item.productNo, opts);
+    const ids = knownIds ?? await this.sink.findByKey(this.keyField, item.productNo, { signal: opts.signal });
     if (why === 'pending') this.logger?.info({ productNo: item.productNo, op: pending.op, found: ids.length, immediate }, 'reconciled pending ledger entry');
     else if (ids.length) this.logger?.info({ productNo: item.productNo, found: ids.length }, 'adopted an instance that already existed in Yida');
-    if (ids.length > 1) throw new YidaDuplicateFoundError(item.productNo, ids);
+    if (ids.length > 1) throw new DuplicateFoundError(item.productNo, ids);
     const kind = pending.op === 'update' ? 'updated' : 'created';
     if (ids.length === 1) {
       const instanceId = ids[0];
@@ -224,7 +224,7 @@ export class LedgerWriter implements ProductWriter {
       return { kind, productNo: item.productNo, instanceId };
     }
     if (immediate) {
-      throw new YidaWriteAmbiguousError(`start for ${item.productNo} had no clear answer and no instance is visible yet; the next run reconciles it`);
+      throw new WriteAmbiguousError(`start for ${item.productNo} had no clear answer and no instance is visible yet; the next run reconciles it`);
     }
     // An empty search proves nothing about a young attempt (still in flight elsewhere, or committed but not indexed).
     const age = this.now() - Date.parse(pending.syncedAt);

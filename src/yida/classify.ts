@@ -2,6 +2,7 @@
  * What an SDK failure means for us. The SDK throws a plain Error with `code` (DingTalk's code) and `statusCode`
  * when DingTalk answered, and network-level errors (httpx RequestTimeoutError, ECONNRESET, ...) when it did not.
  */
+import { resolveRetryPolicy, type Failure, type RetryPolicy } from '../outbound/index.js';
 export type FailureKind =
   /** throttled: the call was NOT executed; wait and retry */
   | 'throttled'
@@ -35,3 +36,14 @@ export function classify(err: unknown): Classified {
   // Timeouts, resets, a body that is not JSON (an HTML ban page): we cannot know what the server did.
   return { kind: 'ambiguous', remoteCode: code ?? (typeof e.name === 'string' ? e.name : undefined), message };
 }
+
+/** A classified SDK failure in the outbound kit's vocabulary (rejected content is final). */
+export function toFailure(c: Classified): Failure {
+  return c.kind === 'rejected' ? { kind: 'fatal' } : { kind: c.kind };
+}
+
+/**
+ * DingTalk's retry policy: 4 retries (5 attempts) on transient failures; 11 more when throttled (Yida advises waiting
+ * about 1 s, and a throttled call was not executed); 500 ms doubling to 15 s, half jitter.
+ */
+export const YIDA_RETRY_POLICY: Readonly<RetryPolicy> = resolveRetryPolicy({ limit: 4, throttleLimit: 11, backoffLimit: 15_000 });

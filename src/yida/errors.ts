@@ -1,19 +1,12 @@
 /** Typed Yida/DingTalk errors with the stable codes the run record carries per product. */
-import { ConnectorError } from '../errors.js';
+import { SinkError, type SinkErrorOptions } from '../core/index.js';
 
 export type YidaErrorCode = 'YIDA_AUTH_FAILED' | 'YIDA_THROTTLED' | 'YIDA_WRITE_AMBIGUOUS' | 'YIDA_DUPLICATE_FOUND' | 'YIDA_REJECTED' | 'YIDA_UNAVAILABLE';
 
-export class YidaError extends ConnectorError {
+/** A Yida failure: a sink-neutral error (core/sink-errors.ts) the writer understands, with DingTalk's details. */
+export class YidaError extends SinkError {
   declare readonly code: YidaErrorCode;
-  /** DingTalk's own error code, when it answered (e.g. InvalidAuthentication) */
-  readonly remoteCode?: string;
-  /** HTTP status DingTalk answered with, when it answered */
-  readonly remoteStatus?: number;
-  constructor(code: YidaErrorCode, message: string, opts: { remoteCode?: string; remoteStatus?: number; cause?: unknown; details?: Record<string, unknown> } = {}) {
-    super(code, message, { status: 502, expose: false, cause: opts.cause, details: opts.details });
-    this.remoteCode = opts.remoteCode;
-    this.remoteStatus = opts.remoteStatus;
-  }
+  constructor(code: YidaErrorCode, message: string, opts: SinkErrorOptions = {}) { super(code, message, opts); }
 }
 
 /** DingTalk refused the app credentials or the token, even after one refetch. */
@@ -32,13 +25,7 @@ export class YidaWriteAmbiguousError extends YidaError {
 }
 
 /** More than one Yida instance holds the same key: a human must decide which one stays. */
-export class YidaDuplicateFoundError extends YidaError {
-  readonly instanceIds: string[];
-  constructor(keyValue: string, instanceIds: string[]) {
-    super('YIDA_DUPLICATE_FOUND', `${instanceIds.length} Yida instances hold key ${keyValue}: ${instanceIds.join(', ')}`, { details: { instanceIds } });
-    this.instanceIds = instanceIds;
-  }
-}
+export { DuplicateFoundError as YidaDuplicateFoundError } from '../core/index.js';
 
 /** Yida refused the request as invalid (4xx other than auth/throttling); the message is Yida's. */
 export class YidaRejectedError extends YidaError {
@@ -48,4 +35,12 @@ export class YidaRejectedError extends YidaError {
 /** A read (search, token) kept failing on network errors, timeouts or 5xx after every retry. */
 export class YidaUnavailableError extends YidaError {
   constructor(message: string, opts: ConstructorParameters<typeof YidaError>[2] = {}) { super('YIDA_UNAVAILABLE', message, opts); }
+}
+
+/**
+ * An answer without what it must carry (startInstance without an id): an internal signal, never surfaced as is. The
+ * classifier reads it as an ambiguous outcome (the instance may exist), so a create ends as YIDA_WRITE_AMBIGUOUS.
+ */
+export class YidaMalformedAnswer extends Error {
+  constructor(message: string) { super(message); this.name = 'YidaMalformedAnswer'; }
 }

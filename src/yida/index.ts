@@ -7,4 +7,5 @@ export {
 export { classify, type FailureKind } from './classify.js';
 export { AdaptivePacer } from './pacer.js';
 export type { SdkTimeouts } from './sdk.js';
-export type { RetryPolicy } from './backoff.js';
+export { YIDA_RETRY_POLICY } from './classify.js';
+export type { RetryPolicy } from '../outbound/index.js';

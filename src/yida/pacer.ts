@@ -3,7 +3,7 @@
  * in flight (a slot shared by every API of one sink). DingTalk does not publish the limit an app actually has, so
  * the rate adapts: see AdaptivePacer.
  */
-import { sleep } from './backoff.js';
+import { sleep } from '../sleep.js';
 
 export class Semaphore {
   private inUse = 0;

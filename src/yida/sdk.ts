@@ -76,10 +76,14 @@ export function runtimeOptions(timeouts: SdkTimeouts): InstanceType<typeof Runti
  * (seen with the SDK against a loopback server: a 300 ms readTimeout waited for a 2 s answer), so a hung call
  * would otherwise hold a concurrency slot for as long as the server likes. The error looks like httpx's own.
  */
+export class DeadlineError extends Error {
+  constructor(ms: number) { super(`ReadTimeout: no answer within ${ms} ms`); this.name = 'RequestTimeoutError'; }
+}
+
 export function withDeadline<T>(call: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`ReadTimeout: no answer within ${ms} ms`), { name: 'RequestTimeoutError' })), ms);
+    timer = setTimeout(() => reject(new DeadlineError(ms)), ms);
   });
   call.catch(() => undefined); // a late failure of the abandoned call must not become an unhandled rejection
   return Promise.race([call, deadline]).finally(() => clearTimeout(timer));

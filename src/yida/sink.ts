@@ -12,36 +12,28 @@
  *  - other 4xx: YIDA_REJECTED with Yida's message.
  */
 import type { Config } from '../config.js';
+import type { FormData, ProductSink, SinkCallOptions } from '../core/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { YidaClient, $yida, sdkConfig, runtimeOptions, validateTimeouts, withDeadline, DEFAULT_TIMEOUTS, type SdkTimeouts, type YidaClientType } from './sdk.js';
-import { classify } from './classify.js';
-import { backoffDelay, sleep, validateRetry, DEFAULT_RETRY, type RetryPolicy } from './backoff.js';
+import { resolveRetryPolicy, retrying, type CallKind, type GiveUp, type RetryPolicy } from '../outbound/index.js';
+import { classify, toFailure, YIDA_RETRY_POLICY } from './classify.js';
 import { AdaptivePacer, Semaphore } from './pacer.js';
 import { DingtalkTokenProvider, type TokenProvider } from './token.js';
-import { YidaAuthError, YidaRejectedError, YidaThrottledError, YidaUnavailableError, YidaWriteAmbiguousError, YidaError } from './errors.js';
+import { YidaAuthError, YidaMalformedAnswer, YidaRejectedError, YidaThrottledError, YidaUnavailableError, YidaWriteAmbiguousError, YidaError } from './errors.js';
+import { SinkError } from '../core/index.js';
 
-export type FormData = Record<string, unknown>;
-export interface CallOptions { signal?: AbortSignal }
+export type { FormData } from '../core/index.js';
+export type CallOptions = SinkCallOptions;
 
-/** What the sync engine's writer needs from Yida. */
-export interface YidaSink {
-  /** start a process instance; resolves with its processInstanceId */
-  start(formData: FormData, opts?: CallOptions): Promise<string>;
-  /** merge `formData` into an existing instance */
-  update(instanceId: string, formData: FormData, opts?: CallOptions): Promise<void>;
-  /** ids of every instance whose `keyField` equals `value` exactly (all pages) */
-  findByKey(keyField: string, value: string, opts?: CallOptions): Promise<string[]>;
-  /** every instance of the form: key field value → instance ids (100 per call: a backfill's lookups in bulk) */
-  scanKeys?(keyField: string, opts?: CallOptions): Promise<Map<string, string[]>>;
-  /** current paced rate per API, requests per second (for logs and the benchmark) */
-  rates?(): Record<string, number>;
-}
+/** Yida process instances as the writer's sink (the ProductSink port; its errors are sink errors, yida/errors.ts). */
+export type YidaSink = ProductSink;
 
 export interface YidaSinkDeps {
   logger?: Logger;
   metrics?: Metrics;
   timeouts?: Partial<SdkTimeouts>;
+  /** the kit's retry policy over DingTalk's (YIDA_RETRY_POLICY) */
   retry?: Partial<RetryPolicy>;
   /** share a token cache between sinks of the same app */
   tokens?: TokenProvider;
@@ -50,8 +42,6 @@ export interface YidaSinkDeps {
 }
 
 type Api = 'startInstance' | 'updateInstance' | 'getInstanceIdList' | 'getInstances';
-/** read: retry on anything transient; idempotent: a write that may be repeated; write: never repeated on ambiguity */
-type CallKind = 'read' | 'idempotent' | 'write';
 
 const MAX_SEARCH_PAGES = 10_000;
 
@@ -81,6 +71,22 @@ function formJson(formData: FormData, opts: { dropEmpty?: boolean } = {}): strin
   return JSON.stringify(formData);
 }
 
+/** The typed error a call that stops failing ends with, saying what is known about it. */
+function giveUp(api: Api, err: unknown, { reason, throttled, transient }: GiveUp): unknown {
+  if (err instanceof SinkError) return err;
+  const c = classify(err);
+  const opts = { remoteCode: c.remoteCode, remoteStatus: c.status };
+  if (reason === 'auth') return new YidaAuthError(`DingTalk refused a freshly fetched access token on ${api} (${c.remoteCode ?? c.status})`, opts);
+  switch (c.kind) {
+    case 'throttled': return new YidaThrottledError(`${api} still throttled after ${throttled} attempts (${c.remoteCode ?? c.status})`, opts);
+    case 'rejected': case 'auth': return new YidaRejectedError(`${api} refused by Yida (${c.remoteCode ?? c.status}): ${c.message}`, opts);
+    case 'not_sent': return new YidaUnavailableError(`${api}: DingTalk unreachable after ${transient} attempts (${c.remoteCode})`, opts);
+    case 'ambiguous':
+      if (reason === 'not_retryable') return new YidaWriteAmbiguousError(`${api} outcome unknown (${c.remoteCode ?? c.status ?? 'no answer'}): the instance may or may not exist`, { ...opts, cause: err });
+      return new YidaUnavailableError(`${api} failed after ${transient} attempts (${c.remoteCode ?? c.status ?? 'no answer'})`, { ...opts, cause: err });
+  }
+}
+
 class SdkYidaSink implements YidaSink {
   private readonly client: YidaClientType;
   private readonly tokens: TokenProvider;
@@ -91,19 +97,13 @@ class SdkYidaSink implements YidaSink {
   private readonly pageSize: number;
 
   constructor(private readonly cfg: { dingtalk: Config['dingtalk']; yida: Config['yida'] }, private readonly deps: YidaSinkDeps) {
+    // cfg comes from the validated Config (src/config.ts): trusted, not checked again here
     const { yida, dingtalk } = cfg;
-    requireText('yida.appType (YIDA_APP_TYPE)', yida.appType);
-    requireText('yida.systemToken (YIDA_SYSTEM_TOKEN)', yida.systemToken);
-    requireText('yida.userId (YIDA_USER_ID)', yida.userId);
-    requireText('yida.formUuid (YIDA_FORM_UUID)', yida.formUuid);
-    requireText('dingtalk.endpoint (DINGTALK_ENDPOINT)', dingtalk.endpoint);
-    if (!(yida.qps > 0)) throw new TypeError('yida.qps (YIDA_QPS): expected a positive number');
-    if (!Number.isInteger(yida.concurrency) || yida.concurrency < 1) throw new TypeError('yida.concurrency (YIDA_CONCURRENCY): expected a whole number >= 1');
     const readTimeoutMs = deps.timeouts?.readTimeoutMs ?? DEFAULT_TIMEOUTS.readTimeoutMs;
     // An unspecified connect timeout follows the read timeout up: the SDK also uses it as the socket idle timer.
     const connectTimeoutMs = deps.timeouts?.connectTimeoutMs ?? Math.max(DEFAULT_TIMEOUTS.connectTimeoutMs, readTimeoutMs);
     this.timeouts = validateTimeouts({ readTimeoutMs, connectTimeoutMs });
-    this.retry = validateRetry({ ...DEFAULT_RETRY, ...deps.retry });
+    this.retry = resolveRetryPolicy(deps.retry, YIDA_RETRY_POLICY);
     this.pageSize = deps.searchPageSize ?? 100;
     if (!Number.isInteger(this.pageSize) || this.pageSize < 1 || this.pageSize > 100) throw new TypeError('searchPageSize: expected a whole number from 1 to 100');
     this.client = new YidaClient(sdkConfig(dingtalk, this.timeouts));
@@ -121,12 +121,13 @@ class SdkYidaSink implements YidaSink {
     return p;
   }
 
+  /**
+   * One call through the gate: a concurrency slot and the API's pace for each attempt (released before any backoff,
+   * so a waiting call holds no slot), the app token, and the kit's retry loop under DingTalk's policy.
+   */
   private async call<T>(api: Api, kind: CallKind, fn: (token: string) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const { metrics, logger } = this.deps;
-    let tokenRefetched = false;
-    let throttledAttempts = 0;
-    for (let attempt = 1; ; attempt++) {
-      let delay = 0;
+    return retrying(async () => {
       const release = await this.slots.acquire();
       try {
         signal?.throwIfAborted();
@@ -139,45 +140,32 @@ class SdkYidaSink implements YidaSink {
           return out;
         } catch (err) {
           const c = classify(err);
-          const opts = { remoteCode: c.remoteCode, remoteStatus: c.status };
           metrics?.apiCalls.inc({ target: 'yida', status: c.remoteCode ?? String(c.status ?? 'error') });
-          switch (c.kind) {
-            case 'auth':
-              if (tokenRefetched) throw new YidaAuthError(`DingTalk refused a freshly fetched access token on ${api} (${c.remoteCode ?? c.status})`, opts);
-              tokenRefetched = true;
-              this.tokens.invalidate(token);
-              logger?.info({ api }, 'dingtalk access token refused; fetching a new one');
-              attempt--; // the refetch is not a retry of the call's budget
-              continue;
-            case 'throttled':
-              metrics?.throttles.inc({ target: 'yida' });
-              throttledAttempts++;
-              attempt--; // throttling has its own budget
-              this.pacer(api).onThrottled();
-              if (throttledAttempts >= this.retry.maxThrottledAttempts) throw new YidaThrottledError(`${api} still throttled after ${throttledAttempts} attempts (${c.remoteCode ?? c.status})`, opts);
-              break;
-            case 'rejected':
-              throw new YidaRejectedError(`${api} refused by Yida (${c.remoteCode ?? c.status}): ${c.message}`, opts);
-            case 'ambiguous':
-              if (kind === 'write') throw new YidaWriteAmbiguousError(`${api} outcome unknown (${c.remoteCode ?? c.status ?? 'no answer'}): the instance may or may not exist`, { ...opts, cause: err });
-              if (attempt >= this.retry.maxAttempts) throw new YidaUnavailableError(`${api} failed after ${attempt} attempts (${c.remoteCode ?? c.status ?? 'no answer'})`, { ...opts, cause: err });
-              break;
-            case 'not_sent':
-              if (attempt >= this.retry.maxAttempts) throw new YidaUnavailableError(`${api}: DingTalk unreachable after ${attempt} attempts (${c.remoteCode})`, opts);
-              break;
+          if (c.kind === 'auth') {
+            this.tokens.invalidate(token);
+            logger?.info({ api }, 'dingtalk access token refused; fetching a new one');
+          } else if (c.kind === 'throttled') {
+            metrics?.throttles.inc({ target: 'yida' });
+            this.pacer(api).onThrottled();
           }
-          metrics?.retries.inc({ target: 'yida' });
-          delay = backoffDelay(this.retry, Math.max(attempt, throttledAttempts));
-          logger?.debug({ api, attempt, kind: c.kind, code: c.remoteCode, delayMs: Math.round(delay), rate: this.pacer(api).rate }, 'yida call will be retried');
+          throw err;
         }
       } finally {
         release();
       }
-      await sleep(delay, signal); // outside the slot: a backing-off call must not hold a concurrency slot
-    }
+    }, {
+      policy: this.retry, kind, signal,
+      // a sink error (from the token provider) is final: it has been through its own retries
+      classify: (err) => (err instanceof SinkError ? { kind: 'fatal' } : toFailure(classify(err))),
+      onRetry: ({ attempts, failure, delayMs, error }) => {
+        metrics?.retries.inc({ target: 'yida' });
+        logger?.debug({ api, attempt: attempts, kind: failure.kind, code: classify(error).remoteCode, delayMs, rate: this.pacer(api).rate }, 'yida call will be retried');
+      },
+      giveUp: (err, info) => giveUp(api, err, info),
+    });
   }
 
-  async start(formData: FormData, opts: CallOptions = {}): Promise<string> {
+  async create(formData: FormData, opts: CallOptions = {}): Promise<string> {
     const { yida } = this.cfg;
     const formDataJson = formJson(formData, { dropEmpty: true });
     return this.call('startInstance', 'write', async (token) => {
@@ -190,7 +178,7 @@ class SdkYidaSink implements YidaSink {
         runtimeOptions(this.timeouts),
       );
       const id = res.body?.result;
-      if (typeof id !== 'string' || !id) throw Object.assign(new Error('startInstance answered without a processInstanceId'), { name: 'MalformedAnswer' });
+      if (typeof id !== 'string' || !id) throw new YidaMalformedAnswer('startInstance answered without a processInstanceId');
       return id;
     }, opts.signal);
   }

@@ -1,86 +1,83 @@
 /**
- * DingTalk app access tokens (oauth2_1_0 getAccessToken): cached per app key, refreshed before they expire,
- * one fetch at a time however many callers ask, and dropped when DingTalk says a token is no longer valid.
- * Fetching is a read: retried on network errors, timeouts, 5xx and throttling; refused credentials fail at once.
+ * DingTalk app access tokens (oauth2_1_0 getAccessToken) through the outbound kit's single-flight cache: refreshed
+ * before they expire, one fetch at a time however many callers ask (no caller's abort cancels it), dropped when
+ * DingTalk says a token is no longer valid. Fetching is a read: retried on network errors, timeouts, 5xx and
+ * throttling; refused credentials fail at once.
  */
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { retrying, TokenCache, type FetchedToken, type RetryPolicy } from '../outbound/index.js';
 import { OAuthClient, $oauth, sdkConfig, runtimeOptions, withDeadline, type SdkTimeouts, type OAuthClientType } from './sdk.js';
-import { classify } from './classify.js';
-import { backoffDelay, sleep, type RetryPolicy } from './backoff.js';
-import { YidaAuthError, YidaThrottledError, YidaUnavailableError } from './errors.js';
-
-interface Cached { token: string; refreshAt: number; expiresAt: number }
+import { classify, toFailure } from './classify.js';
+import { YidaAuthError, YidaError, YidaThrottledError, YidaUnavailableError } from './errors.js';
 
 export interface TokenProvider {
-  /** a token valid for a while yet */
+  /** a token valid for a while yet; `signal` stops only this caller's wait */
   get(signal?: AbortSignal): Promise<string>;
   /** forget `token` (DingTalk refused it) so the next get() fetches a fresh one */
   invalidate(token: string): void;
 }
 
-export class DingtalkTokenProvider implements TokenProvider {
-  private readonly cache = new Map<string, Cached>();
-  private readonly inflight = new Map<string, Promise<string>>();
-  private readonly client: OAuthClientType;
+/** DingTalk's app tokens live 2 h; refreshed 10 min early (proportionally less for short-lived ones). */
+const DEFAULT_TTL_SECONDS = 7200;
 
+export class DingtalkTokenProvider implements TokenProvider {
+  private readonly client: OAuthClientType;
+  private readonly cache: TokenCache;
+
+  /** `app` comes from the validated Config (src/config.ts): trusted, not checked again here. */
   constructor(
     private readonly app: { appKey: string; appSecret: string; endpoint: string; protocol: 'http' | 'https' },
     private readonly opts: { timeouts: SdkTimeouts; retry: RetryPolicy; logger?: Logger; metrics?: Metrics },
   ) {
-    if (!app.appKey) throw new TypeError('dingtalk.appKey: required (DINGTALK_APP_KEY)');
-    if (!app.appSecret) throw new TypeError('dingtalk.appSecret: required (DINGTALK_APP_SECRET)');
     this.client = new OAuthClient(sdkConfig(app, opts.timeouts));
+    this.cache = new TokenCache(() => this.fetch(), { defaultTtlSeconds: DEFAULT_TTL_SECONDS, maxMarginMs: 600_000 });
   }
 
-  async get(signal?: AbortSignal): Promise<string> {
-    const hit = this.cache.get(this.app.appKey);
-    if (hit && Date.now() < hit.refreshAt) return hit.token;
-    let p = this.inflight.get(this.app.appKey);
-    if (!p) {
-      p = this.fetch(signal).finally(() => this.inflight.delete(this.app.appKey));
-      this.inflight.set(this.app.appKey, p);
-    }
-    return p;
-  }
+  get(signal?: AbortSignal): Promise<string> { return this.cache.get(signal); }
 
-  invalidate(token: string): void {
-    const hit = this.cache.get(this.app.appKey);
-    if (hit?.token === token) this.cache.delete(this.app.appKey);
-  }
+  invalidate(token: string): void { this.cache.invalidate(token); }
 
-  private async fetch(signal?: AbortSignal): Promise<string> {
+  /** One token, retried under the policy; no signal: it belongs to every caller waiting for it. */
+  private fetch(): Promise<FetchedToken> {
     const { retry, timeouts, metrics, logger } = this.opts;
-    for (let attempt = 1; ; attempt++) {
+    return retrying(async () => {
       try {
         const res = await withDeadline(this.client.getAccessTokenWithOptions(
           new $oauth.GetAccessTokenRequest({ appKey: this.app.appKey, appSecret: this.app.appSecret }), {}, runtimeOptions(timeouts)), timeouts.readTimeoutMs + 50);
         metrics?.apiCalls.inc({ target: 'dingtalk_token', status: String(res.statusCode ?? 200) });
         const token = res.body?.accessToken;
-        const expireIn = Number(res.body?.expireIn ?? 7200);
         if (!token) throw new YidaAuthError('DingTalk answered the token request without an accessToken');
-        const now = Date.now();
-        // Refresh ahead of expiry: 10 min for DingTalk's 2 h tokens, proportionally less for short-lived ones.
-        const margin = Math.min(600, expireIn / 10) * 1000;
-        this.cache.set(this.app.appKey, { token, expiresAt: now + expireIn * 1000, refreshAt: now + expireIn * 1000 - margin });
-        return token;
+        return { accessToken: token, expiresInSeconds: Number(res.body?.expireIn ?? DEFAULT_TTL_SECONDS) };
       } catch (err) {
-        if (err instanceof YidaAuthError) throw err;
+        if (err instanceof YidaError) throw err;
         const c = classify(err);
         metrics?.apiCalls.inc({ target: 'dingtalk_token', status: c.remoteCode ?? String(c.status ?? 'error') });
         if (c.kind === 'throttled') metrics?.throttles.inc({ target: 'dingtalk_token' });
-        if (c.kind === 'rejected' || c.kind === 'auth') {
-          throw new YidaAuthError(`DingTalk refused the app credentials (${c.remoteCode ?? c.status}): ${c.message}`, { remoteCode: c.remoteCode, remoteStatus: c.status });
-        }
-        if (attempt >= (c.kind === 'throttled' ? retry.maxThrottledAttempts : retry.maxAttempts)) {
-          const msg = `DingTalk token request failed after ${attempt} attempts (${c.remoteCode ?? c.status ?? c.kind})`;
-          throw c.kind === 'throttled' ? new YidaThrottledError(msg, { remoteCode: c.remoteCode, remoteStatus: c.status }) : new YidaUnavailableError(msg, { remoteCode: c.remoteCode, remoteStatus: c.status });
-        }
-        metrics?.retries.inc({ target: 'dingtalk_token' });
-        const delay = backoffDelay(retry, attempt);
-        logger?.warn({ attempt, kind: c.kind, code: c.remoteCode, delayMs: Math.round(delay) }, 'dingtalk token request failed; retrying');
-        await sleep(delay, signal);
+        throw err;
       }
-    }
+    }, {
+      policy: retry, kind: 'read',
+      // a refused token request means refused credentials: nothing to refetch
+      classify: (err) => {
+        if (err instanceof YidaError) return { kind: 'fatal' };
+        const f = toFailure(classify(err));
+        return f.kind === 'auth' ? { kind: 'fatal' } : f;
+      },
+      onRetry: ({ attempts, failure, delayMs, error }) => {
+        metrics?.retries.inc({ target: 'dingtalk_token' });
+        logger?.warn({ attempt: attempts, kind: failure.kind, code: classify(error).remoteCode, delayMs }, 'dingtalk token request failed; retrying');
+      },
+      giveUp: (err, { attempts, reason }) => {
+        if (err instanceof YidaError) return err;
+        const c = classify(err);
+        const opts = { remoteCode: c.remoteCode, remoteStatus: c.status };
+        if (reason === 'not_retryable' && (c.kind === 'rejected' || c.kind === 'auth')) {
+          return new YidaAuthError(`DingTalk refused the app credentials (${c.remoteCode ?? c.status}): ${c.message}`, opts);
+        }
+        const msg = `DingTalk token request failed after ${attempts} attempts (${c.remoteCode ?? c.status ?? c.kind})`;
+        return c.kind === 'throttled' ? new YidaThrottledError(msg, opts) : new YidaUnavailableError(msg, opts);
+      },
+    });
   }
 }

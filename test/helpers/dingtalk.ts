@@ -8,6 +8,7 @@ import { startDingtalkSimulator, type DingtalkSimulator, type DingtalkSimulatorO
 import { createYidaSink, type YidaSink, type YidaSinkDeps } from '../../src/yida/index.js';
 import type { Config } from '../../src/config.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
+import { exponential } from '../../src/outbound/index.js';
 
 export const KEY_FIELD = 'textField_productNo';
 
@@ -25,7 +26,7 @@ export async function startSinkFixture(o: { sim?: DingtalkSimulatorOptions; yida
   const sim = await startDingtalkSimulator(o.sim);
   const metrics = createMetrics();
   const sink = createYidaSink(dingtalkConfigFor(sim, o.yida), {
-    metrics, retry: { baseDelayMs: 20, maxDelayMs: 400, maxAttempts: 8, maxThrottledAttempts: 20 }, timeouts: { readTimeoutMs: 3000, connectTimeoutMs: 3000 }, ...o.deps,
+    metrics, retry: { delay: exponential(20), backoffLimit: 400, limit: 7, throttleLimit: 19 }, timeouts: { readTimeoutMs: 3000, connectTimeoutMs: 3000 }, ...o.deps,
   });
   return { sim, sink, metrics, close: () => sim.close() };
 }

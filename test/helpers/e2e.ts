@@ -15,7 +15,7 @@ import { buildConnector, type Connector } from '../../src/connector.js';
 import { createApp, startHttpServer, type HttpServerHandle } from '../../src/http/index.js';
 import { startOkkiSimulator, type OkkiSimulator, type OkkiSimulatorOptions } from '../../src/sandbox/okki/index.js';
 import { startDingtalkSimulator, type DingtalkSimulator } from '../../src/sandbox/dingtalk/index.js';
-import type { RunRecord } from '../../src/sync/types.js';
+import type { RunRecord } from '../../src/core/index.js';
 import { request, type TestResponse } from './fake-service.js';
 
 export const E2E_API_KEY = `e2e-api-key-${randomBytes(12).toString('hex')}`;
@@ -118,8 +118,9 @@ export async function startInProcess(sims: Sims, env: Record<string, string>): P
   const logger = createLogger({ level: 'debug', stream: new Writable({ write(c, _e, cb) { logs.push(String(c)); cb(); } }) });
   const metrics = createMetrics();
   const connector = await buildConnector(config, { logger, metrics });
-  const app = createApp({ config, service: connector.engine, metrics, logger });
+  const app = createApp({ config, service: connector.engine, metrics, logger, push: connector.push });
   const http = await startHttpServer(app, { port: 0, host: '127.0.0.1' });
+  await connector.push?.drainer.start(); // as main.ts does
   const auth = { 'x-api-key': E2E_API_KEY };
   return {
     sims, config, connector, http, url: http.url, logs,

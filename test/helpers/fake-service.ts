@@ -3,9 +3,9 @@
  * finishes it (so later triggers coalesce), and resolves waitForRun when a run finishes or the timeout passes.
  * Also: the real Koa app served with that fake on 127.0.0.1, and a one-shot HTTP client for the tests.
  */
-import { ConnectorError } from '../../src/errors.js';
-import type { ServiceStatus, SyncService, TriggerRequest, TriggerResult } from '../../src/sync/service.js';
-import type { RunCounts, RunRecord, RunStatus } from '../../src/sync/types.js';
+import { ShuttingDownError } from '../../src/errors.js';
+import type { ServiceStatus, SyncService, TriggerRequest, TriggerResult } from '../../src/core/index.js';
+import type { RunCounts, RunRecord, RunStatus } from '../../src/core/index.js';
 import http from 'node:http';
 import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -28,7 +28,7 @@ export class FakeSyncService implements SyncService {
   readonly runs = new Map<string, RunRecord>();
   accepting = true;
   readiness: { ok: boolean; checks: Record<string, boolean> } = { ok: true, checks: { store: true, config: true, mapping: true } };
-  statusValue: ServiceStatus = { cursor: '2024-05-01 08:00:00', runningRunId: null, nextScheduledRun: new Date('2024-05-01T00:10:00Z'), sandbox: false };
+  statusValue: ServiceStatus = { cursor: '2024-05-01 08:00:00', runningRunId: null };
   /** when set, trigger() rejects with it */
   triggerError?: Error;
   private running: string | null = null;
@@ -41,7 +41,7 @@ export class FakeSyncService implements SyncService {
   async trigger(req: TriggerRequest): Promise<TriggerResult> {
     this.triggers.push(structuredClone(req));
     if (this.triggerError) throw this.triggerError;
-    if (!this.accepting) throw new ConnectorError('SERVICE_SHUTTING_DOWN', 'shutting down', { status: 503 });
+    if (!this.accepting) throw new ShuttingDownError('shutting down');
     if (this.running) return { runId: this.running, status: 'running', coalesced: true };
     const id = `run-${String(++this.seq).padStart(4, '0')}`;
     this.addRun({
@@ -164,6 +164,8 @@ export interface TestApp {
   handle: HttpServerHandle;
   /** every log line the app wrote */
   logs: string[];
+  /** what the status page shows as the next scheduled run */
+  nextRun: Date | null;
   close(): Promise<void>;
 }
 
@@ -175,10 +177,13 @@ export async function startFakeServiceApp(opts: {
   const logs: string[] = [];
   const sink = new Writable({ write(chunk, _enc, cb) { logs.push(String(chunk)); cb(); } });
   const logger = createLogger({ level: 'debug', stream: sink });
-  const app = createApp({ config: opts.config ?? testConfig(), service, metrics, logger, options: opts.options });
+  const schedule = { next: new Date('2024-05-01T00:10:00Z') as Date | null };
+  const app = createApp({ config: opts.config ?? testConfig(), service, metrics, logger, options: opts.options, nextScheduledRun: () => schedule.next });
   const handle = await startHttpServer(app, { port: 0, host: '127.0.0.1' });
   return {
     service, metrics, url: handle.url, handle, logs,
+    get nextRun() { return schedule.next; },
+    set nextRun(v: Date | null) { schedule.next = v; },
     async close() { service.dispose(); await handle.close({ graceMs: 500 }); },
   };
 }

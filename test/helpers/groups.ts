@@ -1,5 +1,5 @@
 /** A tiny GroupTree over a flat list, the way OKKI's /v1/product/groups delivers it (for mapping tests). */
-import type { GroupTree } from '../../src/sync/types.js';
+import type { GroupTree } from '../../src/core/index.js';
 
 export function groupTree(list: Array<{ id: number; name: string; parent_id: number }>): GroupTree {
   const byId = new Map(list.map((g) => [g.id, g]));

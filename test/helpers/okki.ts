@@ -1,11 +1,13 @@
 /** Shared set-up for the OKKI tests: a simulator on 127.0.0.1 and a source pointed at it with test-sized timings. */
 import { startOkkiSimulator, type OkkiSimulator, type OkkiSimulatorOptions } from '../../src/sandbox/okki/index.js';
 import { createOkkiSource, type OkkiSource, type OkkiSourceConfig, type OkkiSourceDeps } from '../../src/okki/index.js';
-import type { ProductPage, PullOptions, SyncWindow } from '../../src/sync/types.js';
+import type { ProductPage, PullOptions, SyncWindow } from '../../src/core/index.js';
 import { createLogger, type Logger } from '../../src/log.js';
+import { exponential, type RetryPolicy } from '../../src/outbound/index.js';
 import { Writable } from 'node:stream';
 
-export const FAST_RETRY = { attempts: 8, baseDelayMs: 2, maxDelayMs: 20, maxRetryAfterMs: 5_000 } as const;
+/** 8 attempts, 2 ms doubling to 20 ms, Retry-After honoured up to 5 s */
+export const FAST_RETRY: Partial<RetryPolicy> = { limit: 7, throttleLimit: 7, delay: exponential(2), backoffLimit: 20, maxRetryAfter: 5_000 };
 
 export function sourceFor(sim: OkkiSimulator, cfg: Partial<OkkiSourceConfig> = {}, deps: OkkiSourceDeps = {}): OkkiSource {
   return createOkkiSource({

@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { OkkiSimulator } from '../../src/sandbox/okki/index.js';
 import type { DingtalkSimulator } from '../../src/sandbox/dingtalk/index.js';
-import type { RunRecord } from '../../src/sync/types.js';
+import type { RunRecord } from '../../src/core/index.js';
 import { freePort } from './redis.js';
 
 export { freePort };

@@ -13,7 +13,7 @@ import { startDingtalkSimulator, type DingtalkSimulator } from '../../src/sandbo
 import { loadConfig } from '../../src/config.js';
 import { buildConnector, type Connector } from '../../src/connector.js';
 import { createLogger } from '../../src/log.js';
-import type { RunRecord } from '../../src/sync/types.js';
+import type { RunRecord } from '../../src/core/index.js';
 import { auditAdd, envSecrets, recordFigure, secondsSince, seeded, serviceEnv, sleep, tally, tempDir, writeJson } from '../helpers/reliability.js';
 
 const SEED = 8301;

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import { startOkkiSimulator, type OkkiSimulator } from '../../src/sandbox/okki/index.js';
 import { startDingtalkSimulator, type DingtalkSimulator } from '../../src/sandbox/dingtalk/index.js';
-import type { RunRecord } from '../../src/sync/types.js';
+import type { RunRecord } from '../../src/core/index.js';
 import {
   auditAdd, crashLines, recordFigure, secondsSince, serviceEnv, spawnService, tally, tempDir, triggerFresh, waitForRunEnd, writeJson,
   type ServiceProcess,

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { startOkkiSimulator, type OkkiSimulator } from '../../src/sandbox/okki/index.js';
 import { startDingtalkSimulator, type DingtalkSimulator } from '../../src/sandbox/dingtalk/index.js';
-import type { RunRecord } from '../../src/sync/types.js';
+import type { RunRecord } from '../../src/core/index.js';
 import {
   crashLines, recordFigure, secondsSince, serviceEnv, spawnService, tally, triggerFresh, waitFor, waitForRunEnd, type ServiceProcess,
 } from '../helpers/reliability.js';

@@ -1,13 +1,23 @@
 /** Operator routes, no credentials: liveness, readiness, Prometheus metrics and the status page. */
 import type Router from '@koa/router';
-import type { SyncService } from '../../sync/service.js';
+import type { SyncService } from '../../core/index.js';
 import type { Metrics } from '../../metrics.js';
 import { renderStatusPage } from '../status-page.js';
 import type { HttpContext, HttpState } from '../middleware.js';
 
 export const STATUS_PAGE_RUNS = 10;
 
-export function registerOpsRoutes(router: Router<HttpState>, opts: { service: SyncService; metrics: Metrics; timezone: string }): void {
+export interface OpsRouteOptions {
+  service: SyncService;
+  metrics: Metrics;
+  timezone: string;
+  /** sandbox mode: the status page says so */
+  sandbox: boolean;
+  /** when the schedule fires next (the schedule is wired by the entry point, after the app) */
+  nextScheduledRun?: () => Date | null;
+}
+
+export function registerOpsRoutes(router: Router<HttpState>, opts: OpsRouteOptions): void {
   const { service, metrics } = opts;
 
   router.get('/healthz', (ctx: HttpContext) => {
@@ -35,7 +45,8 @@ export function registerOpsRoutes(router: Router<HttpState>, opts: { service: Sy
   });
 
   router.get('/', async (ctx: HttpContext) => {
-    const [status, runs] = await Promise.all([service.status(), service.listRuns(STATUS_PAGE_RUNS)]);
+    const [engine, runs] = await Promise.all([service.status(), service.listRuns(STATUS_PAGE_RUNS)]);
+    const status = { ...engine, nextScheduledRun: opts.nextScheduledRun?.() ?? null, sandbox: opts.sandbox };
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
     ctx.set('Referrer-Policy', 'no-referrer');

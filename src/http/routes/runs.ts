@@ -1,6 +1,6 @@
 /** `GET /runs` and `GET /runs/:id`: run records for the Yida connector and operators (same credentials as the webhook). */
 import type Router from '@koa/router';
-import type { SyncService } from '../../sync/service.js';
+import type { SyncService } from '../../core/index.js';
 import type { Authenticate } from '../auth.js';
 import { InvalidQueryError, RunNotFoundError } from '../errors.js';
 import type { HttpContext, HttpMiddleware, HttpState } from '../middleware.js';

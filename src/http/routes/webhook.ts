@@ -4,7 +4,7 @@
  * then JSON and schema; only a request that passed all of them reaches `service.trigger`.
  */
 import type Router from '@koa/router';
-import type { SyncService } from '../../sync/service.js';
+import type { SyncService } from '../../core/index.js';
 import type { Authenticate } from '../auth.js';
 import { readJsonBody, type JsonBodyOptions } from '../json-body.js';
 import { parseWebhookBody } from '../webhook-body.js';
@@ -46,7 +46,7 @@ export function registerWebhookRoute(router: Router<HttpState>, opts: WebhookRou
   router.post(WEBHOOK_PATH, async (ctx: HttpContext) => {
     ctx.state.webhook = true;
     const method = opts.authenticate(ctx.req.headers);
-    if (!opts.service.accepting) throw new ShuttingDownError();
+    if (!opts.service.accepting) throw new ShuttingDownError('the service is shutting down and takes no new runs');
     const body = parseWebhookBody(await readJsonBody(ctx.req, opts.body));
 
     const requestedBy = requestedByFrom(ctx.get(REQUESTED_BY_HEADER) || undefined);

@@ -1,5 +1,11 @@
 export { startDingtalkSimulator } from './server.js';
-export type { DingtalkSimulator, DingtalkSimulatorOptions, SimRequestRecord, YidaTarget } from './server.js';
-export { DINGTALK_APIS, defaultKnobs, type DingtalkApi, type DingtalkKnobs } from './knobs.js';
+export type { DingtalkSimulator, DingtalkSimulatorOptions, SeedRecord } from './types.js';
+export type { SimRequestRecord, YidaTarget } from './context.js';
+export { DINGTALK_APIS, BATCH_APIS, defaultKnobs, type DingtalkApi, type DingtalkKnobs } from './knobs.js';
 export { robotSign, type RobotConfig, type RobotMessage } from './robot.js';
 export type { SimInstance } from './instances.js';
+export type { SimFormInstance } from './forms.js';
+export type { SimFieldDef } from './definitions.js';
+export type { SimCalls, ApiCallCount } from './metering.js';
+export { formatGmt } from './forms.js';
+export { parseTime } from './search-condition.js';

@@ -65,8 +65,8 @@ export class InstanceStore {
 
   get size(): number { return this.byId.size; }
 
-  create(init: Omit<SimInstance, 'processInstanceId' | 'createTimeGMT' | 'modifiedTimeGMT' | 'version' | 'instanceStatus' | 'approvedResult' | 'title'>): SimInstance {
-    const now = new Date().toISOString();
+  create(init: Omit<SimInstance, 'processInstanceId' | 'createTimeGMT' | 'modifiedTimeGMT' | 'version' | 'instanceStatus' | 'approvedResult' | 'title'>, createdAt = Date.now()): SimInstance {
+    const now = new Date(createdAt).toISOString();
     const inst: SimInstance = {
       ...init,
       processInstanceId: randomUUID(),
@@ -90,6 +90,19 @@ export class InstanceStore {
     inst.data = { ...inst.data, ...patch };
     inst.modifiedTimeGMT = new Date().toISOString();
     inst.version += 1;
+    return inst;
+  }
+
+  delete(id: string): boolean { return this.byId.delete(id); }
+
+  /** terminateInstance: the process stops where it is */
+  terminate(id: string): SimInstance | undefined {
+    const inst = this.byId.get(id);
+    if (!inst) return undefined;
+    if (inst.instanceStatus === 'RUNNING') {
+      inst.instanceStatus = 'TERMINATED';
+      inst.modifiedTimeGMT = new Date().toISOString();
+    }
     return inst;
   }
 

@@ -1,11 +1,16 @@
-/** What the HTTP layer, the schedule and the CLI ask of the sync engine. */
-import type { RunMode, RunRecord } from './types.js';
+/** The sync service port: what the HTTP layer, the schedule, the CLI (and any new trigger) ask of the engine. */
+import type { RunMode, RunProgress, RunRecord, RunTrigger } from './run.js';
 
 export interface TriggerRequest {
-  trigger: 'webhook' | 'schedule' | 'cli' | 'startup';
+  trigger: RunTrigger;
   /** incremental (default) or full; targeted when productNos is given */
   mode?: Exclude<RunMode, 'targeted'>;
   productNos?: string[];
+  /**
+   * Product numbers OKKI reported deleted (push `delete` events); targeted too. The engine reads each from OKKI: one
+   * OKKI still has is synced as usual (events arrive out of order), one it no longer has is gone (SYNC_DELETIONS).
+   */
+  deletedProductNos?: string[];
   requestedBy?: string;
 }
 
@@ -16,13 +21,18 @@ export interface TriggerResult {
   coalesced: boolean;
 }
 
+/** What the engine knows about itself. Extras it has no use for (next scheduled run, sandbox) are added where served. */
 export interface ServiceStatus {
   /** the cursor as source wall-clock text, null before the first successful run */
   cursor: string | null;
   runningRunId: string | null;
-  nextScheduledRun: Date | null;
-  sandbox: boolean;
 }
+
+/** A run event in this process: a run began, made progress, or ended (its final record). */
+export type RunEvent =
+  | { type: 'started'; run: RunRecord }
+  | { type: 'progress'; progress: RunProgress }
+  | { type: 'finished'; run: RunRecord };
 
 export interface SyncService {
   /** Start a run, or join the one in progress (here or, with Redis, on another replica). Throws ConnectorError 503 when shutting down. */
@@ -36,4 +46,6 @@ export interface SyncService {
   ready(): Promise<{ ok: boolean; checks: Record<string, boolean> }>;
   /** false once shutdown began: new triggers are refused */
   readonly accepting: boolean;
+  /** Follow this process's runs (start, progress, end); returns the unsubscribe function. Optional for fakes. */
+  subscribe?(listener: (event: RunEvent) => void): () => void;
 }

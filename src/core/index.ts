@@ -1,0 +1,13 @@
+/**
+ * The ports at the centre: the vocabulary every part shares and the interfaces the engine (`sync/`) depends on.
+ * Adapters (`okki/`, `yida/`, `robot/`, `store/`, `http/`, `mapping/`) implement or use these; nothing here imports
+ * an adapter.
+ */
+export * from './product.js';
+export * from './mapping.js';
+export * from './run.js';
+export * from './service.js';
+export * from './sink.js';
+export * from './sink-errors.js';
+export * from './writer.js';
+export * from './push-queue.js';

@@ -1,0 +1,25 @@
+/** The mapping port: how a source product becomes the sink's form data (implemented by `mapping/`). */
+import type { GroupTree, OkkiProduct, RejectedRecord } from './product.js';
+
+/** Context the mapping reads `{{variables}}` from. */
+export interface MappingContext {
+  groups: GroupTree;
+  /** the cursor before this run (LAST_SYNC_TIME); undefined on the first run */
+  lastSyncTime?: Date;
+  /** run start (CURRENT_TIME) */
+  now: Date;
+  /** wall-clock zone for formatting dates (SYNC_TIMEZONE) */
+  timezone: string;
+}
+
+export type MappingResult =
+  | { ok: true; productNo: string; formData: Record<string, unknown>; hash: string }
+  | { ok: false; rejected: RejectedRecord };
+
+export interface Mapping {
+  /** the Yida field id that holds the product number (the dedupe key on the Yida side) */
+  readonly keyField: string;
+  map(product: OkkiProduct, ctx: MappingContext): MappingResult;
+  /** top-level product field names the templates reference (`{fob.price_min}` → `fob`) */
+  referencedProductFields(): Set<string>;
+}

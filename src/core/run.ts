@@ -1,0 +1,60 @@
+/** A run as everyone sees it: its record (`GET /runs/:id`, the robot report, the store) and the reporter port. */
+
+export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed';
+/**
+ * What a run reads. `targeted` is chosen by the engine when product numbers are given. New modes (sweep, audit) are
+ * added here and planned in `sync/plan.ts`.
+ */
+export type RunMode = 'incremental' | 'full' | 'targeted';
+/** Who asked for a run. New triggers (an OKKI push queue, ...) are added here and call `SyncService.trigger`. */
+export type RunTrigger = 'webhook' | 'schedule' | 'cli' | 'startup' | 'push';
+
+export interface RunCounts { fetched: number; created: number; updated: number; unchanged: number; rejected: number; failed: number }
+
+export interface RunFailure { product_no: string | null; code: string; reason: string }
+
+export function emptyCounts(): RunCounts {
+  return { fetched: 0, created: 0, updated: 0, unchanged: 0, rejected: 0, failed: 0 };
+}
+
+/** The run record exactly as `GET /runs/:id` shows it (README "HTTP surface"), plus a few extra fields. */
+export interface RunRecord {
+  id: string;
+  trigger: string; // a RunTrigger
+  /** who asked for it, when known (webhook caller, replica id) */
+  requestedBy?: string;
+  mode: RunMode;
+  status: RunStatus;
+  /** wall-clock texts in SYNC_TIMEZONE (`YYYY-MM-DD HH:mm:ss`); start null on a full backfill */
+  window: { start: string | null; end: string | null };
+  startedAt: string; // ISO
+  finishedAt: string | null; // ISO
+  durationMs?: number;
+  counts: RunCounts;
+  failures: RunFailure[];
+  /** total failures, even when `failures` is truncated */
+  failuresTotal?: number;
+  /** the run-level error when status is failed */
+  error?: { code: string; message: string };
+  productNos?: string[];
+  cursorBefore?: string | null;
+  cursorAfter?: string | null;
+  report?: { sent: boolean; error?: string };
+}
+
+/** Live progress of a run in this process (not stored): for a console or a progress bar. */
+export interface RunProgress {
+  runId: string;
+  counts: RunCounts;
+  /** products read so far (= counts.fetched) */
+  read: number;
+  /** products whose write settled: created + updated + unchanged + failed */
+  written: number;
+  /** products the read holds, when the source told (absent for unknown) */
+  total?: number;
+}
+
+export interface Reporter {
+  /** Never throws: a robot failure is logged and returned, never fails the run. */
+  report(run: RunRecord, extra?: { consecutiveFailures?: number }): Promise<{ sent: boolean; error?: string }>;
+}
