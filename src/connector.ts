@@ -5,7 +5,7 @@
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { loadMapping, LIST_MISSING_FIELDS } from './mapping/index.js';
+import { detailFieldsFor, loadMapping } from './mapping/index.js';
 import { createOkkiSource } from './okki/index.js';
 import { createYidaSink } from './yida/index.js';
 import { createStores } from './store/index.js';
@@ -13,7 +13,7 @@ import { RobotClient, RobotReporter } from './robot/index.js';
 import { LedgerWriter } from './sync/writer.js';
 import { SyncEngine } from './sync/engine.js';
 import type { Stores } from './store/types.js';
-import type { Mapping, ProductSource, PushQueue, Reporter } from './core/index.js';
+import type { Mapping, ProductSource, PullOptions, PushQueue, Reporter } from './core/index.js';
 import { PushDrainer } from './push/drainer.js';
 import { pushMetrics, type PushMetrics } from './push/metrics.js';
 import { quietPushRuns } from './push/quiet-reporter.js';
@@ -35,6 +35,7 @@ export interface Connector {
   mapping: Mapping;
   /** product fields the mapping needs that list items lack: fetched per product via /v1/product/info */
   detailFields: string[];
+  /** the OKKI source, with `detailFields` already bound */
   source: ProductSource;
   metrics: Metrics;
   reporter?: Reporter;
@@ -48,14 +49,25 @@ export interface BuildOptions {
   metrics?: Metrics;
 }
 
+/** The source with the fields the mapping needs bound in, so no caller has to carry them. */
+function withDetailFields(source: ProductSource, detailFields: readonly string[]): ProductSource {
+  const pull = (opts?: PullOptions): PullOptions => ({ detailFields, ...opts });
+  return {
+    groups: (opts) => source.groups(opts),
+    pages: (window, opts) => source.pages(window, pull(opts)),
+    byProductNos: (productNos, opts) => source.byProductNos(productNos, pull(opts)),
+    formatTime: (instant) => source.formatTime(instant),
+  };
+}
+
 export async function buildConnector(config: Config, opts: BuildOptions): Promise<Connector> {
   const { logger } = opts;
   const metrics = opts.metrics ?? createMetrics();
   // The mapping is read first: a bad mapping file stops start-up before anything connects.
   const mapping = loadMapping(config.mappingFile);
-  const detailFields = [...mapping.referencedProductFields()].filter((f) => (LIST_MISSING_FIELDS as readonly string[]).includes(f));
+  const detailFields = detailFieldsFor(mapping);
   const stores = await createStores(config.store, { logger });
-  const source = createOkkiSource({ ...config.okki, timezone: config.sync.timezone }, { logger, metrics });
+  const source = withDetailFields(createOkkiSource({ ...config.okki, timezone: config.sync.timezone }, { logger, metrics }), detailFields);
   const sink = createYidaSink({ dingtalk: config.dingtalk, yida: config.yida }, { logger, metrics });
   const writer = new LedgerWriter({ ledger: stores.ledger, sink, keyField: mapping.keyField, logger, metrics, searchLagMs: config.yida.searchLagSeconds * 1000 });
   const reporter: RobotReporter | undefined = config.robot
@@ -68,7 +80,7 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
     { source, mapping, writer, stores, reporter: reporter && quietPushRuns(reporter), metrics, logger },
     {
       lookbackSeconds: config.sync.lookbackSeconds, timezone: config.sync.timezone,
-      maxInFlight: Math.max(32, config.yida.concurrency * 4), detailFields,
+      maxInFlight: Math.max(32, config.yida.concurrency * 4),
     },
   );
   // Runs left `running` by a process that died are recorded as interrupted, and a lease one left is freed, before any

@@ -2,39 +2,29 @@
  * The service entry point (`npm start`): config → (sandbox simulators) → connector → HTTP + schedule, and a graceful
  * shutdown on SIGTERM/SIGINT.
  */
-import dotenv from 'dotenv';
-import { loadConfig, secretValues, type Config } from './config.js';
-import { redact, setGlobalSecrets } from './redact.js';
+import type { Config } from './config.js';
+import { redact } from './redact.js';
 import { ConnectorError, errorMessage } from './errors.js';
 import { createLogger } from './log.js';
 import { createMetrics } from './metrics.js';
-import { buildConnector } from './connector.js';
+import { readConfig, startRuntime } from './startup.js';
 import { createApp, startHttpServer } from './http/index.js';
 import { startSchedule } from './schedule.js';
-import { startSandbox, type Sandbox } from './sandbox/index.js';
 import { createCronCoordinator } from './store/index.js';
 
 async function main(): Promise<void> {
-  dotenv.config({ quiet: true });
-  let config: Config;
+  let base: Config;
   try {
-    config = loadConfig(process.env);
+    base = readConfig(process.env);
   } catch (err) {
     process.stderr.write(`okki-yida-connector: ${errorMessage(err)}\n`);
     process.exit(1);
   }
-  setGlobalSecrets(secretValues(config));
   const logger = createLogger();
-  let sandbox: Sandbox | undefined;
-  if (config.sandbox) {
-    sandbox = await startSandbox(config, { logger, storeUrlSet: Boolean(process.env.STORE_URL?.trim()), okkiQpsSet: Boolean(process.env.OKKI_QPS?.trim()) });
-    config = sandbox.config;
-    setGlobalSecrets(secretValues(config));
-  }
-
   let nextRun: (() => Date | null) | undefined;
   const metrics = createMetrics({ defaultMetrics: true });
-  const connector = await buildConnector(config, { logger, metrics });
+  const runtime = await startRuntime(base, { logger, metrics });
+  const { config, connector, sandbox } = runtime;
   const app = createApp({ config, service: connector.engine, metrics, logger, nextScheduledRun: () => nextRun?.() ?? null, push: connector.push });
   const http = await startHttpServer(app, { port: config.port, host: config.host });
   // Events acknowledged before a restart are drained now.
@@ -45,6 +35,7 @@ async function main(): Promise<void> {
 
   logger.info({ url: http.url, cron: config.sync.cron, store: connector.stores.kind, sandbox: config.sandbox, mapping: config.mappingFile, push: Boolean(connector.push) }, 'okki-yida-connector listening');
   if (sandbox) {
+    sandbox.pushTo(http.url);
     sandbox.announce(http.url);
     connector.engine.trigger({ trigger: 'startup', requestedBy: 'sandbox start-up' })
       .catch((err) => logger.warn({ err: errorMessage(err) }, 'sandbox start-up run did not start'));
@@ -60,8 +51,7 @@ async function main(): Promise<void> {
     await connector.engine.shutdown();
     await drained;
     await http.close();
-    await connector.close().catch((err) => logger.warn({ err: errorMessage(err) }, 'closing the connector failed'));
-    await sandbox?.close();
+    await runtime.close().catch((err) => logger.warn({ err: errorMessage(err) }, 'closing the connector failed'));
     logger.info('stopped');
     process.exit(0);
   };

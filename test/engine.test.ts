@@ -16,7 +16,8 @@ import { ConnectorError } from '../src/errors.js';
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import type {
-  GroupTree, Mapping, OkkiProduct, ProductPage, ProductSource, ProductWriter, PullOptions, Reporter, RunRecord, SyncWindow, WriteOutcome,
+  GroupTree, Mapping, OkkiProduct, OpenSessionOptions, ProductPage, ProductSource, ProductWriter, PullOptions, Reporter, RunRecord,
+  SyncWindow, WriteOutcome, WriteSession,
 } from '../src/core/index.js';
 
 const groups: GroupTree = { name: () => undefined, level1: () => undefined, level2: () => undefined, path: () => [], size: 0 };
@@ -58,10 +59,17 @@ class FakeWriter implements ProductWriter {
   maxInFlightPerKey = new Map<string, number>();
   failFor = new Set<string>();
   failCode = 'YIDA_WRITE_AMBIGUOUS';
-  searchFirst: Array<boolean | undefined> = [];
+  /** the sessions opened, one per run */
+  sessions: OpenSessionOptions[] = [];
+  /** per write: whether its session adopts existing instances */
+  adopting: Array<boolean | undefined> = [];
   delayMs = 0;
-  async write(item: { productNo: string }, opts?: { searchFirst?: boolean }): Promise<WriteOutcome> {
-    this.searchFirst.push(opts?.searchFirst);
+  async openSession(opts: OpenSessionOptions): Promise<WriteSession> {
+    this.sessions.push({ adopt: opts.adopt, bulk: opts.bulk });
+    return { adopt: opts.adopt, signal: opts.signal };
+  }
+  async write(item: { productNo: string }, session?: WriteSession): Promise<WriteOutcome> {
+    this.adopting.push(session?.adopt);
     const n = (this.maxInFlightPerKey.get(item.productNo) ?? 0) + 1;
     this.maxInFlightPerKey.set(item.productNo, n);
     this.inFlight++;
@@ -181,7 +189,7 @@ describe('sync engine', () => {
     source.fail = undefined;
     await runToEnd(engine);
     expect(reports.map((r) => r.status)).to.deep.equal(['failed', 'failed', 'failed', 'succeeded']);
-    expect(Number(await stores.kv.get('runs:consecutiveFailures'))).to.equal(0);
+    expect(await stores.failureStreak.get()).to.equal(0);
   });
 
   it('50 concurrent triggers start exactly one run; the others join it', async () => {
@@ -243,12 +251,20 @@ describe('sync engine', () => {
 
   it('looks product numbers up before creating them only while there is no cursor (first sync, or a lost store)', async () => {
     await runToEnd(engine);
-    expect(new Set(writer.searchFirst)).to.deep.equal(new Set([true]));
-    writer.searchFirst = [];
+    expect(writer.sessions, 'one session per run, scanning in bulk').to.deep.equal([{ adopt: true, bulk: true }]);
+    expect(new Set(writer.adopting)).to.deep.equal(new Set([true]));
+    writer.adopting = [];
     now = new Date(now.getTime() + 60_000);
     await runToEnd(engine);
-    expect(writer.searchFirst).to.have.length(25);
-    expect(writer.searchFirst.every((v) => !v), 'no lookup once a cursor exists').to.equal(true);
+    expect(writer.sessions[1]).to.deep.equal({ adopt: false, bulk: true });
+    expect(writer.adopting).to.have.length(25);
+    expect(writer.adopting.every((v) => !v), 'no lookup once a cursor exists').to.equal(true);
+  });
+
+  it('a targeted run without a cursor adopts product by product, without scanning the whole form', async () => {
+    await engine.waitForRun((await engine.trigger({ trigger: 'webhook', productNos: ['P-0001', 'P-0002'] })).runId, 10_000);
+    expect(writer.sessions).to.deep.equal([{ adopt: true, bulk: false }]);
+    expect(writer.adopting).to.deep.equal([true, true]);
   });
 
   it('stops the run as failed at the first write that no later product can escape (the store is gone)', async () => {
@@ -306,7 +322,7 @@ describe('sync engine', () => {
       startedAt: new Date().toISOString(), finishedAt: null, counts: { fetched: 3, created: 3, updated: 0, unchanged: 0, rejected: 0, failed: 0 }, failures: [],
     };
     await stores.runs.put(orphan);
-    await stores.kv.set('run-owner:run-orphan', { host: hostname(), pid: dead });
+    await stores.owners.set('run-orphan', { host: hostname(), pid: dead });
     await stores.lock.acquire(LOCK_NAME, 'run-orphan', 60_000);
     await engine.recover();
     const recorded = await stores.runs.get('run-orphan');
@@ -317,7 +333,7 @@ describe('sync engine', () => {
 
   it('a lease left by a dead process is taken over by the next trigger, without waiting for it to expire', async () => {
     const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid!;
-    await stores.kv.set('run-owner:run-ghost', { host: hostname(), pid: dead });
+    await stores.owners.set('run-ghost', { host: hostname(), pid: dead });
     await stores.lock.acquire(LOCK_NAME, 'run-ghost', 60_000);
     const t = await engine.trigger({ trigger: 'webhook' });
     expect(t.coalesced).to.equal(false);
@@ -325,7 +341,7 @@ describe('sync engine', () => {
   });
 
   it('a lease held by a live process elsewhere (owner unknown here) is joined, not taken over', async () => {
-    await stores.kv.set('run-owner:run-elsewhere', { host: 'another-host', pid: 1 });
+    await stores.owners.set('run-elsewhere', { host: 'another-host', pid: 1 });
     await stores.lock.acquire(LOCK_NAME, 'run-elsewhere', 60_000);
     await engine.recover();
     const t = await engine.trigger({ trigger: 'webhook' });
@@ -333,7 +349,7 @@ describe('sync engine', () => {
   });
 
   it('waiting for a run joined on another replica follows it even when its record is not visible yet', async () => {
-    await stores.kv.set('run-owner:run-other', { host: 'another-host', pid: 1 });
+    await stores.owners.set('run-other', { host: 'another-host', pid: 1 });
     await stores.lock.acquire(LOCK_NAME, 'run-other', 60_000);
     const t = await engine.trigger({ trigger: 'webhook' });
     expect(t).to.deep.equal({ runId: 'run-other', status: 'running', coalesced: true });

@@ -44,28 +44,29 @@ describe('LedgerWriter (real SDK, simulator, sqlite ledger)', function () {
     expect(e!.instanceId).to.equal(o.kind === 'created' ? o.instanceId : 'not created');
   });
 
-  it('with searchFirst (no cursor: first sync onto a used form, or a lost ledger) adopts existing instances instead of duplicating them', async () => {
+  it('an adopting session (no cursor: first sync onto a used form, or a lost ledger) adopts existing instances instead of duplicating them', async () => {
     fx = await startSinkFixture({ yida: { qps: 1000, concurrency: 16 } });
     const items = products(40);
     await run(writer(), items.slice(0, 25));
     const lost = await tempSqlite(); // the ledger is gone: a fresh store
     try {
-      const out = await mapLimit(items, 16, (i) => writer({ ledger: lost.stores.ledger }).write(i, { searchFirst: true }));
+      const out = await mapLimit(items, 16, (i) => writer({ ledger: lost.stores.ledger }).write(i, { adopt: true }));
       expect(tally(out)).to.deep.equal({ updated: 25, created: 15 });
       expectOnePerProduct(fx, 40);
     } finally { await lost.close(); }
   });
 
-  it('before a backfill, one scan of the form (100 instances a call) replaces the per-product lookups', async () => {
+  it('a backfill session scans the form once (100 instances a call) instead of looking each product up', async () => {
     fx = await startSinkFixture({ yida: { qps: 1000, concurrency: 16 }, deps: { searchPageSize: 10 } });
     const items = products(40);
     await run(writer(), items.slice(0, 25));
     const lost = await tempSqlite();
     try {
       const w = writer({ ledger: lost.stores.ledger });
-      expect(await w.preloadExisting()).to.equal(25);
+      const session = await w.openSession({ adopt: true, bulk: true });
+      expect(session.existing?.size).to.equal(25);
       const searches = fx.sim.requests({ api: 'yida.getInstanceIdList' }).length;
-      const out = await mapLimit(items, 16, (i) => w.write(i, { searchFirst: true }));
+      const out = await mapLimit(items, 16, (i) => w.write(i, session));
       expect(tally(out)).to.deep.equal({ updated: 25, created: 15 });
       expect(fx.sim.requests({ api: 'yida.getInstanceIdList' }).length, 'no per-product search').to.equal(searches);
       expect(fx.sim.requests({ api: 'yida.getInstances' })).to.have.length(3);
@@ -80,8 +81,9 @@ describe('LedgerWriter (real SDK, simulator, sqlite ledger)', function () {
     const lost = await tempSqlite();
     try {
       const w = writer({ ledger: lost.stores.ledger });
-      expect(await w.preloadExisting()).to.equal(undefined);
-      const out = await mapLimit(items, 4, (i) => w.write(i, { searchFirst: true }));
+      const session = await w.openSession({ adopt: true, bulk: true });
+      expect(session.existing).to.equal(undefined);
+      const out = await mapLimit(items, 4, (i) => w.write(i, session));
       expect(tally(out)).to.deep.equal({ updated: 4, created: 6 });
       expectOnePerProduct(fx, 10);
     } finally { await lost.close(); }

@@ -11,3 +11,4 @@ export * from './sink.js';
 export * from './sink-errors.js';
 export * from './writer.js';
 export * from './push-queue.js';
+export * from './product-no.js';

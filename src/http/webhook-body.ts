@@ -3,6 +3,7 @@
  * ignored so a typo in a Yida connector action (`productNos`, `mdoe`) fails loudly instead of running the wrong sync.
  */
 import { z } from 'zod';
+import { productNoList } from '../core/index.js';
 import { InvalidBodyError } from './errors.js';
 
 export const PRODUCT_NOS_MAX = 500;
@@ -13,7 +14,7 @@ const webhookBodySchema = z.strictObject({
   // An empty list is what a Yida flow sends for an empty "product numbers" field: a normal, untargeted sync.
   product_nos: z.array(z.string().trim().min(1).max(PRODUCT_NO_MAX_LENGTH))
     .max(PRODUCT_NOS_MAX)
-    .transform((nos) => [...new Set(nos)])
+    .transform(productNoList)
     .optional(),
   wait: z.boolean().optional(),
 });

@@ -1,5 +1,5 @@
 /** Dry-run view of a mapping: what a few products would become, without writing anything anywhere. */
-import type { Mapping, MappingContext, OkkiProduct, RejectedRecord } from '../core/index.js';
+import type { Mapping, MappingContext, OkkiProduct, ProductPage, RejectedRecord } from '../core/index.js';
 import { CompiledMapping } from './mapping.js';
 import { safeJson } from './values.js';
 
@@ -18,6 +18,19 @@ export function previewMapping(mapping: Mapping, products: Iterable<OkkiProduct>
     else out.push({ product_no: r.rejected.product_no, rejected: r.rejected });
   }
   return out;
+}
+
+/** The first `limit` products of a read as they would be written (rejected ones with why), page by page. */
+export async function* previewPages(pages: AsyncIterable<ProductPage>, mapping: Mapping, ctx: MappingContext, limit: number): AsyncGenerator<PreviewItem> {
+  if (limit < 1) return;
+  let shown = 0;
+  for await (const page of pages) {
+    const items = [...page.rejected.map((r) => ({ product_no: r.product_no, rejected: r })), ...previewMapping(mapping, page.items, ctx)];
+    for (const item of items) {
+      yield item;
+      if (++shown >= limit) return;
+    }
+  }
 }
 
 /** Human-readable preview for the CLI: one block per product, fields shown with their labels. */

@@ -72,7 +72,19 @@ export class OkkiClient {
   }
 
   /** GET an OKKI API path and return the envelope's `data` (typed errors otherwise). */
-  async get<T = unknown>(path: string, query: Record<string, string | number | undefined> = {}, opts: { signal?: AbortSignal } = {}): Promise<T> {
+  get<T = unknown>(path: string, query: Record<string, string | number | undefined> = {}, opts: { signal?: AbortSignal } = {}): Promise<T> {
+    return this.call<T>('GET', path, query, undefined, opts.signal);
+  }
+
+  /**
+   * POST/PUT a JSON body (the push set-up: /v1/webhook, /v1/subscribe) and return the envelope's `data`. A write: after
+   * an ambiguous failure (no answer, 5xx) it is not repeated; throttling and a refused token are.
+   */
+  write<T = unknown>(method: 'POST' | 'PUT' | 'DELETE', path: string, body: unknown = {}, opts: { signal?: AbortSignal } = {}): Promise<T> {
+    return this.call<T>(method, path, {}, body, opts.signal);
+  }
+
+  private call<T>(method: string, path: string, query: Record<string, string | number | undefined>, body: unknown, signal?: AbortSignal): Promise<T> {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, String(v));
     const url = `${this.base}${path}${qs.size ? `?${qs}` : ''}`;
@@ -81,7 +93,7 @@ export class OkkiClient {
     return retrying(async () => {
       token = await this.tokens.get();
       try {
-        return await this.authorisedGet<T>(path, url, token, opts.signal);
+        return await this.authorised<T>(method, path, url, token, body, signal);
       } catch (err) {
         // expired or revoked mid-run: forget it; the kit repeats the call once, at once, with a fresh one
         if (err instanceof TokenRejected) {
@@ -91,7 +103,7 @@ export class OkkiClient {
         throw err;
       }
     }, {
-      policy: this.policy, kind: OKKI_KIND, signal: opts.signal, random: this.random,
+      policy: this.policy, kind: method === 'GET' ? OKKI_KIND : 'write', signal, random: this.random,
       classify: (err) => this.classify(err),
       onRetry: ({ attempts, delayMs, error }) => {
         this.opts.metrics?.retries.inc({ target: 'okki' });
@@ -104,8 +116,10 @@ export class OkkiClient {
     });
   }
 
-  private async authorisedGet<T>(path: string, url: string, token: string, signal?: AbortSignal): Promise<T> {
-    const answer = await this.send(path, url, { method: 'GET', headers: { authorization: `Bearer ${token}`, accept: 'application/json' } }, signal);
+  private async authorised<T>(method: string, path: string, url: string, token: string, body: unknown, signal?: AbortSignal): Promise<T> {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+    if (method !== 'GET') headers['content-type'] = 'application/json';
+    const answer = await this.send(path, url, { method, headers, ...(method === 'GET' ? {} : { body: JSON.stringify(body) }) }, signal);
     return this.unwrap<T>(path, answer);
   }
 

@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { GroupTree, OkkiProduct, ProductPage, ProductSource, PullOptions, RejectedRecord, SyncWindow } from '../core/index.js';
+import { productNoList, type GroupTree, type OkkiProduct, type ProductPage, type ProductSource, type PullOptions, type RejectedRecord, type SyncWindow } from '../core/index.js';
 import { OkkiClient } from './client.js';
 import { OkkiApiError, OkkiNotFoundError } from './errors.js';
 import { buildGroupTree, type GroupWarning } from './groups.js';
@@ -149,7 +149,7 @@ export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {
   }
 
   async function* byProductNos(productNos: readonly string[], opts: PullOptions = {}): AsyncGenerator<ProductPage> {
-    const unique = [...new Set(productNos.map((n) => n.trim()).filter(Boolean))];
+    const unique = productNoList(productNos);
     let index = 0;
     for (let i = 0; i < unique.length; i += cfg.pageSize) {
       const chunk = unique.slice(i, i + cfg.pageSize);

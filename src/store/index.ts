@@ -20,6 +20,7 @@ import { KeyvCursorStore } from './cursor.js';
 import { createRunStore } from './runs.js';
 import { KeyvLedger } from './ledger.js';
 import { createAtomicKv } from './atomic.js';
+import { KeyvRunOwnerStore, KeyvFailureStreakStore } from './run-owners.js';
 import { createPushQueue } from './push-queue.js';
 
 export { StoreUnavailableError, StoreArgumentError, DEFAULT_NAMESPACE } from './keyv.js';
@@ -48,6 +49,8 @@ export async function createStores(store: Config['store'], deps: StoreDeps = {})
       cursor: new KeyvCursorStore(backend.kv),
       runs: createRunStore(backend, { maxRuns: deps.maxRuns }),
       lock: createLeaseLock(backend),
+      owners: new KeyvRunOwnerStore(backend.kv),
+      failureStreak: new KeyvFailureStreakStore(backend.kv),
       pushQueue: createPushQueue(backend),
       ping: () => backend.ping(),
       close: () => backend.close(),

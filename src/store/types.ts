@@ -64,6 +64,23 @@ export interface LeaseLock {
   token(name: string, owner: string): Promise<number | undefined>;
 }
 
+/** Which process runs a run: a run whose process is provably gone is not waited for. */
+export interface RunOwner { host: string; pid: number }
+
+export interface RunOwnerStore {
+  /** recorded before the run takes the lease, kept a week */
+  set(runId: string, owner: RunOwner): Promise<void>;
+  /** undefined when unknown (never recorded, expired, or unreadable) */
+  get(runId: string): Promise<RunOwner | undefined>;
+}
+
+/** How many runs in a row have failed (the report raises an alert from it). */
+export interface FailureStreakStore {
+  get(): Promise<number>;
+  /** a failed run adds one, any other run resets it; resolves with the new streak */
+  record(failed: boolean): Promise<number>;
+}
+
 export interface Stores {
   kind: 'sqlite' | 'redis';
   /** the raw keyv (namespaced) for small extra records */
@@ -72,6 +89,8 @@ export interface Stores {
   cursor: CursorStore;
   runs: RunStore;
   lock: LeaseLock;
+  owners: RunOwnerStore;
+  failureStreak: FailureStreakStore;
   /** OKKI push events waiting for their run */
   pushQueue: PushQueue;
   /** true when the backing store answers */

@@ -2,27 +2,32 @@
  * The body of one run: pages → map → ledger-guarded write, streaming. Pages are pulled while earlier writes are still
  * in flight (bounded), so memory stays flat and the writer's pacing, not the reader, sets the speed.
  */
-import { redact } from '../config.js';
+import { redact } from '../redact.js';
 import type { Metrics } from '../metrics.js';
 import { emptyCounts } from '../core/index.js';
 import type {
-  Mapping, MappingContext, ProductPage, ProductWriter, RejectedRecord, RunCounts, RunFailure, WriteOutcome,
+  Mapping, MappingContext, ProductPage, ProductWriter, RejectedRecord, RunCounts, RunFailure, WriteOutcome, WriteSession,
 } from '../core/index.js';
 
 export const MAX_RECORDED_FAILURES = 500;
 
 export interface PipelineResult { counts: RunCounts; failures: RunFailure[]; failuresTotal: number; aborted: boolean }
 
+/** Told after every product that settled: counts so far (a copy), the failure just recorded, the read's size. */
+export interface PipelineProgress { counts: RunCounts; failure?: RunFailure; total?: number }
+
 export interface PipelineDeps {
   mapping: Mapping;
   writer: ProductWriter;
+  /** the run's write session (adoption of existing instances, the run's signal) */
+  session: WriteSession;
   metrics: Metrics;
   /** upper bound on writes in flight; the writer paces below it */
   maxInFlight: number;
-  /** look every new product number up in Yida before creating it (no cursor: the ledger may not know what exists) */
-  searchFirst?: boolean;
   /** told of every failed or rejected product (the engine stops the run on failures no later product can escape) */
   onFailure?: (code: string, reason: string) => void;
+  /** told as the run progresses (the lifecycle keeps the live run record up to date from it) */
+  onProgress?: (progress: PipelineProgress) => void;
 }
 
 /** pages read ahead of the writes: the next page loads while this one is written */
@@ -56,13 +61,17 @@ export async function* readAhead<T>(source: AsyncIterable<T>, depth: number): As
 
 export { emptyCounts } from '../core/index.js';
 
+/** Read, map and write every product of `pages`; returns what happened (it changes nothing it is given). */
 export async function runPipeline(
   pages: AsyncIterable<ProductPage>, ctx: MappingContext, deps: PipelineDeps, signal: AbortSignal,
-  into: { counts: RunCounts; failures: RunFailure[] } = { counts: emptyCounts(), failures: [] },
 ): Promise<PipelineResult> {
-  const { counts, failures } = into;
+  const counts = emptyCounts();
+  const failures: RunFailure[] = [];
   let failuresTotal = 0;
+  let total: number | undefined;
   const inFlight = new Set<Promise<void>>();
+  const { writer, session } = deps;
+  const progress = (failure?: RunFailure) => deps.onProgress?.({ counts: { ...counts }, failure, total });
 
   // product number → the product_id first seen with it in this run: a second product claiming the same number is
   // rejected rather than overwriting the first on every run; and one product number is never written twice at once.
@@ -70,7 +79,10 @@ export async function runPipeline(
   const fail = (f: RunFailure) => {
     deps.onFailure?.(f.code, f.reason);
     failuresTotal++;
-    if (failures.length < MAX_RECORDED_FAILURES) failures.push({ ...f, reason: redact(f.reason) });
+    if (failures.length >= MAX_RECORDED_FAILURES) return progress();
+    const recorded = { ...f, reason: redact(f.reason) };
+    failures.push(recorded);
+    progress(recorded);
   };
   const reject = (r: RejectedRecord) => {
     counts.rejected++;
@@ -81,10 +93,14 @@ export async function runPipeline(
     counts[o.kind]++;
     deps.metrics.products.inc({ outcome: o.kind });
     if (o.kind === 'failed') fail({ product_no: o.productNo, code: o.code, reason: o.reason });
+    else progress();
   };
+  // A batching sink holds writes back until told; it is told whenever this loop is about to wait for them.
+  const flush = () => writer.flush?.(session).catch(() => undefined);
 
   try {
     for await (const page of readAhead(pages, READ_AHEAD_PAGES)) {
+      if (page.total !== undefined) total = page.total;
       for (const r of page.rejected) { counts.fetched++; reject(r); }
       for (const product of page.items) {
         if (signal.aborted) break;
@@ -100,10 +116,11 @@ export async function runPipeline(
           continue;
         }
         owners.set(key, product.product_id);
-        const task: Promise<void> = deps.writer.write({ productNo: key, formData: mapped.formData, hash: mapped.hash }, { signal, searchFirst: deps.searchFirst })
+        const task: Promise<void> = writer.write({ productNo: key, formData: mapped.formData, hash: mapped.hash }, session)
           .then(settle, (err: unknown) => settle({ kind: 'failed', productNo: key, code: 'WRITE_FAILED', reason: String((err as Error)?.message ?? err) }))
           .finally(() => { inFlight.delete(task); });
         inFlight.add(task);
+        if (inFlight.size >= deps.maxInFlight) await flush();
         while (inFlight.size >= deps.maxInFlight) await Promise.race(inFlight);
       }
       if (signal.aborted) break;
@@ -111,6 +128,7 @@ export async function runPipeline(
   } finally {
     // In-flight writes always settle, even when aborting or when the source failed: a write cut off mid-way is
     // what makes duplicates.
+    if (inFlight.size) await flush();
     await Promise.all(inFlight);
   }
   return { counts, failures, failuresTotal, aborted: signal.aborted };

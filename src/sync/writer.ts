@@ -5,7 +5,8 @@
  *  - same hash and `done`          → unchanged, no call;
  *  - new                           → `pending(op:start)` → start → `done(instanceId)`;
  *  - changed                       → `pending(op:update)` → update → `done`;
- *  - no entry with `searchFirst` (no cursor: first sync, or a lost store) → the same search first: adopt what exists;
+ *  - no entry in an adopting session (no cursor: first sync, or a lost store) → the same search first: adopt what
+ *    exists (from the session's bulk key scan when there is one);
  *  - `pending` found (a crash, a timeout or a 5xx after the request left) → reconcile by the EXACT key search
  *    before writing anything: 0 → start; 1 → adopt it (and update unless it provably already holds this data);
  *    more than 1 → YIDA_DUPLICATE_FOUND with the ids, nothing written.
@@ -21,15 +22,16 @@ import { randomUUID } from 'node:crypto';
 import type { Ledger, LedgerEntry } from '../store/types.js';
 import {
   DuplicateFoundError, WriteAmbiguousError, notExecuted, sinkErrorKind,
-  type ProductSink, type ProductWriter, type WriteOutcome,
+  type OpenSessionOptions, type ProductSink, type ProductWriter, type WriteItem, type WriteOutcome, type WriteSession,
 } from '../core/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { ConnectorError, errorCode, errorMessage } from '../errors.js';
 import { sleep } from '../sleep.js';
 
-type Item = { productNo: string; formData: Record<string, unknown>; hash: string };
-type Opts = { signal?: AbortSignal; searchFirst?: boolean };
+type Item = WriteItem;
+type Opts = WriteSession;
+const NO_SESSION: WriteSession = { adopt: false };
 
 export interface LedgerWriterDeps {
   ledger: Ledger;
@@ -76,8 +78,6 @@ export class LedgerWriter implements ProductWriter {
   private readonly now: () => number;
   /** writes of one product number run one after another, never interleaved */
   private readonly perKey = new Map<string, Promise<unknown>>();
-  /** the form's instances by key, scanned at the start of a backfill (see preloadExisting) */
-  private existing?: Map<string, string[]>;
 
   constructor(deps: LedgerWriterDeps) {
     if (!deps?.ledger) throw new TypeError('LedgerWriter: deps.ledger is required');
@@ -95,26 +95,27 @@ export class LedgerWriter implements ProductWriter {
   }
 
   /**
-   * Before a backfill (no cursor), read every instance's key once — 100 per call — so that `searchFirst` lookups need
-   * no call of their own. Where the scan is not possible, each lookup falls back to its own exact search.
+   * One run's session. Adopting (no cursor), every instance's key is read once — 100 per call — so that the lookups
+   * before each create need no call of their own; where the scan is not possible, each lookup searches on its own.
    */
-  async preloadExisting(signal?: AbortSignal): Promise<number | undefined> {
-    this.existing = undefined;
-    if (!this.sink.scanKeys) return undefined;
+  async openSession(opts: OpenSessionOptions): Promise<WriteSession> {
+    const session = { adopt: Boolean(opts.adopt), signal: opts.signal };
+    if (!session.adopt || !opts.bulk || !this.sink.scanKeys) return session;
     try {
-      this.existing = await this.sink.scanKeys(this.keyField, { signal });
-      this.logger?.info({ instances: [...this.existing.values()].reduce((n, ids) => n + ids.length, 0) }, 'read the keys of the instances already in Yida');
-      return this.existing.size;
+      const existing = await this.sink.scanKeys(this.keyField, { signal: opts.signal });
+      this.logger?.info({ instances: [...existing.values()].reduce((n, ids) => n + ids.length, 0) }, 'read the keys of the instances already in the sink');
+      return { ...session, existing };
     } catch (err) {
-      this.logger?.warn({ code: errorCode(err), err: errorMessage(err) }, 'could not list the instances already in Yida; looking each new product up instead');
-      return undefined;
+      this.logger?.warn({ code: errorCode(err), err: errorMessage(err) }, 'could not list the instances already in the sink; looking each new product up instead');
+      return session;
     }
   }
 
-  /** forget the backfill scan (it is only valid during the run that made it) */
-  dropExisting(): void { this.existing = undefined; }
+  async flush(session: WriteSession = NO_SESSION): Promise<void> {
+    await this.sink.flush?.({ signal: session.signal });
+  }
 
-  write(item: Item, opts: Opts = {}): Promise<WriteOutcome> {
+  write(item: Item, opts: Opts = NO_SESSION): Promise<WriteOutcome> {
     const prev = this.perKey.get(item.productNo) ?? Promise.resolve();
     const run = prev.then(() => this.guarded(item, opts));
     this.perKey.set(item.productNo, run);
@@ -149,12 +150,12 @@ export class LedgerWriter implements ProductWriter {
       return this.update(item, entry.instanceId, 'updated', entry, entry, opts);
     }
     if (entry?.state === 'pending') return this.reconcile(item, entry, entry, false, opts);
-    // No ledger entry: normally a new product. With `searchFirst` (no cursor yet: a first sync onto a form that may
-    // already hold instances, or a store that lost its ledger) an instance found by the key is adopted and updated.
-    if (opts.searchFirst) {
-      const known = this.existing?.get(item.productNo);
-      if (this.existing && !known) return this.start(item, entry, opts, true);
-      return this.reconcile(item, this.entry({ hash: '', state: 'pending', op: 'update' }), entry, false, opts, 'search-first', known);
+    // No ledger entry: normally a new product. Adopting (no cursor yet: a first sync onto a form that may already
+    // hold instances, or a store that lost its ledger) an instance found by the key is adopted and updated.
+    if (opts.adopt) {
+      const known = opts.existing?.get(item.productNo);
+      if (opts.existing && !known) return this.start(item, entry, opts, true);
+      return this.reconcile(item, this.entry({ hash: '', state: 'pending', op: 'update' }), entry, false, opts, 'search-first', known ? [...known] : undefined);
     }
     return this.start(item, entry, opts, true);
   }

@@ -1,0 +1,129 @@
+/**
+ * One run's life, from trigger to record: plan (cursor, window) → groups → pages → map → ledger-guarded write →
+ * cursor → finish (record, report). The lifecycle owns the live run record: it fills it in as the run goes, so
+ * `GET /runs/:id` shows progress, and tells its listener of every step.
+ */
+import { ConnectorError, errorCode, errorMessage } from '../errors.js';
+import { redact } from '../redact.js';
+import {
+  SINK_ERROR_CODES,
+  type Mapping, type MappingContext, type ProductPage, type ProductSource, type ProductWriter, type RunProgress,
+  type RunRecord, type TriggerRequest,
+} from '../core/index.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { CursorStore, RunStore } from '../store/types.js';
+import { runPipeline, type PipelineProgress } from './pipeline.js';
+import { planRun, type RunPlan } from './plan.js';
+import type { RunLease } from './lease.js';
+import type { RunFinisher } from './finish.js';
+
+/** errors after which no further product can be written: the run stops instead of failing product by product */
+const FATAL_WRITE_CODES = new Set<string>(['STORE_UNAVAILABLE', SINK_ERROR_CODES.auth]);
+
+export interface LifecycleDeps {
+  source: ProductSource;
+  mapping: Mapping;
+  writer: ProductWriter;
+  cursor: CursorStore;
+  runs: RunStore;
+  lease: RunLease;
+  finisher: RunFinisher;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => Date;
+}
+
+export interface LifecycleOptions {
+  lookbackSeconds: number;
+  /** writes in flight at most (the writer paces below it) */
+  maxInFlight: number;
+  /** the source's wall-clock zone, in which the mapping formats dates (SYNC_TIMEZONE) */
+  timezone: string;
+}
+
+/** One run in this process: its live record, what was asked, and the switch that stops it. */
+export interface LiveRun { record: RunRecord; request: TriggerRequest; abort: AbortController }
+
+export interface LifecycleHooks {
+  /** told as products settle */
+  onProgress?(progress: RunProgress): void;
+  /** the run is over (its record saved, or being saved): the engine takes new triggers from here */
+  onOver(): void;
+}
+
+export class RunLifecycle {
+  constructor(private readonly deps: LifecycleDeps, private readonly opts: LifecycleOptions) {}
+
+  /** Never rejects: every outcome ends in a run record. */
+  async run(live: LiveRun, hooks: LifecycleHooks): Promise<RunRecord> {
+    const { record: run, abort } = live;
+    const log = this.deps.logger;
+    const started = Date.now();
+    const stopHeartbeat = this.deps.lease.heartbeat(run.id, log, (err) => abort.abort(err));
+    log.info({ trigger: run.trigger, mode: run.mode, requestedBy: run.requestedBy }, 'run started');
+    try {
+      await this.execute(live, hooks);
+    } catch (err) {
+      run.status = 'failed';
+      run.cursorAfter = run.cursorBefore ?? null;
+      run.error = { code: errorCode(err), message: redact(errorMessage(err)) };
+      log.error({ code: run.error.code, err: run.error.message }, 'run failed');
+    } finally {
+      stopHeartbeat();
+    }
+    return this.deps.finisher.finish(run, started, hooks.onOver);
+  }
+
+  /** The run's body. Throws when the run fails as a whole; the caller records it. */
+  private async execute(live: LiveRun, hooks: LifecycleHooks): Promise<void> {
+    const { source, mapping, writer, cursor: cursorStore, runs, metrics } = this.deps;
+    const { record: run, abort } = live;
+    const cursor = await cursorStore.get();
+    run.cursorBefore = cursor ? source.formatTime(cursor) : null;
+    const groups = await source.groups({ signal: abort.signal });
+    const plan = planRun(live.request, { runId: run.id, cursor, now: this.deps.now(), lookbackSeconds: this.opts.lookbackSeconds, signal: abort.signal });
+    const ctx: MappingContext = { groups, lastSyncTime: plan.cursor, now: plan.now, timezone: this.opts.timezone };
+    if (plan.window) run.window = { start: plan.window.start ? source.formatTime(plan.window.start) : null, end: source.formatTime(plan.window.end) };
+    await runs.put(run);
+
+    const session = await writer.openSession({ adopt: plan.adopt, bulk: plan.mode !== 'targeted', signal: abort.signal });
+    const result = await runPipeline(this.pages(plan), ctx, {
+      mapping, writer, session, metrics, maxInFlight: this.opts.maxInFlight,
+      onFailure: (code, reason) => {
+        if (FATAL_WRITE_CODES.has(code) && !abort.signal.aborted) abort.abort(new ConnectorError(code, reason));
+      },
+      onProgress: (p) => this.progress(run, p, hooks),
+    }, abort.signal);
+    run.counts = result.counts;
+    run.failures = result.failures;
+    run.failuresTotal = result.failuresTotal;
+    if (result.aborted) throw abort.signal.reason ?? new ConnectorError('RUN_ABORTED', 'The run was stopped');
+
+    // The cursor moves only when every product of the window is done or parked as rejected; a failed write
+    // means the next run must read this window again.
+    if (plan.window && result.counts.failed === 0) {
+      await cursorStore.set(plan.window.end);
+      run.cursorAfter = source.formatTime(plan.window.end);
+    } else {
+      run.cursorAfter = run.cursorBefore;
+    }
+    run.status = result.counts.failed > 0 || result.counts.rejected > 0 ? 'partial' : 'succeeded';
+  }
+
+  /** What the plan reads. A new mode adds its reader here. */
+  private pages(plan: RunPlan): AsyncIterable<ProductPage> {
+    const pull = { signal: plan.signal };
+    if (plan.mode === 'targeted') return this.deps.source.byProductNos(plan.targets ?? [], pull);
+    return this.deps.source.pages(plan.window!, pull);
+  }
+
+  /** Keep the live record current (GET /runs/:id shows progress) and pass the progress on. */
+  private progress(run: RunRecord, p: PipelineProgress, hooks: LifecycleHooks): void {
+    run.counts = p.counts;
+    if (p.failure) run.failures.push(p.failure);
+    if (!hooks.onProgress) return;
+    const c = p.counts;
+    hooks.onProgress({ runId: run.id, counts: c, read: c.fetched, written: c.created + c.updated + c.unchanged + c.failed, total: p.total });
+  }
+}
