@@ -40,6 +40,13 @@ export const ERROR_CODES = {
   PUSH_MALFORMED: entry(400, true, 'an OKKI push whose body, envelope or encrypted payload cannot be read; nothing queued'),
   PUSH_QUEUE_UNAVAILABLE: entry(503, true, 'the push event queue did not take the message in time; OKKI delivers it again'),
   SERVICE_SHUTTING_DOWN: entry(503, true, 'the service is shutting down and takes no new runs; try again in a moment'),
+  METRICS_UNAUTHORIZED: entry(401, true, 'METRICS_TOKEN is set and GET /metrics came without `Authorization: Bearer <METRICS_TOKEN>`'),
+
+  // operator console (/console)
+  CONSOLE_LOGIN_REQUIRED: entry(401, true, 'a console request without a live session: log in at /console/login'),
+  CONSOLE_FORBIDDEN: entry(403, true, 'a console action from another origin, without the CSRF token of the session, or not sent as a form'),
+  CONSOLE_LOGIN_THROTTLED: entry(429, true, 'too many failed console logins from one address in 15 minutes'),
+  CONSOLE_FORM_INVALID: entry(400, true, 'a console form could not be read (over 8 KiB or cut off)'),
 
   // runs
   SYNC_LOCK_UNAVAILABLE: entry(503, false, 'the single-flight lock could not be claimed'),

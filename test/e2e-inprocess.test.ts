@@ -10,6 +10,7 @@ import {
   E2E_API_KEY, FIELDS, derivedMapping, eventually, finishedRun, instancesByProductNo, liveEnv, robotText, secretsOf,
   startInProcess, startSims, tempDir, yidaWrites, type InProcessService, type Sims,
 } from './helpers/e2e.js';
+import { consoleLogin } from './helpers/fake-service.js';
 import type { RunRecord } from '../src/core/index.js';
 
 const CATALOGUE = 30;
@@ -104,7 +105,7 @@ describe('e2e in-process: webhook → run → Yida instances → robot report', 
     expect(text).to.include(run.id);
   });
 
-  it('GET /runs/:id returns the finished run in the DESIGN shape', async () => {
+  it('GET /runs/:id returns the finished run in the shape the README documents', async () => {
     const r = await svc.get(`/runs/${seenRuns[0].id}`);
     expect(r.status).to.equal(200);
     const run = r.json;
@@ -309,7 +310,7 @@ describe('e2e in-process: webhook → run → Yida instances → robot report', 
     const reported = sims.dt.robotMessages().map((m) => m.msgUuid);
     for (const run of all) expect(reported.filter((u) => u === run.id), run.id).to.have.length(1);
     expect(sims.dt.robotMessages().every((m) => m.signatureVerified)).to.equal(true);
-    const statusPage = (await svc.get('/', {})).text;
+    const statusPage = (await svc.get('/', await consoleLogin(svc.url, E2E_API_KEY))).text;
     const haystacks = [JSON.stringify(all), ...sims.dt.robotMessages({ all: true }).map((m) => JSON.stringify(m.body)), svc.logs.join(''), statusPage];
     for (const secret of secretsOf(sims)) {
       const tag = createHash('sha256').update(secret).digest('hex').slice(0, 8);
@@ -349,7 +350,7 @@ describe('e2e in-process: webhook → run → Yida instances → robot report', 
     expect(ready.status, ready.text).to.equal(200);
     expect(ready.json.status).to.equal('ready');
     expect((await svc.get('/healthz', {})).json).to.deep.equal({ status: 'ok' });
-    const page = await svc.get('/', {});
+    const page = await svc.get('/', await consoleLogin(svc.url, E2E_API_KEY));
     expect(page.status).to.equal(200);
     expect(page.text).to.include(seenRuns[seenRuns.length - 1].id);
     expect(page.text, 'the status page shows the cursor').to.include((await cursor())!);

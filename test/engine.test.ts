@@ -17,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import type {
   GroupTree, Mapping, OkkiProduct, OpenSessionOptions, ProductPage, ProductSource, ProductWriter, PullOptions, Reporter, RunRecord,
-  SyncWindow, WriteOutcome, WriteSession,
+  RunEvent, SyncWindow, WriteOutcome, WriteSession,
 } from '../src/core/index.js';
 
 const groups: GroupTree = { name: () => undefined, level1: () => undefined, level2: () => undefined, path: () => [], size: 0 };
@@ -275,6 +275,32 @@ describe('sync engine', () => {
     expect(run.status).to.equal('failed');
     expect(run.error?.code).to.equal('STORE_UNAVAILABLE');
     expect(writer.written.length).to.be.lessThan(60);
+  });
+
+  it('tells subscribers of a run\'s start, progress (read, written) and end; the live record shows the counts meanwhile', async () => {
+    const events: RunEvent[] = [];
+    const unsubscribe = engine.subscribe((e) => events.push(e));
+    const stopThrowing = engine.subscribe(() => { throw new Error('a broken listener'); });
+    writer.delayMs = 10;
+    const t = await engine.trigger({ trigger: 'webhook' });
+    let live: RunRecord | undefined;
+    for (let i = 0; i < 400; i++) {
+      live = structuredClone(await engine.getRun(t.runId));
+      if (live!.counts.created > 0) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(live).to.deep.include({ status: 'running' });
+    expect(live!.counts.created).to.be.greaterThan(0);
+    const run = (await engine.waitForRun(t.runId, 10_000))!;
+    unsubscribe(); stopThrowing();
+    expect(run.status, 'a listener that throws does not disturb the run').to.equal('succeeded');
+    expect(events[0]).to.deep.include({ type: 'started' });
+    expect(events.at(-1)).to.deep.include({ type: 'finished' });
+    const progress = events.flatMap((e) => (e.type === 'progress' ? [e.progress] : []));
+    expect(progress).to.have.length(25);
+    expect(progress.at(-1)).to.deep.include({ runId: t.runId, read: 25, written: 25 });
+    await runToEnd(engine);
+    expect(events.at(-1), 'no events after unsubscribing').to.deep.include({ type: 'finished', run });
   });
 
   it('a trigger after the run is over starts a new run, even while the last report is still being sent', async () => {

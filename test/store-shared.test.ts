@@ -64,6 +64,35 @@ for (const backend of backends) {
       expect(await stores.ping()).to.equal(true);
     });
 
+    describe('run owners and the failure streak', () => {
+      it('keeps who runs a run, readable from another connection (another replica)', async () => {
+        await stores.owners.set('run-1', { host: 'host-a', pid: 4242 });
+        expect(await stores.owners.get('run-1')).to.deep.equal({ host: 'host-a', pid: 4242 });
+        expect(await stores.owners.get('run-unknown')).to.equal(undefined);
+        if (backend.name === 'redis') {
+          const other = await backend.openAgain();
+          try { expect(await other.owners.get('run-1')).to.deep.equal({ host: 'host-a', pid: 4242 }); } finally { await other.close(); }
+        }
+      });
+
+      it('reads a damaged owner record as unknown (a run is never declared dead on a guess) and refuses a bad one', async () => {
+        await stores.kv.set('run-owner:run-2', 'garbage');
+        expect(await stores.owners.get('run-2')).to.equal(undefined);
+        let refused: unknown;
+        try { await stores.owners.set('run-3', { host: 'h' } as never); } catch (err) { refused = err; }
+        expect(refused).to.have.property('code', 'STORE_ARGUMENT_INVALID');
+      });
+
+      it('counts failed runs in a row and resets on any other outcome', async () => {
+        expect(await stores.failureStreak.get()).to.equal(0);
+        expect(await stores.failureStreak.record(true)).to.equal(1);
+        expect(await stores.failureStreak.record(true)).to.equal(2);
+        expect(await stores.failureStreak.get()).to.equal(2);
+        expect(await stores.failureStreak.record(false)).to.equal(0);
+        expect(await stores.failureStreak.get()).to.equal(0);
+      });
+    });
+
     describe('lease lock', () => {
       it('is exclusive: a second owner cannot take a held lease', async () => {
         expect(await stores.lock.acquire('sync:lock', 'A', 10_000)).to.equal(true);

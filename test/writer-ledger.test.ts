@@ -74,6 +74,19 @@ describe('LedgerWriter (real SDK, simulator, sqlite ledger)', function () {
     } finally { await lost.close(); }
   });
 
+  it('the scan belongs to the session of its run: a session that does not adopt reads nothing and carries nothing', async () => {
+    fx = await startSinkFixture({ yida: { qps: 1000, concurrency: 16 } });
+    await run(writer(), products(5));
+    const w = writer();
+    const backfill = await w.openSession({ adopt: true, bulk: true });
+    expect(backfill.existing?.size).to.equal(5);
+    const targeted = await w.openSession({ adopt: true, bulk: false });
+    expect(targeted.existing, 'a targeted run looks its few products up instead').to.equal(undefined);
+    const next = await w.openSession({ adopt: false, bulk: true });
+    expect(next.existing).to.equal(undefined);
+    expect(fx.sim.requests({ api: 'yida.getInstances' }), 'only the adopting backfill session scanned').to.have.length(1);
+  });
+
   it('when the form cannot be scanned, each new product is looked up on its own instead', async () => {
     fx = await startSinkFixture({ yida: { qps: 1000, concurrency: 16 }, sim: { knobs: { errorRates: { 'yida.getInstances': 1 } } }, deps: { retry: { limit: 0 } } });
     const items = products(10);

@@ -120,6 +120,7 @@ export class SyncEngine implements SyncService {
       id, trigger: req.trigger, requestedBy: req.requestedBy, mode: modeOf(req), status: 'running',
       window: { start: null, end: null }, startedAt: startedAt.toISOString(), finishedAt: null,
       counts: emptyCounts(), failures: [], productNos: req.productNos,
+      ...(req.deletedProductNos?.length ? { deletedProductNos: req.deletedProductNos } : {}),
     };
     try {
       await this.deps.stores.runs.put(record);

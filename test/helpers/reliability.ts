@@ -192,7 +192,7 @@ export function serviceEnv(o: ServiceEnvInput): Record<string, string> {
   return { ...env, ...o.extra };
 }
 
-/** The secret values of a service env (DESIGN: never in logs, errors, run records or reports). */
+/** The secret values of a service env (README: never in logs, errors, run records or reports). */
 export function envSecrets(env: Record<string, string>): string[] {
   const out = ['OKKI_CLIENT_SECRET', 'DINGTALK_APP_SECRET', 'YIDA_SYSTEM_TOKEN', 'ROBOT_SECRET', 'WEBHOOK_API_KEY', 'WEBHOOK_SIGNING_SECRET']
     .map((k) => env[k]).filter((v): v is string => Boolean(v));
