@@ -23,6 +23,8 @@ export interface Config {
   yida: {
     appType: string; systemToken: string; userId: string; formUuid: string;
     processCode?: string; language: string; qps: number; concurrency: number;
+    /** YIDA_SEARCH_LAG: a pending start younger than this is not started again on an empty search */
+    searchLagSeconds: number;
   };
   robot?: { webhookUrl: string; secret?: string };
   webhook: { apiKey?: string; signingSecret?: string };
@@ -30,6 +32,10 @@ export interface Config {
   sync: { cron: string; timezone: string; lookbackSeconds: number };
   mappingFile: string;
   publicUrl?: string;
+  /** bearer token /metrics asks for (METRICS_TOKEN); absent = /metrics is open */
+  metricsToken?: string;
+  /** honour X-Forwarded-Proto/-For from a reverse proxy (TRUST_PROXY): https there makes console cookies Secure */
+  trustProxy: boolean;
   /** OKKI push events (POST /webhooks/okki): on when OKKI_WEBHOOK_SECRET is set */
   push?: { secret: string; debounceMs: number };
 }
@@ -37,7 +43,7 @@ export interface Config {
 /** Variables whose values are secrets: never logged, never in errors, run records or reports. */
 export const SECRET_VARIABLES = [
   'OKKI_CLIENT_SECRET', 'DINGTALK_APP_SECRET', 'YIDA_SYSTEM_TOKEN', 'ROBOT_SECRET', 'WEBHOOK_API_KEY', 'WEBHOOK_SIGNING_SECRET',
-  'OKKI_WEBHOOK_SECRET',
+  'OKKI_WEBHOOK_SECRET', 'METRICS_TOKEN',
 ] as const;
 
 const DEFAULTS = {
@@ -52,6 +58,7 @@ const DEFAULTS = {
   YIDA_LANGUAGE: 'zh_CN',
   YIDA_QPS: '15',
   YIDA_CONCURRENCY: '8',
+  YIDA_SEARCH_LAG: '60',
   STORE_URL: 'sqlite://./data/connector.sqlite',
   SYNC_CRON: '*/10 * * * *',
   SYNC_TIMEZONE: 'Asia/Shanghai',
@@ -127,6 +134,8 @@ export function loadConfig(env: Env = process.env): Config {
 
   const yidaQps = check('YIDA_QPS', numIn('YIDA_QPS', 0.1, 1000), get('YIDA_QPS'));
   const concurrency = check('YIDA_CONCURRENCY', intIn('YIDA_CONCURRENCY', 1, 256), get('YIDA_CONCURRENCY'));
+  const searchLag = parseDuration(get('YIDA_SEARCH_LAG'));
+  if (searchLag === undefined) problems.push('YIDA_SEARCH_LAG: expected HH:MM:SS or a number of seconds');
 
   const robotUrl = read(env, 'ROBOT_WEBHOOK_URL');
   if (robotUrl !== undefined && check('ROBOT_WEBHOOK_URL', httpUrl('ROBOT_WEBHOOK_URL'), robotUrl) !== undefined) {
@@ -158,6 +167,10 @@ export function loadConfig(env: Env = process.env): Config {
 
   const apiKey = read(env, 'WEBHOOK_API_KEY');
   if (apiKey !== undefined && apiKey.length < 16) problems.push('WEBHOOK_API_KEY: expected at least 16 characters');
+  const metricsToken = read(env, 'METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.trim().length < 16) problems.push('METRICS_TOKEN: expected at least 16 characters');
+  const trustProxy = read(env, 'TRUST_PROXY');
+  if (trustProxy !== undefined && !/^(1|0|true|false|yes|no)$/i.test(trustProxy.trim())) problems.push('TRUST_PROXY: expected 1 or 0');
 
   const pushSecret = read(env, 'OKKI_WEBHOOK_SECRET')?.trim();
   if (pushSecret !== undefined && !keyFromSecret(pushSecret)) problems.push('OKKI_WEBHOOK_SECRET: expected the security_config OKKI returned when the callback was created (base64 of 32 bytes; npm run okki:subscribe prints it)');
@@ -186,7 +199,7 @@ export function loadConfig(env: Env = process.env): Config {
       formUuid: read(env, 'YIDA_FORM_UUID') ?? '',
       processCode: read(env, 'YIDA_PROCESS_CODE'),
       language: get('YIDA_LANGUAGE').trim(),
-      qps: yidaQps, concurrency,
+      qps: yidaQps, concurrency, searchLagSeconds: searchLag!,
     },
     robot: robotUrl ? { webhookUrl: robotUrl.trim(), secret: read(env, 'ROBOT_SECRET') } : undefined,
     webhook: { apiKey, signingSecret: read(env, 'WEBHOOK_SIGNING_SECRET') },
@@ -194,6 +207,8 @@ export function loadConfig(env: Env = process.env): Config {
     sync: { cron: cronExpr, timezone, lookbackSeconds: lookback! },
     mappingFile: get('MAPPING_FILE'),
     publicUrl: publicUrl?.trim().replace(/\/+$/, ''),
+    metricsToken: metricsToken?.trim(),
+    trustProxy: /^(1|true|yes)$/i.test(trustProxy?.trim() ?? ''),
     push: pushSecret ? { secret: pushSecret, debounceMs: pushDebounceMs } : undefined,
   };
 }
@@ -202,7 +217,7 @@ export function loadConfig(env: Env = process.env): Config {
 export function secretValues(config: Config): string[] {
   const values = [
     config.okki.clientSecret, config.dingtalk.appSecret, config.yida.systemToken,
-    config.robot?.secret, config.webhook.apiKey, config.webhook.signingSecret, config.push?.secret,
+    config.robot?.secret, config.webhook.apiKey, config.webhook.signingSecret, config.push?.secret, config.metricsToken,
   ];
   if (config.robot) {
     try { values.push(new URL(config.robot.webhookUrl).searchParams.get('access_token') ?? undefined); } catch { /* validated already */ }

@@ -69,7 +69,7 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
   const stores = await createStores(config.store, { logger });
   const source = withDetailFields(createOkkiSource({ ...config.okki, timezone: config.sync.timezone }, { logger, metrics }), detailFields);
   const sink = createYidaSink({ dingtalk: config.dingtalk, yida: config.yida }, { logger, metrics });
-  const writer = new LedgerWriter({ ledger: stores.ledger, sink, keyField: mapping.keyField, logger, metrics });
+  const writer = new LedgerWriter({ ledger: stores.ledger, sink, keyField: mapping.keyField, logger, metrics, searchLagMs: config.yida.searchLagSeconds * 1000 });
   const reporter: RobotReporter | undefined = config.robot
     ? new RobotReporter({
       client: new RobotClient({ webhookUrl: config.robot.webhookUrl, secret: config.robot.secret, logger }),

@@ -49,7 +49,11 @@ export interface EngineDeps {
   now?: () => Date;
 }
 
-interface ActiveRun extends LiveRun { done: Promise<RunRecord> }
+interface ActiveRun extends LiveRun {
+  done: Promise<RunRecord>;
+  /** settles when the engine is handed back (the final record saved or given up on, the lease released) */
+  freed: Promise<void>; free(): void;
+}
 
 export function newRunId(now = new Date()): string {
   const t = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -89,6 +93,9 @@ export class SyncEngine implements SyncService {
 
   async trigger(req: TriggerRequest): Promise<TriggerResult> {
     if (!this.accepting_) throw new ShuttingDownError();
+    // A run whose record already says it is over (it is saving that record and releasing its lease) must not absorb a
+    // trigger: the caller would be handed a finished run that never did what it asked. Wait the moment, then claim.
+    while (this.active && this.active.record.status !== 'running') await this.active.freed;
     if (this.active) return { runId: this.active.record.id, status: 'running', coalesced: true };
     // Concurrent triggers in this process wait for the one claim under way instead of racing for the lock.
     if (this.claiming) {
@@ -113,6 +120,7 @@ export class SyncEngine implements SyncService {
       id, trigger: req.trigger, requestedBy: req.requestedBy, mode: modeOf(req), status: 'running',
       window: { start: null, end: null }, startedAt: startedAt.toISOString(), finishedAt: null,
       counts: emptyCounts(), failures: [], productNos: req.productNos,
+      ...(req.deletedProductNos?.length ? { deletedProductNos: req.deletedProductNos } : {}),
     };
     try {
       await this.deps.stores.runs.put(record);
@@ -123,7 +131,9 @@ export class SyncEngine implements SyncService {
     const abort = new AbortController();
     // Every in-flight request of the run listens on this signal: legitimately many at once.
     setMaxListeners(10_000, abort.signal);
-    const active: ActiveRun = { record, request: req, abort, done: undefined as unknown as Promise<RunRecord> };
+    let free!: () => void;
+    const freed = new Promise<void>((r) => { free = r; });
+    const active: ActiveRun = { record, request: req, abort, done: undefined as unknown as Promise<RunRecord>, freed, free };
     this.active = active;
     this.deps.metrics.running.set(1);
     this.emit({ type: 'started', run: record });
@@ -140,8 +150,10 @@ export class SyncEngine implements SyncService {
   /** Hand the engine back: the run's work is done (its record saved, or being saved). */
   private release(runId: string): void {
     if (this.active?.record.id !== runId) return;
+    const { free } = this.active;
     this.active = undefined;
     this.deps.metrics.running.set(0);
+    free();
   }
 
   subscribe(listener: (event: RunEvent) => void): () => void {
