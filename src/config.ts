@@ -23,6 +23,8 @@ export interface Config {
   yida: {
     appType: string; systemToken: string; userId: string; formUuid: string;
     processCode?: string; language: string; qps: number; concurrency: number;
+    /** YIDA_SEARCH_LAG: a pending start younger than this is not started again on an empty search */
+    searchLagSeconds: number;
   };
   robot?: { webhookUrl: string; secret?: string };
   webhook: { apiKey?: string; signingSecret?: string };
@@ -34,6 +36,10 @@ export interface Config {
   budgets: { dingtalkCalls: number; robotMessages: number };
   /** which runs the robot reports: changes (default), every, failures */
   robotReport: RobotReportMode;
+  /** bearer token /metrics asks for (METRICS_TOKEN); absent = /metrics is open */
+  metricsToken?: string;
+  /** honour X-Forwarded-Proto/-For from a reverse proxy (TRUST_PROXY): https there makes console cookies Secure */
+  trustProxy: boolean;
   /** OKKI push events (POST /webhooks/okki): on when OKKI_WEBHOOK_SECRET is set */
   push?: { secret: string; debounceMs: number };
 }
@@ -44,7 +50,7 @@ export type RobotReportMode = (typeof ROBOT_REPORT_MODES)[number];
 /** Variables whose values are secrets: never logged, never in errors, run records or reports. */
 export const SECRET_VARIABLES = [
   'OKKI_CLIENT_SECRET', 'DINGTALK_APP_SECRET', 'YIDA_SYSTEM_TOKEN', 'ROBOT_SECRET', 'WEBHOOK_API_KEY', 'WEBHOOK_SIGNING_SECRET',
-  'OKKI_WEBHOOK_SECRET',
+  'OKKI_WEBHOOK_SECRET', 'METRICS_TOKEN',
 ] as const;
 
 const DEFAULTS = {
@@ -59,6 +65,7 @@ const DEFAULTS = {
   YIDA_LANGUAGE: 'zh_CN',
   YIDA_QPS: '15',
   YIDA_CONCURRENCY: '8',
+  YIDA_SEARCH_LAG: '60',
   STORE_URL: 'sqlite://./data/connector.sqlite',
   SYNC_CRON: '*/10 * * * *',
   SYNC_TIMEZONE: 'Asia/Shanghai',
@@ -137,6 +144,8 @@ export function loadConfig(env: Env = process.env): Config {
 
   const yidaQps = check('YIDA_QPS', numIn('YIDA_QPS', 0.1, 1000), get('YIDA_QPS'));
   const concurrency = check('YIDA_CONCURRENCY', intIn('YIDA_CONCURRENCY', 1, 256), get('YIDA_CONCURRENCY'));
+  const searchLag = parseDuration(get('YIDA_SEARCH_LAG'));
+  if (searchLag === undefined) problems.push('YIDA_SEARCH_LAG: expected HH:MM:SS or a number of seconds');
 
   const robotUrl = read(env, 'ROBOT_WEBHOOK_URL');
   if (robotUrl !== undefined && check('ROBOT_WEBHOOK_URL', httpUrl('ROBOT_WEBHOOK_URL'), robotUrl) !== undefined) {
@@ -168,6 +177,10 @@ export function loadConfig(env: Env = process.env): Config {
 
   const apiKey = read(env, 'WEBHOOK_API_KEY');
   if (apiKey !== undefined && apiKey.length < 16) problems.push('WEBHOOK_API_KEY: expected at least 16 characters');
+  const metricsToken = read(env, 'METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.trim().length < 16) problems.push('METRICS_TOKEN: expected at least 16 characters');
+  const trustProxy = read(env, 'TRUST_PROXY');
+  if (trustProxy !== undefined && !/^(1|0|true|false|yes|no)$/i.test(trustProxy.trim())) problems.push('TRUST_PROXY: expected 1 or 0');
 
   const dingtalkBudget = check('DINGTALK_MONTHLY_CALL_BUDGET', intIn('DINGTALK_MONTHLY_CALL_BUDGET', 0, 1_000_000_000), get('DINGTALK_MONTHLY_CALL_BUDGET'));
   const robotBudget = check('ROBOT_MONTHLY_MESSAGE_BUDGET', intIn('ROBOT_MONTHLY_MESSAGE_BUDGET', 0, 1_000_000_000), get('ROBOT_MONTHLY_MESSAGE_BUDGET'));
@@ -200,7 +213,7 @@ export function loadConfig(env: Env = process.env): Config {
       formUuid: read(env, 'YIDA_FORM_UUID') ?? '',
       processCode: read(env, 'YIDA_PROCESS_CODE'),
       language: get('YIDA_LANGUAGE').trim(),
-      qps: yidaQps, concurrency,
+      qps: yidaQps, concurrency, searchLagSeconds: searchLag!,
     },
     robot: robotUrl ? { webhookUrl: robotUrl.trim(), secret: read(env, 'ROBOT_SECRET') } : undefined,
     webhook: { apiKey, signingSecret: read(env, 'WEBHOOK_SIGNING_SECRET') },
@@ -210,6 +223,8 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: publicUrl?.trim().replace(/\/+$/, ''),
     budgets: { dingtalkCalls: dingtalkBudget, robotMessages: robotBudget },
     robotReport: robotReport as RobotReportMode,
+    metricsToken: metricsToken?.trim(),
+    trustProxy: /^(1|true|yes)$/i.test(trustProxy?.trim() ?? ''),
     push: pushSecret ? { secret: pushSecret, debounceMs: pushDebounceMs } : undefined,
   };
 }
@@ -218,7 +233,7 @@ export function loadConfig(env: Env = process.env): Config {
 export function secretValues(config: Config): string[] {
   const values = [
     config.okki.clientSecret, config.dingtalk.appSecret, config.yida.systemToken,
-    config.robot?.secret, config.webhook.apiKey, config.webhook.signingSecret, config.push?.secret,
+    config.robot?.secret, config.webhook.apiKey, config.webhook.signingSecret, config.push?.secret, config.metricsToken,
   ];
   if (config.robot) {
     try { values.push(new URL(config.robot.webhookUrl).searchParams.get('access_token') ?? undefined); } catch { /* validated already */ }

@@ -73,7 +73,7 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
   const usage = new UsageMeter({ store: stores.usage, timezone: config.sync.timezone, budgets: config.budgets, metrics, logger });
   const source = withDetailFields(createOkkiSource({ ...config.okki, timezone: config.sync.timezone }, { logger, metrics, meter: usage }), detailFields);
   const sink = createYidaSink({ dingtalk: config.dingtalk, yida: config.yida }, { logger, metrics, meter: usage });
-  const writer = new LedgerWriter({ ledger: stores.ledger, sink, keyField: mapping.keyField, logger, metrics });
+  const writer = new LedgerWriter({ ledger: stores.ledger, sink, keyField: mapping.keyField, logger, metrics, searchLagMs: config.yida.searchLagSeconds * 1000 });
   const reporter: RobotReporter | undefined = config.robot
     ? new RobotReporter({
       client: new RobotClient({ webhookUrl: config.robot.webhookUrl, secret: config.robot.secret, logger, meter: usage }),

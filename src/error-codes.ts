@@ -41,6 +41,13 @@ export const ERROR_CODES = {
   PUSH_QUEUE_UNAVAILABLE: entry(503, true, 'the push event queue did not take the message in time; OKKI delivers it again'),
   USAGE_UNAVAILABLE: entry(404, true, 'GET /usage on a service built without metering (a test double); the real service always meters'),
   SERVICE_SHUTTING_DOWN: entry(503, true, 'the service is shutting down and takes no new runs; try again in a moment'),
+  METRICS_UNAUTHORIZED: entry(401, true, 'METRICS_TOKEN is set and GET /metrics came without `Authorization: Bearer <METRICS_TOKEN>`'),
+
+  // operator console (/console)
+  CONSOLE_LOGIN_REQUIRED: entry(401, true, 'a console request without a live session: log in at /console/login'),
+  CONSOLE_FORBIDDEN: entry(403, true, 'a console action from another origin, without the CSRF token of the session, or not sent as a form'),
+  CONSOLE_LOGIN_THROTTLED: entry(429, true, 'too many failed console logins from one address in 15 minutes'),
+  CONSOLE_FORM_INVALID: entry(400, true, 'a console form could not be read (over 8 KiB or cut off)'),
 
   // runs
   SYNC_LOCK_UNAVAILABLE: entry(503, false, 'the single-flight lock could not be claimed'),
@@ -52,6 +59,9 @@ export const ERROR_CODES = {
   DELETE_GUARD: entry(409, true, 'more products would be marked or deleted than SYNC_DELETE_MAX allows; nothing was, until confirmed'),
   DUPLICATE_PRODUCT_NO: entry(422, true, 'two OKKI products carry the same product number; only the first is synced'),
   WRITE_FAILED: entry(502, true, 'writing a product failed in an unexpected way; the next run tries again'),
+  LEDGER_CONFLICT: entry(409, true, 'another process or replica changed a product\'s ledger entry at the same moment; nothing was written, the next run checks it'),
+  LEDGER_PENDING_RECENT: entry(409, true, 'a write of the product began less than YIDA_SEARCH_LAG ago and is not visible yet; left for a later run'),
+  SYNC_FENCE_STALE: entry(409, false, 'the run no longer holds its lease (fencing token stale); it stops and changes nothing more'),
 
   // store
   STORE_UNAVAILABLE: entry(503, false, 'the store (sqlite or Redis) failed; the run stops with the cursor unchanged'),

@@ -18,7 +18,7 @@ const MANIFEST_ID = 'connector.openapi.json';
 // Exhaustive over the TypeScript types (tsc fails when a field is added to or removed from them without this list).
 const RUN_RECORD_FIELDS: Record<keyof RunRecord, true> = {
   id: true, trigger: true, requestedBy: true, mode: true, status: true, window: true, startedAt: true, finishedAt: true,
-  durationMs: true, counts: true, failures: true, failuresTotal: true, error: true, productNos: true, cursorBefore: true,
+  durationMs: true, counts: true, failures: true, failuresTotal: true, error: true, productNos: true, deletedProductNos: true, gone: true, cursorBefore: true,
   cursorAfter: true, report: true, calls: true,
 };
 const RUN_COUNTS_FIELDS: Record<keyof RunCounts, true> = { fetched: true, created: true, updated: true, unchanged: true, rejected: true, failed: true };

@@ -9,7 +9,7 @@ export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'skippe
  */
 export type RunMode = 'incremental' | 'full' | 'targeted';
 /** Who asked for a run. New triggers (an OKKI push queue, ...) are added here and call `SyncService.trigger`. */
-export type RunTrigger = 'webhook' | 'schedule' | 'cli' | 'startup' | 'push';
+export type RunTrigger = 'webhook' | 'schedule' | 'cli' | 'startup' | 'push' | 'console';
 
 export interface RunCounts { fetched: number; created: number; updated: number; unchanged: number; rejected: number; failed: number }
 
@@ -39,6 +39,13 @@ export interface RunRecord {
   /** the run-level error when status is failed */
   error?: { code: string; message: string };
   productNos?: string[];
+  /** a targeted run's product numbers OKKI reported deleted (push delete events) */
+  deletedProductNos?: string[];
+  /**
+   * targets OKKI no longer has, read as deleted rather than rejected (see RunPlan.goneIfMissing); acted on per
+   * SYNC_DELETIONS
+   */
+  gone?: string[];
   cursorBefore?: string | null;
   cursorAfter?: string | null;
   /** what the run cost: metered DingTalk calls, OKKI requests, robot messages (core/metering.ts) */

@@ -9,7 +9,7 @@ import type { QuotaStatus } from '../core/metering.js';
 import { callsLine, quotaLines } from './policy.js';
 
 export interface ReportOptions {
-  /** base URL for the run link (`${publicUrl}/runs/${id}`) */
+  /** base URL for the run link (`${publicUrl}/console/runs/${id}`: the run's console page) */
   publicUrl?: string;
   /** failed runs in a row, this one included; ≥ alertAfter adds an alert line */
   consecutiveFailures?: number;
@@ -29,7 +29,7 @@ const MAX_TEXT = 15_000;
 
 const STATUS_TEXT: Record<RunStatus, string> = { succeeded: '成功', partial: '部分成功', failed: '失败', running: '进行中', skipped: '已跳过' };
 const STATUS_ICON: Record<RunStatus, string> = { succeeded: '✅', partial: '⚠️', failed: '❌', running: '⏳', skipped: '⏸️' };
-const TRIGGER_TEXT: Record<string, string> = { schedule: '定时任务', webhook: '宜搭按钮', cli: '命令行', startup: '服务启动' };
+const TRIGGER_TEXT: Record<string, string> = { schedule: '定时任务', webhook: '宜搭按钮', cli: '命令行', startup: '服务启动', console: '控制台' };
 const MODE_TEXT: Record<string, string> = { incremental: '增量', full: '全量', targeted: '指定产品' };
 
 /**
@@ -81,7 +81,7 @@ export function throughput(run: RunRecord): number | undefined {
 
 function runLink(publicUrl: string | undefined, id: string): string | undefined {
   if (!publicUrl) return undefined;
-  return `${publicUrl.replace(/\/+$/, '')}/runs/${encodeURIComponent(id)}`;
+  return `${publicUrl.replace(/\/+$/, '')}/console/runs/${encodeURIComponent(id)}`;
 }
 
 function windowText(run: RunRecord): string {

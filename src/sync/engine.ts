@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { ConnectorError, errorMessage } from '../errors.js';
+import { ConnectorError, ShuttingDownError, errorMessage } from '../errors.js';
 import { runContext, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Stores } from '../store/types.js';
@@ -53,7 +53,11 @@ export interface EngineDeps {
   now?: () => Date;
 }
 
-interface ActiveRun extends LiveRun { done: Promise<RunRecord> }
+interface ActiveRun extends LiveRun {
+  done: Promise<RunRecord>;
+  /** settles when the engine is handed back (the final record saved or given up on, the lease released) */
+  freed: Promise<void>; free(): void;
+}
 
 export function newRunId(now = new Date()): string {
   const t = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -93,7 +97,10 @@ export class SyncEngine implements SyncService {
   get accepting(): boolean { return this.accepting_; }
 
   async trigger(req: TriggerRequest): Promise<TriggerResult> {
-    if (!this.accepting_) throw new ConnectorError('SERVICE_SHUTTING_DOWN', 'The service is shutting down; try again shortly', { status: 503 });
+    if (!this.accepting_) throw new ShuttingDownError();
+    // A run whose record already says it is over (it is saving that record and releasing its lease) must not absorb a
+    // trigger: the caller would be handed a finished run that never did what it asked. Wait the moment, then claim.
+    while (this.active && this.active.record.status !== 'running') await this.active.freed;
     if (this.active) return { runId: this.active.record.id, status: 'running', coalesced: true };
     // Concurrent triggers in this process wait for the one claim under way instead of racing for the lock.
     if (this.claiming) {
@@ -135,17 +142,20 @@ export class SyncEngine implements SyncService {
       id, trigger: req.trigger, requestedBy: req.requestedBy, mode: modeOf(req), status: 'running',
       window: { start: null, end: null }, startedAt: startedAt.toISOString(), finishedAt: null,
       counts: emptyCounts(), failures: [], productNos: req.productNos,
+      ...(req.deletedProductNos?.length ? { deletedProductNos: req.deletedProductNos } : {}),
     };
     try {
       await this.deps.stores.runs.put(record);
     } catch (err) {
       await this.lease.release(id).catch(() => undefined);
-      throw new ConnectorError('STORE_UNAVAILABLE', `Could not record the run: ${errorMessage(err)}`, { status: 503, cause: err });
+      throw new ConnectorError('STORE_UNAVAILABLE', `Could not record the run: ${errorMessage(err)}`, { cause: err });
     }
     const abort = new AbortController();
     // Every in-flight request of the run listens on this signal: legitimately many at once.
     setMaxListeners(10_000, abort.signal);
-    const active: ActiveRun = { record, request: req, abort, done: undefined as unknown as Promise<RunRecord> };
+    let free!: () => void;
+    const freed = new Promise<void>((r) => { free = r; });
+    const active: ActiveRun = { record, request: req, abort, done: undefined as unknown as Promise<RunRecord>, freed, free };
     this.active = active;
     this.deps.metrics.running.set(1);
     this.emit({ type: 'started', run: record });
@@ -162,8 +172,10 @@ export class SyncEngine implements SyncService {
   /** Hand the engine back: the run's work is done (its record saved, or being saved). */
   private release(runId: string): void {
     if (this.active?.record.id !== runId) return;
+    const { free } = this.active;
     this.active = undefined;
     this.deps.metrics.running.set(0);
+    free();
   }
 
   subscribe(listener: (event: RunEvent) => void): () => void {

@@ -7,7 +7,7 @@ import type { Reporter, RunRecord } from '../core/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { FailureStreakStore, RunStore } from '../store/types.js';
-import { sleep } from '../sleep.js';
+import { exponential, resolveRetryPolicy, retrying, type RetryPolicy } from '../outbound/index.js';
 import type { RunLease } from './lease.js';
 import type { QuotaStatus, UsagePort } from '../core/metering.js';
 import { quotaAfterRun, type RunCalls } from './metering.js';
@@ -27,7 +27,12 @@ export interface FinisherDeps {
 }
 
 export class RunFinisher {
-  constructor(private readonly deps: FinisherDeps, private readonly opts: { saveRetryMs?: number } = {}) {}
+  /** saving a finished record: 250 ms doubling to 5 s, no jitter, for at most saveRetryMs (default 5 min) */
+  private readonly savePolicy: RetryPolicy;
+
+  constructor(private readonly deps: FinisherDeps, opts: { saveRetryMs?: number } = {}) {
+    this.savePolicy = resolveRetryPolicy({ limit: Infinity, delay: exponential(250), backoffLimit: 5000, jitter: 0, maxElapsed: opts.saveRetryMs ?? 300_000 });
+  }
 
   /** Complete, save, release, report. `onOver` is called as soon as the run no longer holds the engine. */
   async finish(run: RunRecord, startedMs: number, onOver: () => void, calls?: RunCalls): Promise<RunRecord> {
@@ -81,15 +86,14 @@ export class RunFinisher {
    * cannot be saved before the process ends is recorded as interrupted by the next start-up.
    */
   private async persist(run: RunRecord, log: Logger): Promise<void> {
-    const deadline = Date.now() + (this.opts.saveRetryMs ?? 300_000);
-    for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
-      try { await this.deps.runs.put(run); return; } catch (err) {
-        if (Date.now() + delay > deadline || !this.deps.accepting()) {
-          log.error({ err: errorMessage(err) }, 'could not record the finished run; the next start-up records it as interrupted');
-          return;
-        }
-        await sleep(delay);
-      }
+    try {
+      // a put of the same record is idempotent; once the service shuts down a failure is final
+      await retrying(() => this.deps.runs.put(run), {
+        policy: this.savePolicy, kind: 'idempotent',
+        classify: () => (this.deps.accepting() ? { kind: 'ambiguous' } : { kind: 'fatal' }),
+      });
+    } catch (err) {
+      log.error({ err: errorMessage(err) }, 'could not record the finished run; the next start-up records it as interrupted');
     }
   }
 }

@@ -3,7 +3,7 @@
  * cursor → finish (record, report). The lifecycle owns the live run record: it fills it in as the run goes, so
  * `GET /runs/:id` shows progress, and tells its listener of every step.
  */
-import { ConnectorError, errorCode, errorMessage } from '../errors.js';
+import { ConnectorError, errorCode, errorMessage, isErrorCode } from '../errors.js';
 import { redact } from '../redact.js';
 import {
   SINK_ERROR_CODES,
@@ -15,6 +15,7 @@ import type { Metrics } from '../metrics.js';
 import type { CursorStore, RunStore } from '../store/types.js';
 import { runPipeline, type PipelineProgress } from './pipeline.js';
 import { planRun, type RunPlan } from './plan.js';
+import { withoutGone } from './gone.js';
 import type { RunLease } from './lease.js';
 import type { RunFinisher } from './finish.js';
 import type { UsagePort } from '../core/metering.js';
@@ -93,16 +94,18 @@ export class RunLifecycle {
     await runs.put(run);
 
     const session = await writer.openSession({ adopt: plan.adopt, bulk: plan.mode !== 'targeted', signal: abort.signal });
-    const result = await runPipeline(this.pages(plan), ctx, {
+    const gone: string[] = [];
+    const result = await runPipeline(this.pages(plan, gone), ctx, {
       mapping, writer, session, metrics, maxInFlight: this.opts.maxInFlight,
       onFailure: (code, reason) => {
-        if (FATAL_WRITE_CODES.has(code) && !abort.signal.aborted) abort.abort(new ConnectorError(code, reason));
+        if (FATAL_WRITE_CODES.has(code) && isErrorCode(code) && !abort.signal.aborted) abort.abort(new ConnectorError(code, reason));
       },
       onProgress: (p) => this.progress(run, p, hooks),
     }, abort.signal);
     run.counts = result.counts;
     run.failures = result.failures;
     run.failuresTotal = result.failuresTotal;
+    if (gone.length) run.gone = gone;
     if (result.aborted) throw abort.signal.reason ?? new ConnectorError('RUN_ABORTED', 'The run was stopped');
 
     // The cursor moves only when every product of the window is done or parked as rejected; a failed write
@@ -117,9 +120,9 @@ export class RunLifecycle {
   }
 
   /** What the plan reads. A new mode adds its reader here. */
-  private pages(plan: RunPlan): AsyncIterable<ProductPage> {
+  private pages(plan: RunPlan, gone: string[]): AsyncIterable<ProductPage> {
     const pull = { signal: plan.signal };
-    if (plan.mode === 'targeted') return this.deps.source.byProductNos(plan.targets ?? [], pull);
+    if (plan.mode === 'targeted') return withoutGone(this.deps.source.byProductNos(plan.targets ?? [], pull), plan.goneIfMissing, gone);
     return this.deps.source.pages(plan.window!, pull);
   }
 
