@@ -241,6 +241,3 @@ export function secretValues(config: Config): string[] {
   try { const u = new URL(config.store.url); values.push(decodeURIComponent(u.password) || undefined); } catch { /* sqlite path */ }
   return [...new Set(values.filter((v): v is string => typeof v === 'string' && v.length >= 4))];
 }
-
-// The redactor lives in its own module; re-exported here for callers that think of it as config's.
-export { makeRedactor, setGlobalSecrets, redact } from './redact.js';
