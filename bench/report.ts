@@ -4,6 +4,7 @@ import os from 'node:os';
 export type Verdict = 'met' | 'MISSED' | 'n/a' | 'ERROR';
 
 export interface Row {
+  /** the measure's id (what `--only` takes) */
   item: string;
   measure: string;
   figures: string;
@@ -28,7 +29,7 @@ export function machine(): { date: string; os: string; cpu: string; cpus: number
 const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, '<br>');
 
 export function markdownTable(rows: Row[]): string {
-  const head = '| # | Measure | Figures | Target | Result | What limits it / note |\n|---|---|---|---|---|---|';
+  const head = '| Id | Measure | Figures | Target | Result | What limits it / note |\n|---|---|---|---|---|---|';
   const body = rows.map((r) => `| ${r.item} | ${esc(r.measure)} | ${esc(r.figures)} | ${esc(r.target)} | ${r.verdict === 'MISSED' || r.verdict === 'ERROR' ? `**${r.verdict}**` : r.verdict} | ${esc(r.note ?? '')} |`);
   return [head, ...body].join('\n');
 }
@@ -36,7 +37,7 @@ export function markdownTable(rows: Row[]): string {
 export function terminalTable(rows: Row[]): string {
   const out: string[] = [];
   for (const r of rows) {
-    out.push(`${r.item.padEnd(3)} ${r.verdict.padEnd(6)} ${r.measure}`);
+    out.push(`${r.item.padEnd(22)} ${r.verdict.padEnd(6)} ${r.measure}`);
     out.push(`      ${r.figures}`);
     out.push(`      target: ${r.target}${r.note ? `\n      note: ${r.note}` : ''}`);
   }

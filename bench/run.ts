@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (issue 7): every measure in one run against the simulators on 127.0.0.1, a table on stdout and in
+ * `npm run bench`: every measure in one run against the simulators on 127.0.0.1, a table on stdout and in
  * bench/RESULTS.md. Asserts nothing: a missed target is reported with what limits it. `--quick` shrinks every size
  * (a smoke run of the bench itself; its figures are not the benchmark's).
  */
@@ -13,14 +13,19 @@ import { codeState, newestSourceMtime, sourceChangedSince } from './code-state.j
 import { machine, markdownTable, terminalTable, fmt, type Row } from './report.js';
 
 const quick = process.argv.includes('--quick');
-/** `--only 1,6`: run just these items (printed, RESULTS.md left alone) */
+/** Every measure, by the id `--only` takes and the results table shows. */
+const MEASURES = ['full-sync', 'naive-baseline', 'incremental-unchanged', 'incremental-changed', 'source-memory', 'webhook-burst', 'adaptive-pacing'] as const;
+type MeasureId = (typeof MEASURES)[number];
+/** `--only full-sync,webhook-burst`: run just these measures (printed, RESULTS.md left alone) */
 const onlyArg = process.argv.indexOf('--only');
 const only = onlyArg >= 0 ? new Set((process.argv[onlyArg + 1] ?? '').split(',').map((x) => x.trim())) : undefined;
-// items 2–4 compare with or build on item 1's runs
-if (only && ['2', '3', '4'].some((i) => only.has(i))) only.add('1');
+const unknown = [...(only ?? [])].filter((x) => !(MEASURES as readonly string[]).includes(x));
+if (unknown.length) { process.stderr.write(`--only: unknown measure ${unknown.join(', ')}; one of ${MEASURES.join(', ')}\n`); process.exit(1); }
+// the naive baseline and the incremental runs compare with or build on the full-sync runs
+if (only && ['naive-baseline', 'incremental-unchanged', 'incremental-changed'].some((i) => only.has(i))) only.add('full-sync');
 const partial = quick || only !== undefined;
 const S = (n: number) => (quick ? Math.max(100, Math.round(n / 20)) : n);
-/** read side fast enough that DingTalk's limit is the bound in items 1 and 7 (OKKI bound 198 products/s with details) */
+/** read side fast enough that DingTalk's limit is the bound in full-sync and adaptive-pacing (OKKI bound 198 products/s with details) */
 const OKKI_QPS = 200;
 const TARGET_FRACTION = 0.9;
 const RSS_TARGET_MB = 200;
@@ -34,7 +39,7 @@ const loadAtStart = Math.round(loadavg()[0] * 100) / 100;
 const codeAtStart = codeState();
 const srcMtimeAtStart = newestSourceMtime();
 
-async function step(item: string, measure: string, fn: () => Promise<void>): Promise<void> {
+async function step(item: MeasureId, measure: string, fn: () => Promise<void>): Promise<void> {
   if (only && !only.has(item)) return;
   try {
     await fn();
@@ -71,12 +76,12 @@ function shortfall(f: FullSyncFigures): string[] {
   return why;
 }
 
-function fullRow(item: string, f: FullSyncFigures, extra = ''): Row {
+function fullRow(item: MeasureId, f: FullSyncFigures, extra = ''): Row {
   const met = f.fractionOfBound >= TARGET_FRACTION && f.failures === 0;
   const codes = Object.keys(f.failureCodes).length ? ` (${Object.entries(f.failureCodes).map(([k, v]) => `${k}×${v}`).join(', ')})` : '';
   let note = boundNote(f);
   if (!met) note += `. MISSED: ${shortfall(f).join('; ')}`;
-  if (f.peakRssMb > RSS_TARGET_MB) note += `. Peak RSS (no target for a sync) is the whole connector: SDK, ledger, pipeline and V8's lazily collected heap; item 5 measures the source's memory alone`;
+  if (f.peakRssMb > RSS_TARGET_MB) note += `. Peak RSS (no target for a sync) is the whole connector: SDK, ledger, pipeline and V8's lazily collected heap; source-memory measures the source's memory alone`;
   return {
     item, measure: `Full sync ${fmt.int(f.products)} products, DingTalk limit L=${f.limit}/s${extra}`,
     figures: `${fmt.n(f.productsPerSecond)} products/s in ${fmt.n(f.seconds)} s = ${fmt.pct(f.fractionOfBound)} of bound ${fmt.n(f.bound.bound)}/s (steady write rate ${fmt.n(f.steadyWritesPerSecond)}/s); throttled ${f.throttled}; failures ${f.failures}${codes}; peak RSS ${f.peakRssMb} MB; host load ${f.loadAverage}`,
@@ -95,62 +100,62 @@ async function main(): Promise<void> {
   let ref1k: FullSyncFigures | undefined;
   let kept: KeptSetup | undefined;
 
-  await step('1', 'full sync 1k L=100', async () => {
-    const { figures } = await fullSync({ label: 'item 1: 1k @ L=100', products: S(1000), limit: 100, okkiQps: OKKI_QPS, yidaQps: 100 });
-    ref1k = figures; rows.push(fullRow('1', figures, ', shipped mapping (info call per product)')); detail('1: 1k @ L=100', figures);
+  await step('full-sync', 'full sync 1k L=100', async () => {
+    const { figures } = await fullSync({ label: 'full-sync: 1k @ L=100', products: S(1000), limit: 100, okkiQps: OKKI_QPS, yidaQps: 100 });
+    ref1k = figures; rows.push(fullRow('full-sync', figures, ', shipped mapping (info call per product)')); detail('full-sync: 1k @ L=100', figures);
   });
-  await step('1', 'full sync 1k L=100 list-only', async () => {
-    const { figures } = await fullSync({ label: 'item 1: 1k @ L=100, list-only mapping', products: S(1000), limit: 100, okkiQps: OKKI_QPS, yidaQps: 100, mappingFile: 'bench/mapping-list-only.json' });
-    rows.push(fullRow('1', figures, ', mapping without product_type (no info calls)')); detail('1: 1k @ L=100 list-only', figures);
+  await step('full-sync', 'full sync 1k L=100 list-only', async () => {
+    const { figures } = await fullSync({ label: 'full-sync: 1k @ L=100, list-only mapping', products: S(1000), limit: 100, okkiQps: OKKI_QPS, yidaQps: 100, mappingFile: 'bench/mapping-list-only.json' });
+    rows.push(fullRow('full-sync', figures, ', mapping without product_type (no info calls)')); detail('full-sync: 1k @ L=100 list-only', figures);
   });
-  await step('1', 'full sync 1k L=20', async () => {
-    const { figures } = await fullSync({ label: 'item 1: 1k @ L=20', products: S(1000), limit: 20, okkiQps: OKKI_QPS, yidaQps: 20 });
-    rows.push(fullRow('1', figures, ' (the real limit), shipped mapping')); detail('1: 1k @ L=20', figures);
+  await step('full-sync', 'full sync 1k L=20', async () => {
+    const { figures } = await fullSync({ label: 'full-sync: 1k @ L=20', products: S(1000), limit: 20, okkiQps: OKKI_QPS, yidaQps: 20 });
+    rows.push(fullRow('full-sync', figures, ' (the real limit), shipped mapping')); detail('full-sync: 1k @ L=20', figures);
   });
-  await step('1', 'full sync 10k L=100', async () => {
-    const r = await fullSync({ label: 'item 1: 10k @ L=100', products: S(10_000), limit: 100, okkiQps: OKKI_QPS, yidaQps: 100, keep: true });
-    kept = r.kept; rows.push(fullRow('1', r.figures, ', shipped mapping')); detail('1: 10k @ L=100', r.figures);
+  await step('full-sync', 'full sync 10k L=100', async () => {
+    const r = await fullSync({ label: 'full-sync: 10k @ L=100', products: S(10_000), limit: 100, okkiQps: OKKI_QPS, yidaQps: 100, keep: true });
+    kept = r.kept; rows.push(fullRow('full-sync', r.figures, ', shipped mapping')); detail('full-sync: 10k @ L=100', r.figures);
   });
 
-  await step('2', 'naive baseline', async () => {
+  await step('naive-baseline', 'naive baseline', async () => {
     const n = await naive({ products: S(1000), limit: 100 });
     const ratio = ref1k ? ref1k.seconds / n.seconds : NaN;
     rows.push({
-      item: '2', measure: `Naive baseline, ${fmt.int(n.products)} products, L=100/s: one request at a time (fetch for OKKI, the real SDK for Yida), no pacing, no ledger`,
+      item: 'naive-baseline', measure: `Naive baseline, ${fmt.int(n.products)} products, L=100/s: one request at a time (fetch for OKKI, the real SDK for Yida), no pacing, no ledger`,
       figures: `${fmt.n(n.seconds)} s, ${fmt.n(n.productsPerSecond)} products/s, failures ${n.failures}, throttled ${n.throttled}; ours/naive time = ${fmt.n(ratio, 3)} (ours ${ref1k ? fmt.n(ref1k.seconds) : '?'} s, ${ref1k ? `${fmt.n(n.seconds / ref1k.seconds)}× faster` : ''})`,
       target: 'ratio reported (no target)', verdict: 'n/a',
       note: 'naive is latency-bound: 2 sequential calls per product (info + startInstance) at 20–80 ms each; it never reaches L, so it is never throttled, and a re-run would duplicate every instance',
     });
-    detail('2: naive', n);
+    detail('naive-baseline', n);
   });
 
-  await step('3', 'incremental no change', async () => {
-    if (!kept) throw new Error('needs the kept 10k setup from item 1');
-    const f = await incremental(kept, { label: 'item 3: no change', products: S(10_000), changed: 0 });
+  await step('incremental-unchanged', 'incremental no change', async () => {
+    if (!kept) throw new Error('needs the kept 10k setup from full-sync');
+    const f = await incremental(kept, { label: 'incremental-unchanged', products: S(10_000), changed: 0 });
     rows.push({
-      item: '3', measure: `Incremental run, no changes, ${fmt.int(f.products)} products synced`,
+      item: 'incremental-unchanged', measure: `Incremental run, no changes, ${fmt.int(f.products)} products synced`,
       figures: `${fmt.n(f.seconds, 2)} s; OKKI calls ${f.okkiCalls} (${Object.entries(f.okkiByEndpoint).map(([k, v]) => `${k} ${v}`).join(', ')}); Yida calls ${f.yidaCalls}; DingTalk token calls ${f.dingtalkTokenCalls}`,
       target: '0 Yida calls', verdict: f.yidaCalls === 0 ? 'met' : 'MISSED',
       note: `minimum ${f.minimum.okki} OKKI calls (${f.minimum.explain})`,
     });
-    detail('3: incremental, no change', f);
+    detail('incremental-unchanged', f);
   });
-  await step('4', 'incremental 1% changed', async () => {
-    if (!kept) throw new Error('needs the kept 10k setup from item 1');
+  await step('incremental-changed', 'incremental 1% changed', async () => {
+    if (!kept) throw new Error('needs the kept 10k setup from full-sync');
     const changed = Math.round(S(10_000) / 100);
-    const f = await incremental(kept, { label: 'item 4: 1% changed', products: S(10_000), changed });
+    const f = await incremental(kept, { label: 'incremental-changed: 1%', products: S(10_000), changed });
     const atMin = f.okkiCalls <= f.minimum.okki && f.yidaCalls <= f.minimum.yida;
     rows.push({
-      item: '4', measure: `Incremental run after 1% (${changed}) of ${fmt.int(f.products)} products changed`,
+      item: 'incremental-changed', measure: `Incremental run after 1% (${changed}) of ${fmt.int(f.products)} products changed`,
       figures: `${fmt.n(f.seconds, 2)} s; OKKI calls ${f.okkiCalls} vs minimum ${f.minimum.okki}; Yida calls ${f.yidaCalls} (${Object.entries(f.yidaByApi).map(([k, v]) => `${k} ${v}`).join(', ')}) vs minimum ${f.minimum.yida}; written ${f.written}`,
       target: 'calls vs minimum (no target)', verdict: 'n/a',
       note: `${atMin ? 'at the minimum' : 'above the minimum'}: ${f.minimum.explain}`,
     });
-    detail('4: incremental, 1% changed', f);
+    detail('incremental-changed', f);
   });
   if (kept) { await kept.sims.close(); kept = undefined; }
 
-  await step('5', 'source-only pull', async () => {
+  await step('source-memory', 'source-only pull', async () => {
     const sizes = [S(25_000), S(50_000), S(100_000)];
     const res = [];
     for (const n of sizes) res.push(await sourcePull({ products: n, okkiQps: OKKI_QPS, withSignal: true }));
@@ -160,17 +165,17 @@ async function main(): Promise<void> {
     const flat = growth < 20;
     const met = worst < RSS_TARGET_MB && flat;
     rows.push({
-      item: '5', measure: 'Source-only pull (list pages only, nothing mapped or written), fresh process each, with the run AbortSignal the engine always passes',
+      item: 'source-memory', measure: 'Source-only pull (list pages only, nothing mapped or written), fresh process each, with the run AbortSignal the engine always passes',
       figures: res.map((r) => `${fmt.int(r.products)}: peak RSS ${r.peakRssMb} MB, ${fmt.n(r.pagesPerSecond)} pages/s (${r.pages} pages, ${fmt.n(r.seconds)} s)`).join('; ')
         + `; growth ${fmt.int(sizes[0])}→${fmt.int(sizes[2])}: ${fmt.n(growth)} MB. Same ${fmt.int(sizes[2])} pull without a signal: peak RSS ${bare.peakRssMb} MB, ${fmt.n(bare.pagesPerSecond)} pages/s`,
       target: `peak RSS < ${RSS_TARGET_MB} MB, flat`, verdict: met ? 'met' : 'MISSED',
       note: `pages/s is latency-bound (one list page in flight at a time, 20–80 ms each; OKKI_QPS ${OKKI_QPS} never binds). RSS includes Node + tsx (~${res[0].rssBeforeMb} MB before the pull).`
         + (met ? '' : ` MISSED: memory grows with the catalogue only when a signal is passed (${bare.peakRssMb} MB without one): OkkiClient.send hands the run's signal to p-queue 8.1.1, whose add({signal}) adds an abort listener per call and never removes it, so every answer (page text and parsed body) stays reachable until the run ends`),
     });
-    detail('5: source-only pull', [...res, bare]);
+    detail('source-memory', [...res, bare]);
   });
 
-  await step('6', 'webhook burst', async () => {
+  await step('webhook-burst', 'webhook burst', async () => {
     const calls = quick ? 50 : 200;
     const figs = [];
     for (const keepAlive of [false, true]) figs.push(await webhookBurst({ products: 1000, limit: 100, calls, okkiQps: OKKI_QPS, keepAlive }));
@@ -185,25 +190,25 @@ async function main(): Promise<void> {
             : 'p99 over target while /healthz stays under it: the webhook path itself (the claim — lock + run record in SQLite — that every concurrent caller awaits, and, during the run, the run sharing the event loop) adds the difference')
           : ''}`;
       rows.push({
-        item: '6', measure: `Webhook: ${calls} concurrent calls from idle, then ${calls} more during the run, ${how}; service = src/main.ts in its own process`,
+        item: 'webhook-burst', measure: `Webhook: ${calls} concurrent calls from idle, then ${calls} more during the run, ${how}; service = src/main.ts in its own process`,
         figures: `p50 ${fmt.n(f.p50)} ms, p99 ${fmt.n(f.p99)} ms, max ${fmt.n(f.max)} ms over ${f.calls} calls (${f.bursts.map((b) => `${b.label}: p50 ${fmt.n(b.p50)} / p99 ${fmt.n(b.p99)} ms, status ${Object.entries(b.statuses).map(([k, v]) => `${k}×${v}`).join(' ')}`).join('; ')}); runs started ${f.runsStarted} (distinct run ids answered ${f.distinctRunIds}, answers with coalesced=false ${f.startedNotCoalesced})`,
         target: `p99 < ${P99_TARGET_MS} ms, runs started = 1`, verdict: ok ? 'met' : 'MISSED',
         note: `${f.secondBurstDuringRun ? '' : 'WARNING: the run had ended before the second burst; '}${floor}. ${why}`,
       });
-      detail(`6: webhook (${f.keepAlive ? 'keep-alive' : 'new connections'})`, f);
+      detail(`webhook-burst (${f.keepAlive ? 'keep-alive' : 'new connections'})`, f);
     }
   });
 
-  await step('7', 'adaptive pacing', async () => {
-    const { figures: f } = await fullSync({ label: 'item 7: hidden limit 40/s, YIDA_QPS 1000', products: S(2000), limit: 40, okkiQps: OKKI_QPS, yidaQps: 1000 });
+  await step('adaptive-pacing', 'adaptive pacing', async () => {
+    const { figures: f } = await fullSync({ label: 'adaptive-pacing: hidden limit 40/s, YIDA_QPS 1000', products: S(2000), limit: 40, okkiQps: OKKI_QPS, yidaQps: 1000 });
     const met = f.fractionOfBound >= TARGET_FRACTION && f.failures === 0;
     rows.push({
-      item: '7', measure: `Adaptive pacing: DingTalk limit 40/s hidden (YIDA_QPS=1000), ${fmt.int(f.products)} products`,
+      item: 'adaptive-pacing', measure: `Adaptive pacing: DingTalk limit 40/s hidden (YIDA_QPS=1000), ${fmt.int(f.products)} products`,
       figures: `${fmt.n(f.productsPerSecond)} products/s = ${fmt.pct(f.fractionOfBound)} of bound ${fmt.n(f.bound.bound)}/s; ${fmt.n(f.throttledPer1000Writes)} throttling answers per 1,000 writes (${f.throttled} total); failures ${f.failures}; peak RSS ${f.peakRssMb} MB`,
       target: `≥ ${TARGET_FRACTION} of bound, 0 failures`, verdict: met ? 'met' : 'MISSED',
       note: `${boundNote(f)}${met ? '' : `. MISSED: ${shortfall(f).join('; ')}`}. Throttling answers per 1,000 writes is the cost that matters here: each is a refused call DingTalk counts against the app`,
     });
-    detail('7: adaptive pacing', f);
+    detail('adaptive-pacing', f);
   });
 
   const totalS = (Date.now() - startedAt) / 1000;
@@ -244,7 +249,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\nokki-yida-connector benchmark — ${m.date}\n${m.cpus}× ${m.cpu}, ${m.memoryGb} GB, ${m.os}, Node ${m.node}${quick ? ' (QUICK)' : ''}\n\n`);
   process.stdout.write(`${terminalTable(rows)}\n\n`);
   const missed = rows.filter((r) => r.verdict === 'MISSED' || r.verdict === 'ERROR');
-  process.stdout.write(missed.length ? `Targets missed: ${missed.map((r) => `item ${r.item} (${r.measure})`).join('; ')}\n` : 'All targets met.\n');
+  process.stdout.write(missed.length ? `Targets missed: ${missed.map((r) => `${r.item} (${r.measure})`).join('; ')}\n` : 'All targets met.\n');
   process.stdout.write(`Total ${fmt.n(totalS / 60)} min. Written to ${outPath}\n`);
   removeTempStores();
   process.exit(errors ? 1 : 0);

@@ -1,5 +1,6 @@
 /**
- * The benchmark's scenarios, one function per issue item. Each starts its own simulators (in this process) and runs
+ * The benchmark's scenarios, one function per kind of measure (full sync, naive baseline, incremental, source pull,
+ * webhook burst). Each starts its own simulators (in this process) and runs
  * the connector, the naive script or the pull in a child process, then reads figures from the child's report and
  * from the simulators' request logs (the ground truth for calls and throttling answers).
  */

@@ -28,6 +28,7 @@ export function startSchedule(service: SyncService, opts: ScheduleOptions, logge
       // waits for the run it joined and asks again, a few times.
       for (let attempt = 0; attempt < (opts.mode ? 4 : 1); attempt++) {
         const t = await service.trigger({ trigger: 'schedule', requestedBy: `cron ${opts.cron}`, ...(opts.mode ? { mode: opts.mode } : {}) });
+        if (t.status === 'skipped') return; // the engine recorded and logged why (the month's call budget is spent)
         logger.info({ runId: t.runId, coalesced: t.coalesced, tick: ctx.dateLocalIso, mode: opts.mode }, t.coalesced ? 'scheduled tick joined the run in progress' : 'scheduled run started');
         if (t.coalesced && !opts.mode) return;
         const run = await service.waitForRun(t.runId, waitMs);

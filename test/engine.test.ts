@@ -17,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import type {
   GroupTree, Mapping, OkkiProduct, OpenSessionOptions, ProductPage, ProductSource, ProductWriter, PullOptions, Reporter, RunRecord,
-  SyncWindow, WriteOutcome, WriteSession,
+  RunEvent, SyncWindow, WriteOutcome, WriteSession,
 } from '../src/core/index.js';
 
 const groups: GroupTree = { name: () => undefined, level1: () => undefined, level2: () => undefined, path: () => [], size: 0 };
@@ -277,6 +277,32 @@ describe('sync engine', () => {
     expect(writer.written.length).to.be.lessThan(60);
   });
 
+  it('tells subscribers of a run\'s start, progress (read, written) and end; the live record shows the counts meanwhile', async () => {
+    const events: RunEvent[] = [];
+    const unsubscribe = engine.subscribe((e) => events.push(e));
+    const stopThrowing = engine.subscribe(() => { throw new Error('a broken listener'); });
+    writer.delayMs = 10;
+    const t = await engine.trigger({ trigger: 'webhook' });
+    let live: RunRecord | undefined;
+    for (let i = 0; i < 400; i++) {
+      live = structuredClone(await engine.getRun(t.runId));
+      if (live!.counts.created > 0) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(live).to.deep.include({ status: 'running' });
+    expect(live!.counts.created).to.be.greaterThan(0);
+    const run = (await engine.waitForRun(t.runId, 10_000))!;
+    unsubscribe(); stopThrowing();
+    expect(run.status, 'a listener that throws does not disturb the run').to.equal('succeeded');
+    expect(events[0]).to.deep.include({ type: 'started' });
+    expect(events.at(-1)).to.deep.include({ type: 'finished' });
+    const progress = events.flatMap((e) => (e.type === 'progress' ? [e.progress] : []));
+    expect(progress).to.have.length(25);
+    expect(progress.at(-1)).to.deep.include({ runId: t.runId, read: 25, written: 25 });
+    await runToEnd(engine);
+    expect(events.at(-1), 'no events after unsubscribing').to.deep.include({ type: 'finished', run });
+  });
+
   it('a trigger after the run is over starts a new run, even while the last report is still being sent', async () => {
     let releaseReport!: () => void;
     const slowReport = new Promise<void>((r) => { releaseReport = r; });
@@ -294,6 +320,25 @@ describe('sync engine', () => {
     releaseReport();
     expect((await engine.waitForRun(first.runId, 10_000))?.report).to.deep.equal({ sent: true });
     await engine.waitForRun(second.runId, 10_000);
+  });
+
+  it('a trigger that arrives once the record says finished, while the lease is still being released, starts a new run', async () => {
+    // The moment between "final record saved" and "engine handed back" is where Node 22 landed a webhook call: it was
+    // coalesced into the finished run, so the caller got the old run (no cursor, reported once, listed twice by the test).
+    const slowRelease: Stores = { ...stores, lock: { ...stores.lock, acquire: stores.lock.acquire.bind(stores.lock), renew: stores.lock.renew.bind(stores.lock), holder: stores.lock.holder.bind(stores.lock), acquireToken: stores.lock.acquireToken.bind(stores.lock), token: stores.lock.token.bind(stores.lock), release: async (name, owner) => { await new Promise((r) => setTimeout(r, 300)); return stores.lock.release(name, owner); } } };
+    engine = new SyncEngine(
+      { source, mapping, writer, stores: slowRelease, metrics: createMetrics(), logger: silentLogger, now: () => now },
+      { lookbackSeconds: 1801, timezone: 'Asia/Shanghai', maxInFlight: 8 },
+    );
+    const first = await engine.trigger({ trigger: 'webhook' });
+    for (let i = 0; i < 500 && (await stores.runs.get(first.runId))?.status === 'running'; i++) await new Promise((r) => setTimeout(r, 5));
+    expect((await stores.runs.get(first.runId))?.status).to.equal('succeeded');
+    const second = await engine.trigger({ trigger: 'webhook', mode: 'full' });
+    expect(second.coalesced, 'joined a run that was already over').to.equal(false);
+    expect(second.runId).not.to.equal(first.runId);
+    const done = (await engine.waitForRun(second.runId, 10_000))!;
+    expect(done.mode).to.equal('full');
+    expect(done.cursorBefore, 'the second run starts from the first run\'s cursor').to.be.a('string');
   });
 
   it('a run whose process died is recorded as interrupted at start-up, and its lease no longer blocks triggers', async () => {

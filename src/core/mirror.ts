@@ -28,6 +28,8 @@ export const RECORDED_PRODUCT_NOS = 100;
 export interface GoneSummary {
   /** gone products this run found (flagged in a list, reported by push, missing from a sweep and proven by /info) */
   found: ProductList;
+  /** of those, the ones whose instance still needed marking or removing (the guard counts these) */
+  due: number;
   /** instances marked with the mapping's onDelete entries */
   marked: number;
   /** instances removed */

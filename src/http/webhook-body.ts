@@ -5,6 +5,7 @@
  * `confirmDeletes` outside a sweep or a repairing audit, product numbers with a sweep or an audit).
  */
 import { z } from 'zod';
+import { productNoList } from '../core/index.js';
 import { InvalidBodyError } from './errors.js';
 
 export const PRODUCT_NOS_MAX = 500;
@@ -15,7 +16,7 @@ const webhookBodySchema = z.strictObject({
   // An empty list is what a Yida flow sends for an empty "product numbers" field: a normal, untargeted sync.
   product_nos: z.array(z.string().trim().min(1).max(PRODUCT_NO_MAX_LENGTH))
     .max(PRODUCT_NOS_MAX)
-    .transform((nos) => [...new Set(nos)])
+    .transform(productNoList)
     .optional(),
   wait: z.boolean().optional(),
   /** a sweep (or a repairing audit) acts on more gone products than SYNC_DELETE_MAX */

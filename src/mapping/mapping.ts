@@ -1,5 +1,5 @@
 /** A compiled mapping: one OKKI product + run context → Yida form data, or a rejected record with a reason. */
-import type { Mapping, MappingContext, MappingResult, OkkiProduct, RejectedRecord } from '../core/index.js';
+import { normalizeProductNo, type Mapping, type MappingContext, type MappingResult, type OkkiProduct, type RejectedRecord } from '../core/index.js';
 import { coerce, type FieldType } from './coerce.js';
 import { ValueProblem } from './errors.js';
 import { evaluateExpression, expressionFields } from './expression.js';
@@ -26,11 +26,6 @@ function reject(productNo: string | null, productId: number | null, reason: stri
   return { ok: false, rejected };
 }
 
-function productNoOf(v: unknown): string | undefined {
-  if (typeof v === 'string' && v.trim() !== '') return v;
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  return undefined;
-}
 
 export class CompiledMapping implements Mapping {
   readonly keyField: string;
@@ -108,7 +103,7 @@ export class CompiledMapping implements Mapping {
     try {
       if (!isPlainObject(product)) return reject(null, null, `product is not an object: ${quote(product)}`);
       productId = typeof product.product_id === 'number' && Number.isFinite(product.product_id) ? product.product_id : null;
-      const pn = productNoOf(product.product_no);
+      const pn = normalizeProductNo(product.product_no);
       if (pn === undefined) {
         const raw = product.product_no;
         return reject(null, productId, raw === undefined || raw === null || raw === '' ? 'product has no product_no' : `product_no ${quote(raw)} is not a product number`);

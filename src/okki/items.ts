@@ -2,7 +2,7 @@
  * Item validation with the real API's looseness in mind: numbers may come as strings and unknown fields are kept.
  * What cannot be synced (no product_no) becomes a rejected record, never an exception.
  */
-import type { OkkiProduct, RejectedRecord } from '../core/index.js';
+import { normalizeProductNo, type OkkiProduct, type RejectedRecord } from '../core/index.js';
 
 export type ItemCheck = { ok: true; item: OkkiProduct } | { ok: false; rejected: RejectedRecord };
 
@@ -22,7 +22,7 @@ export function checkItem(raw: unknown): ItemCheck {
   const gid = toInt(item.group_id);
   if (gid !== undefined) item.group_id = gid;
   const no = item.product_no as unknown;
-  const productNo = typeof no === 'number' && Number.isFinite(no) ? String(no) : typeof no === 'string' ? no.trim() : '';
+  const productNo = normalizeProductNo(no);
   if (!productNo) {
     const reason = no === undefined || no === null ? 'product_no is missing' : typeof no === 'string' ? 'product_no is empty' : `product_no is not a string (${typeof no})`;
     return { ok: false, rejected: { product_no: null, product_id: id ?? null, code: 'OKKI_ITEM_INVALID', reason } };
@@ -37,7 +37,8 @@ export function rowKey(raw: unknown): string | number {
     const r = raw as Record<string, unknown>;
     const id = toInt(r.product_id);
     if (id !== undefined) return id;
-    if (typeof r.product_no === 'string' && r.product_no.trim()) return `no:${r.product_no.trim()}`;
+    const no = typeof r.product_no === 'string' ? normalizeProductNo(r.product_no) : undefined;
+    if (no !== undefined) return `no:${no}`;
   }
   return `raw:${JSON.stringify(raw)}`;
 }

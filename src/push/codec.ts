@@ -14,7 +14,7 @@
  * the ciphertext instead of before it (GCM authenticates either way, so a wrong guess can only fail).
  */
 import { createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
-import type { PushEvent, PushKind } from '../core/index.js';
+import { normalizeProductNo, type PushEvent, type PushKind } from '../core/index.js';
 
 export const TEST_BIZ_TYPE = 'xiaoman.open.callback.test';
 export const PRODUCT_BIZ_TYPES = {
@@ -140,8 +140,7 @@ function bizData(raw: unknown): Record<string, unknown> | undefined {
 }
 
 function productNoOf(d: Record<string, unknown>): string | undefined {
-  const v = d.product_no;
-  const s = typeof v === 'number' && Number.isFinite(v) ? String(v) : typeof v === 'string' ? v.trim() : undefined;
+  const s = normalizeProductNo(d.product_no);
   return s && s.length <= 200 ? s : undefined;
 }
 

@@ -15,6 +15,8 @@ export interface Sandbox {
   config: Config;
   okki: OkkiSimulator;
   dingtalk: DingtalkSimulator;
+  /** point the OKKI simulator's push at the service (`POST /webhooks/okki`), as `npm run okki:subscribe` would */
+  pushTo(serviceUrl: string): void;
   /** log the loud banner with the URLs to look at */
   announce(serviceUrl: string): void;
   close(): Promise<void>;
@@ -54,22 +56,33 @@ export async function startSandbox(base: Config, opts: SandboxOptions): Promise<
     yida: { ...base.yida, ...dingtalk.yida },
     robot: { webhookUrl: dingtalk.robotUrl(robotToken), secret: robotSecret },
     store,
+    // Push is on in the sandbox: the OKKI simulator signs and encrypts with this key (a fresh one unless set).
+    push: { secret: base.push?.secret ?? randomBytes(32).toString('base64'), debounceMs: base.push?.debounceMs ?? 500 },
   };
+  const local = (url: string) => url.replace('://0.0.0.0', '://127.0.0.1');
 
   return {
     config, okki, dingtalk,
+    pushTo(serviceUrl: string) {
+      okki.push.configure({ callbackUrl: `${local(serviceUrl)}/webhooks/okki`, securityConfig: config.push!.secret });
+    },
     announce(serviceUrl: string) {
-      const svc = serviceUrl.replace('://0.0.0.0', '://127.0.0.1');
+      const svc = local(serviceUrl);
+      const sample = String([...okki.catalog.all()][0]?.product_no ?? 'P-000001');
       const lines = [
         '',
         '==================================================================================',
         ` SANDBOX MODE (${base.sandboxReason ?? 'sandbox'}): NOT talking to real OKKI or DingTalk.`,
         ` Built-in simulators on loopback with ${okki.catalog.size} seeded products.`,
-        ` Status page:         ${svc}/`,
+        ` Operator console:    ${svc}/console   (no key needed in sandbox mode unless WEBHOOK_API_KEY is set)`,
         ` Trigger a sync:      curl -X POST ${svc}/webhooks/yida/sync -H 'Content-Type: application/json' -d '{}'`,
         ` Yida instances:      ${dingtalk.url}/__sim/instances`,
         ` Robot messages:      ${dingtalk.url}/__sim/robot/messages`,
         ` OKKI products:       ${okki.url}/__sim/products`,
+        ` OKKI push is on: a product changed in the OKKI simulator reaches Yida in a second or two. Try it:`,
+        `   curl -X POST ${okki.url}/__sim/edit -H 'Content-Type: application/json' -d '{"product_no":"${sample}","name":"改个名字"}'`,
+        `   curl -s ${dingtalk.url}/__sim/instances | grep -o '"[^"]*改个名字[^"]*"'`,
+        `   (deliveries: ${okki.url}/__sim/push/deliveries; push runs: ${svc}/ and GET /runs)`,
         ` Store:               ${store.url} (fresh; removed at exit)`,
         ...(opts.storeUrlSet ? [' STORE_URL is ignored in sandbox mode: the simulators start empty, so the sandbox keeps its own store.'] : []),
         ' Set OKKI_CLIENT_ID/SECRET, DINGTALK_APP_KEY/SECRET and YIDA_* to use the real APIs.',

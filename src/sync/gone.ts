@@ -54,6 +54,8 @@ export interface ActOptions {
 }
 
 export interface ActResult {
+  /** every gone product asked about */
+  found: string[];
   /** products that needed something done (before the guard) */
   due: string[];
   marked: number;
@@ -108,7 +110,7 @@ export class GoneActor {
       seen.add(t.productNo);
       if (this.needsAction(await ledger.get(t.productNo), t)) due.push(t);
     }
-    const result: ActResult = { due: due.map((t) => t.productNo), marked: 0, deleted: 0, kept: 0, guarded: false, failures: [] };
+    const result: ActResult = { found: [...seen], due: due.map((t) => t.productNo), marked: 0, deleted: 0, kept: 0, guarded: false, failures: [] };
     if (!due.length) return result;
     if (policy.deletions === 'off') {
       result.kept = due.length;

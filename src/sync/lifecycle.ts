@@ -3,7 +3,7 @@
  * cursor → finish (record, report). The lifecycle owns the live run record: it fills it in as the run goes, so
  * `GET /runs/:id` shows progress, and tells its listener of every step.
  */
-import { ConnectorError, errorCode, errorMessage } from '../errors.js';
+import { ConnectorError, errorCode, errorMessage, isErrorCode } from '../errors.js';
 import { redact } from '../redact.js';
 import {
   SINK_ERROR_CODES,
@@ -21,6 +21,8 @@ import { runSweep } from './sweep.js';
 import { runAudit } from './audit.js';
 import type { RunLease } from './lease.js';
 import type { RunFinisher } from './finish.js';
+import type { UsagePort } from '../core/metering.js';
+import { RunCalls } from './metering.js';
 
 /** errors after which no further product can be written: the run stops instead of failing product by product */
 const FATAL_WRITE_CODES = new Set<string>(['STORE_UNAVAILABLE', SINK_ERROR_CODES.auth]);
@@ -33,6 +35,8 @@ export interface LifecycleDeps {
   runs: RunStore;
   lease: RunLease;
   finisher: RunFinisher;
+  /** metering: what the run's calls cost goes on its record */
+  usage?: UsagePort;
   metrics: Metrics;
   logger: Logger;
   now: () => Date;
@@ -66,6 +70,7 @@ export class RunLifecycle {
     const { record: run, abort } = live;
     const log = this.deps.logger;
     const started = Date.now();
+    const calls = new RunCalls(this.deps.usage);
     const stopHeartbeat = this.deps.lease.heartbeat(run.id, log, (err) => abort.abort(err));
     log.info({ trigger: run.trigger, mode: run.mode, requestedBy: run.requestedBy }, 'run started');
     try {
@@ -78,7 +83,7 @@ export class RunLifecycle {
     } finally {
       stopHeartbeat();
     }
-    return this.deps.finisher.finish(run, started, hooks.onOver);
+    return this.deps.finisher.finish(run, started, hooks.onOver, calls);
   }
 
   /** The run's body. Throws when the run fails as a whole; the caller records it. */
@@ -95,12 +100,12 @@ export class RunLifecycle {
 
     if (isMirrorMode(plan.mode)) return this.mirrorRun(live, plan, ctx);
     const mirror = this.deps.mirror;
-    const diverted = mirror ? divertGone(this.pages(plan), mirror.actor, new Set(live.request.deletedProductNos ?? [])) : undefined;
+    const diverted = mirror ? divertGone(this.pages(plan), mirror.actor, plan.goneIfMissing) : undefined;
     const session = await writer.openSession({ adopt: plan.adopt, bulk: plan.mode !== 'targeted', signal: abort.signal });
     const result = await runPipeline(diverted?.pages ?? this.pages(plan), ctx, {
       mapping, writer, session, metrics, maxInFlight: this.opts.maxInFlight,
       onFailure: (code, reason) => {
-        if (FATAL_WRITE_CODES.has(code) && !abort.signal.aborted) abort.abort(new ConnectorError(code, reason));
+        if (FATAL_WRITE_CODES.has(code) && isErrorCode(code) && !abort.signal.aborted) abort.abort(new ConnectorError(code, reason));
       },
       onProgress: (p) => this.progress(run, p, hooks),
     }, abort.signal);

@@ -71,7 +71,8 @@ export function recordGone(run: RunRecord, r: ActResult, max: number, extra: { c
   const confirm = extra.confirm ?? SWEEP_CONFIRM_BODY;
   const prev = run.gone;
   run.gone = {
-    found: productList([...(prev?.found.product_nos ?? []), ...r.due], (prev?.found.count ?? 0) + r.due.length),
+    found: productList([...(prev?.found.product_nos ?? []), ...r.found], (prev?.found.count ?? 0) + r.found.length),
+    due: (prev?.due ?? 0) + r.due.length,
     marked: (prev?.marked ?? 0) + r.marked,
     deleted: (prev?.deleted ?? 0) + r.deleted,
     kept: (prev?.kept ?? 0) + r.kept,
@@ -89,7 +90,6 @@ export async function settleDiverted(run: RunRecord, actor: GoneActor, gone: rea
   if (!gone.length) return { failed: 0, partial: false };
   run.counts.fetched += gone.length;
   const r = await actor.act(gone, { guard: true, ctx, signal });
-  if (!r.due.length && !run.gone) return { failed: 0, partial: false };
   return recordGone(run, r, actor.policy.deleteMax);
 }
 

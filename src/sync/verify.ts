@@ -70,12 +70,12 @@ export async function proveAndAct(run: RunRecord, source: ProductSource, actor: 
   const due = [...opts.proven.map((t) => t.productNo), ...unlisted];
   if (!due.length) return { failed: 0, partial: false };
   if (policy.deletions === 'off') {
-    return recordGone(run, { due, marked: 0, deleted: 0, kept: due.length, guarded: false, failures: [] }, policy.deleteMax, { confirm: opts.confirmBody });
+    return recordGone(run, { found: due, due, marked: 0, deleted: 0, kept: due.length, guarded: false, failures: [] }, policy.deleteMax, { confirm: opts.confirmBody });
   }
   if (due.length > policy.deleteMax && !opts.confirm) {
     const sample = await askOkki(source, actor, unlisted.slice(0, GUARD_SAMPLE), opts.signal);
     const checked = Math.min(GUARD_SAMPLE, unlisted.length);
-    return recordGone(run, { due, marked: 0, deleted: 0, kept: 0, guarded: true, failures: [] }, policy.deleteMax, {
+    return recordGone(run, { found: due, due, marked: 0, deleted: 0, kept: 0, guarded: true, failures: [] }, policy.deleteMax, {
       confirm: opts.confirmBody, ...(checked ? { sampled: { checked, stillInOkki: sample.alive.length } } : {}),
     });
   }

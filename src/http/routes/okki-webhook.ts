@@ -28,7 +28,7 @@ export interface OkkiPushRouteOptions {
   /** largest body accepted; a message carries a few events, so 256 KiB is generous */
   bodyLimitBytes?: number;
   bodyTimeoutMs?: number;
-  /** accepted distance of X-Timestamp from the server clock, either way (DESIGN: ±300 s) */
+  /** accepted distance of X-Timestamp from the server clock, either way (README: ±300 s) */
   windowMs?: number;
   /** the store must take the events within this time, or the answer is 503 and OKKI delivers again */
   enqueueDeadlineMs?: number;

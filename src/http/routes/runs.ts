@@ -26,7 +26,7 @@ export function registerRunsRoutes(router: Router<HttpState>, opts: { service: S
 
   router.get('/runs', requireAuth, async (ctx: HttpContext) => {
     const limit = parseRunsLimit(ctx.query.limit);
-    // A bare array, newest first: the most literal form of DESIGN's "recent runs".
+    // A bare array, newest first: the most literal form of the README's "recent runs".
     ctx.body = await opts.service.listRuns(limit);
   });
 

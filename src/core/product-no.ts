@@ -1,0 +1,24 @@
+/**
+ * Product numbers, normalised in one place. OKKI's key is `product_no`; it reaches us from list pages, product info,
+ * push events, the webhook body and the command line, as a string (with stray spaces, from a person or a form) or,
+ * in loose answers, as a number. Every path turns it into the same text, so the ledger, Yida searches and dedupe
+ * agree on what one product is.
+ */
+
+/** The product number a value stands for: a trimmed non-empty string, or a finite number as text; else undefined. */
+export function normalizeProductNo(value: unknown): string | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : undefined;
+  if (typeof value !== 'string') return undefined;
+  const s = value.trim();
+  return s === '' ? undefined : s;
+}
+
+/** Normalised product numbers, first occurrence kept, blanks and non-numbers dropped. */
+export function productNoList(values: readonly unknown[]): string[] {
+  const out = new Set<string>();
+  for (const v of values) {
+    const no = normalizeProductNo(v);
+    if (no !== undefined) out.add(no);
+  }
+  return [...out];
+}
