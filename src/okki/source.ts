@@ -124,6 +124,7 @@ export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {
     const endS = Math.floor(window.end.getTime() / 1000);
     const startS = window.start ? Math.floor(window.start.getTime() / 1000) : undefined;
     logger.info({ start: startS === undefined ? null : fmtS(startS), end: fmtS(endS) }, 'OKKI pull started');
+    let total: number | undefined;
     const rows = pullWindow({
       startS, endS, pageSize: cfg.pageSize, maxPasses, logger,
       list: (lo, hi, startIndex, count) => client.get<ListPage>(LIST_PATH, {
@@ -134,6 +135,7 @@ export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {
         const d = typeof t === 'string' ? parseTime(t) : undefined;
         return d ? d.getTime() / 1000 : undefined;
       },
+      onTotal: (n) => { total = n; },
       onClamp: (served) => {
         if (clampWarned) return;
         clampWarned = true;
@@ -144,7 +146,7 @@ export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {
     // With detail calls a page is handed on in slices: the first writes start after a slice's calls, not a page's.
     const slice = opts.detailFields?.length ? DETAIL_SLICE : Number.POSITIVE_INFINITY;
     for await (const raws of rows) {
-      for (let i = 0; i < raws.length; i += slice) yield await toPage(++index, raws.slice(i, i + slice), opts);
+      for (let i = 0; i < raws.length; i += slice) yield { ...(await toPage(++index, raws.slice(i, i + slice), opts)), ...(total === undefined ? {} : { total }) };
     }
   }
 
@@ -161,7 +163,7 @@ export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {
         const c = checkItem(r.product);
         if (c.ok) items.push(c.item); else rejected.push({ ...c.rejected, product_no: c.rejected.product_no ?? chunk[k] });
       });
-      yield { index: ++index, items, rejected };
+      yield { index: ++index, items, rejected, total: unique.length };
     }
   }
 
