@@ -6,7 +6,7 @@
 import { checkMappingAgainstForm, type FormCheckResult, type FormFieldDefinition, type MappedField } from '../mapping/form-check.js';
 import type { Logger } from '../log.js';
 import { errorCode, errorMessage } from '../errors.js';
-import { redact } from '../config.js';
+import { redact } from '../redact.js';
 
 export interface MappingCheckState {
   checkedAt: string;

@@ -1,6 +1,8 @@
 /** A run as everyone sees it: its record (`GET /runs/:id`, the robot report, the store) and the reporter port. */
+import type { CallCounts, QuotaStatus } from './metering.js';
 
-export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed';
+/** skipped: a scheduled run not started because the month's DingTalk call budget is spent (error BUDGET_EXHAUSTED) */
+export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'skipped';
 /**
  * What a run reads. `targeted` is chosen by the engine when product numbers are given. New modes (sweep, audit) are
  * added here and planned in `sync/plan.ts`.
@@ -37,9 +39,19 @@ export interface RunRecord {
   /** the run-level error when status is failed */
   error?: { code: string; message: string };
   productNos?: string[];
+  /** a targeted run's product numbers OKKI reported deleted (push delete events) */
+  deletedProductNos?: string[];
+  /**
+   * targets OKKI no longer has, read as deleted rather than rejected (see RunPlan.goneIfMissing); acted on per
+   * SYNC_DELETIONS
+   */
+  gone?: string[];
   cursorBefore?: string | null;
   cursorAfter?: string | null;
-  report?: { sent: boolean; error?: string };
+  /** what the run cost: metered DingTalk calls, OKKI requests, robot messages (core/metering.ts) */
+  calls?: CallCounts;
+  /** robot delivery: `skipped` says why no message was sent on purpose (ROBOT_REPORT, robot budget) */
+  report?: { sent: boolean; error?: string; skipped?: string };
 }
 
 /** Live progress of a run in this process (not stored): for a console or a progress bar. */
@@ -54,7 +66,13 @@ export interface RunProgress {
   total?: number;
 }
 
+export interface ReportExtra {
+  consecutiveFailures?: number;
+  /** the month's quota picture: thresholds reached are shown, a new one is announced even by a quiet report */
+  quota?: QuotaStatus;
+}
+
 export interface Reporter {
   /** Never throws: a robot failure is logged and returned, never fails the run. */
-  report(run: RunRecord, extra?: { consecutiveFailures?: number }): Promise<{ sent: boolean; error?: string }>;
+  report(run: RunRecord, extra?: ReportExtra): Promise<{ sent: boolean; error?: string; skipped?: string }>;
 }

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import { loadConfig, secretValues, setGlobalSecrets, type Config } from '../../src/config.js';
+import { loadConfig, secretValues, type Config } from '../../src/config.js';
+import { setGlobalSecrets } from '../../src/redact.js';
 import { createLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics.js';
 import { buildConnector, type Connector } from '../../src/connector.js';
@@ -69,6 +70,8 @@ export function liveEnv(sims: Sims, extra: Record<string, string> = {}): Record<
     YIDA_USER_ID: sims.dt.yida.userId,
     YIDA_FORM_UUID: sims.dt.yida.formUuid,
     YIDA_QPS: '200',
+    // the simulator's search shows a commit at once: the next run may trust an empty search of a pending start
+    YIDA_SEARCH_LAG: '0',
     ROBOT_WEBHOOK_URL: sims.dt.robotUrl(sims.robot.accessToken),
     ROBOT_SECRET: sims.robot.secret,
     WEBHOOK_API_KEY: E2E_API_KEY,
