@@ -30,6 +30,8 @@ export interface PullPlan {
   logger: Logger;
   /** called when the server serves fewer rows than asked while more remain (it clamps `count`) */
   onClamp?(served: number): void;
+  /** told the window's size (`data.count` of its first page) once, for run progress */
+  onTotal?(total: number): void;
 }
 
 interface Span { lo?: number; hi?: number }
@@ -62,6 +64,7 @@ export async function* pullWindow(plan: PullPlan): AsyncGenerator<unknown[]> {
           restart = true;
         }
         counts.push(total);
+        if (pass === 1 && index === 1) plan.onTotal?.(total);
         const fresh: unknown[] = [];
         for (const raw of rows) {
           const key = rowKey(raw);

@@ -169,26 +169,30 @@ export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {
   async function* read(startS: number | undefined, endS: number | undefined, opts: PullOptions): AsyncGenerator<ProductPage> {
     const fields = opts.detailFields ?? [];
     let index = 0;
+    // the window's size as OKKI's first page counts it: every page carries it, for run progress
+    let total: number | undefined;
+    const onTotal = (n: number) => { total ??= n; };
+    const withTotal = (p: ProductPage): ProductPage => (total === undefined ? p : { ...p, total });
     // With detail calls a page is handed on in slices: the first writes start after a slice's calls, not a page's.
     const sliced = async function* (raws: unknown[], o: PullOptions) {
       const slice = o.detailFields?.length ? DETAIL_SLICE : Number.POSITIVE_INFINITY;
-      for (let i = 0; i < raws.length; i += slice) yield await toPage(++index, raws.slice(i, i + slice), o);
+      for (let i = 0; i < raws.length; i += slice) yield withTotal(await toPage(++index, raws.slice(i, i + slice), o));
     };
     if (fields.length && fields.every((f) => f === 'product_type')) {
       // product_type is all the mapping lacks: one list pass per type tells it (type-passes.ts)
       const typed = pullByType({
-        startS, endS, pageSize: cfg.pageSize, maxPasses, logger, updateSeconds, onClamp, state: typeFilter,
+        startS, endS, pageSize: cfg.pageSize, maxPasses, logger, updateSeconds, onClamp, onTotal, state: typeFilter,
         list: (t, lo, hi, i, c) => listPage(opts, t)(lo, hi, i, c),
       });
       for await (const { rows, productType } of typed) {
         if (productType === undefined) { yield* sliced(rows, opts); continue; }
         const page = await toPage(++index, rows, { ...opts, detailFields: [] });
         for (const item of page.items) if (!('product_type' in item)) item.product_type = productType;
-        yield page;
+        yield withTotal(page);
       }
       return;
     }
-    const rows = pullWindow({ startS, endS, pageSize: cfg.pageSize, maxPasses, logger, list: listPage(opts), updateSeconds, onClamp });
+    const rows = pullWindow({ startS, endS, pageSize: cfg.pageSize, maxPasses, logger, list: listPage(opts), updateSeconds, onClamp, onTotal });
     for await (const raws of rows) yield* sliced(raws, opts);
   }
 
@@ -205,7 +209,7 @@ export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {
         const c = checkItem(r.product);
         if (c.ok) items.push(c.item); else rejected.push({ ...c.rejected, product_no: c.rejected.product_no ?? chunk[k] });
       });
-      yield { index: ++index, items, rejected };
+      yield { index: ++index, items, rejected, total: unique.length };
     }
   }
 

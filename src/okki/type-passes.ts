@@ -33,6 +33,8 @@ export interface TypedPullPlan {
   list(productType: number | undefined, startS: number | undefined, endS: number | undefined, startIndex: number, count: number): Promise<ListPage>;
   updateSeconds(raw: unknown): number | undefined;
   onClamp?(served: number): void;
+  /** told the window's unfiltered size once, for run progress */
+  onTotal?(total: number): void;
   /** shared across pulls of one source: once the filter is seen ignored, later windows skip the probe */
   state: { filter: 'unknown' | 'works' | 'ignored' };
 }
@@ -74,6 +76,7 @@ export async function* pullByType(plan: TypedPullPlan): AsyncGenerator<TypedRows
   }
 
   const total = await firstPage(undefined);
+  plan.onTotal?.(total);
   if (total === 0) return;
   if (total <= SMALL_WINDOW || plan.state.filter === 'ignored') { yield* pass(undefined); return; }
 
