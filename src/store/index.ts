@@ -19,11 +19,15 @@ import { createLeaseLock } from './lock.js';
 import { KeyvCursorStore } from './cursor.js';
 import { createRunStore } from './runs.js';
 import { KeyvLedger } from './ledger.js';
+import { createLedgerScan } from './ledger-scan.js';
+import { createUsageStore } from './usage.js';
+import { createAtomicKv } from './atomic.js';
 import { KeyvRunOwnerStore, KeyvFailureStreakStore } from './run-owners.js';
 import { createPushQueue } from './push-queue.js';
 
 export { StoreUnavailableError, StoreArgumentError, DEFAULT_NAMESPACE } from './keyv.js';
 export { CursorCorruptError } from './cursor.js';
+export { FenceStaleError } from './ledger.js';
 export { DEFAULT_RUN_HISTORY } from './runs.js';
 
 export interface StoreDeps {
@@ -43,10 +47,12 @@ export async function createStores(store: Config['store'], deps: StoreDeps = {})
     return {
       kind: backend.kind,
       kv: backend.kv,
-      ledger: new KeyvLedger(backend.kv),
+      ledger: new KeyvLedger(createAtomicKv(backend, backend.kv)),
+      scanLedger: createLedgerScan(backend),
       cursor: new KeyvCursorStore(backend.kv),
       runs: createRunStore(backend, { maxRuns: deps.maxRuns }),
       lock: createLeaseLock(backend),
+      usage: createUsageStore(backend),
       owners: new KeyvRunOwnerStore(backend.kv),
       failureStreak: new KeyvFailureStreakStore(backend.kv),
       pushQueue: createPushQueue(backend),

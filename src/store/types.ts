@@ -11,16 +11,30 @@ export interface LedgerEntry {
   state: 'pending' | 'done';
   /** id of the write attempt that set `pending` */
   attemptId?: string;
-  /** what the pending attempt was doing */
-  op?: 'start' | 'update';
+  /** what the pending attempt was doing: creating, updating, marking a gone product, removing a gone product's instance */
+  op?: 'start' | 'update' | 'mark' | 'remove';
+  /** the product is gone from OKKI (SYNC_DELETIONS): its instance was marked, or removed (then no instanceId) */
+  gone?: 'marked' | 'deleted';
   /** ISO time of the last state change */
   syncedAt: string;
 }
 
+/** A lease held with a fencing token: ledger writes that carry it are refused once the lease is not the run's. */
+export interface Fence { lock: string; owner: string; token: number }
+
+/**
+ * Every write takes an optional fence; a stale one rejects with SYNC_FENCE_STALE and changes nothing.
+ * All of them are atomic in the store (across processes and replicas), not only within this process.
+ */
 export interface Ledger {
   get(productNo: string): Promise<LedgerEntry | undefined>;
-  set(productNo: string, entry: LedgerEntry): Promise<void>;
-  delete(productNo: string): Promise<void>;
+  set(productNo: string, entry: LedgerEntry, fence?: Fence): Promise<void>;
+  delete(productNo: string, fence?: Fence): Promise<void>;
+  /**
+   * Write `next` only if the entry is still `expected` (an entry returned by `get`, or undefined for "no entry"):
+   * false when another writer changed it in between, and then nothing was written.
+   */
+  claim(productNo: string, expected: LedgerEntry | undefined, next: LedgerEntry, fence?: Fence): Promise<boolean>;
 }
 
 export interface CursorStore {
@@ -46,6 +60,18 @@ export interface LeaseLock {
   release(name: string, owner: string): Promise<void>;
   /** current holder, if any */
   holder(name: string): Promise<string | undefined>;
+  /** acquire, answering the lease's fencing token (larger than any before it in this store), undefined when not taken */
+  acquireToken(name: string, owner: string, ttlMs: number): Promise<number | undefined>;
+  /** the fencing token of `owner`'s lease while it holds it, else undefined */
+  token(name: string, owner: string): Promise<number | undefined>;
+}
+
+/** Month-to-date counters (metering), atomic increments shared by every process on the store. */
+export interface UsageStore {
+  /** add each delta (whole numbers ≥ 0) to the month's counter of that name, atomically */
+  add(month: string, deltas: Record<string, number>): Promise<void>;
+  /** every counter of the month (absent = 0) */
+  get(month: string): Promise<Record<string, number>>;
 }
 
 /** Which process runs a run: a run whose process is provably gone is not waited for. */
@@ -70,9 +96,12 @@ export interface Stores {
   /** the raw keyv (namespaced) for small extra records */
   kv: Keyv;
   ledger: Ledger;
+  /** the whole ledger, a page at a time (a sweep); memory is one page */
+  scanLedger(pageSize?: number): AsyncIterable<Array<[productNo: string, entry: LedgerEntry]>>;
   cursor: CursorStore;
   runs: RunStore;
   lock: LeaseLock;
+  usage: UsageStore;
   owners: RunOwnerStore;
   failureStreak: FailureStreakStore;
   /** OKKI push events waiting for their run */
