@@ -171,12 +171,12 @@ describe('reliability 8: OKKI push (the simulator pushes to service processes)',
     for (const no of doomed) expect(seq.indexOf(`${no}:delete`), `${no}: ${seq.join(',')}`).to.be.below(seq.indexOf(`${no}:update`)).and.at.least(0);
     const runs = await waitFor('the push runs for the deleted products', async () => {
       const r = (await quiet(svc)).filter((x) => x.trigger === 'push');
-      const gone = new Set(r.flatMap((x) => x.gone ?? []));
+      const gone = new Set(r.flatMap((x) => x.gone?.found.product_nos ?? []));
       return doomed.every((no) => gone.has(no)) ? r : undefined;
     }, { timeoutMs: 30_000, intervalMs: 200 });
     const writesAfter = dt.requests().slice(before).filter((r) => /yida\.(start|update)/.test(r.api ?? ''));
     expect(writesAfter, 'no write for a deleted product').to.deep.equal([]);
-    expect(runs.filter((r) => (r.gone ?? []).length).every((r) => r.counts.rejected === 0 && r.status === 'succeeded')).to.equal(true);
+    expect(runs.filter((r) => r.gone?.found.count).every((r) => r.counts.rejected === 0 && r.status === 'succeeded')).to.equal(true);
     const stillOne = doomed.every((no) => tally(dt, KEY_FIELD, [no]).missing.length === 0);
     okki.setKnobs({ push: { holdMs: 0, order: 'inOrder' } });
     await svc.stop();
