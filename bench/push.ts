@@ -129,6 +129,21 @@ export async function pushSingle(o: { samples: number; products: number; okkiQps
   } finally { await s.close(); }
 }
 
+const meanMax = (xs: number[]): [number, number] => (xs.length ? [Math.round(xs.reduce((a, b) => a + b, 0) / xs.length), Math.max(...xs)] : [NaN, NaN]);
+
+/** Where the time between writes goes: hand-over between runs, a run's start-up, a run's tail. Runs oldest first. */
+function timeline(runs: RunRecord[], writes: number[]): PushBurstFigures['timeline'] {
+  const handOver: number[] = []; const startUp: number[] = []; const tail: number[] = [];
+  runs.forEach((r, i) => {
+    const start = Date.parse(r.startedAt); const end = r.finishedAt ? Date.parse(r.finishedAt) : NaN;
+    const mine = writes.filter((t) => t >= start && t <= end);
+    if (mine.length) { startUp.push(mine[0] - start); tail.push(end - mine[mine.length - 1]); }
+    const next = runs[i + 1];
+    if (next) handOver.push(Date.parse(next.startedAt) - end);
+  });
+  return { handOverMs: meanMax(handOver), startUpMs: meanMax(startUp), tailMs: meanMax(tail) };
+}
+
 export interface PushBurstFigures {
   changes: number; limit: number; changesPerSecond: number | null; bound: number; seconds: number; perSecond: number; fractionOfBound: number; lost: number;
   latencyMs: ReturnType<typeof stats>; pushRuns: number; productsPerRun: number[]; deliveries: Record<string, number>;
@@ -141,6 +156,8 @@ export interface PushBurstFigures {
   steadyWritesPerSecond: number;
   /** longest pause between two accepted writes (a hand-over between runs, throttling back-off) */
   longestGapMs: number;
+  /** per push run, mean/max: next run's start − this run's end; first write − run start; run end − last write */
+  timeline: { handOverMs: [number, number]; startUpMs: [number, number]; tailMs: [number, number] };
 }
 
 /**
@@ -185,6 +202,7 @@ export async function pushBurst(o: { changes: number; limit: number; products: n
       firstWriteAfterMs: writes.length ? writes[0] - first : NaN,
       steadyWritesPerSecond: writes.length > 1 ? (writes.length - 1) / ((writes[writes.length - 1] - writes[0]) / 1000) : NaN,
       longestGapMs: gaps.length ? Math.max(...gaps) : NaN,
+      timeline: timeline([...runs].reverse(), writes),
     };
     log(`  ${f.perSecond.toFixed(1)}/s = ${(f.fractionOfBound * 100).toFixed(1)}% of ${bound}/s, lost ${f.lost}, runs ${f.pushRuns}, first write ${f.firstWriteAfterMs} ms, steady ${f.steadyWritesPerSecond.toFixed(1)}/s, longest pause ${f.longestGapMs} ms`);
     return f;
