@@ -12,3 +12,4 @@ export * from './sink-errors.js';
 export * from './writer.js';
 export * from './push-queue.js';
 export * from './product-no.js';
+export * from './groups.js';

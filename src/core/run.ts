@@ -1,4 +1,5 @@
 /** A run as everyone sees it: its record (`GET /runs/:id`, the robot report, the store) and the reporter port. */
+import type { GroupMirrorSummary } from './groups.js';
 
 export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed';
 /**
@@ -11,7 +12,11 @@ export type RunTrigger = 'webhook' | 'schedule' | 'cli' | 'startup' | 'push';
 
 export interface RunCounts { fetched: number; created: number; updated: number; unchanged: number; rejected: number; failed: number }
 
-export interface RunFailure { product_no: string | null; code: string; reason: string }
+export interface RunFailure {
+  product_no: string | null; code: string; reason: string;
+  /** a failure of the groups mirror names the group instead of a product */
+  group_id?: number;
+}
 
 export function emptyCounts(): RunCounts {
   return { fetched: 0, created: 0, updated: 0, unchanged: 0, rejected: 0, failed: 0 };
@@ -40,6 +45,8 @@ export interface RunRecord {
   cursorBefore?: string | null;
   cursorAfter?: string | null;
   report?: { sent: boolean; error?: string };
+  /** the groups mirror (YIDA_GROUP_FORM_UUID): what it wrote, rejected, found gone, and products read again */
+  groups?: GroupMirrorSummary;
 }
 
 /** Live progress of a run in this process (not stored): for a console or a progress bar. */

@@ -28,7 +28,7 @@ export interface CompiledMappingSpec {
   entries: CompiledEntry[];
 }
 
-const TOP_LEVEL_KEYS = ['request', 'keyField', '$schema', 'description'];
+const TOP_LEVEL_KEYS = ['request', 'keyField', 'groups', '$schema', 'description'];
 const ENTRY_KEYS = ['field', 'label', 'type', 'componentName', 'value', 'required', 'description'];
 /** the whole-value marker for a function expression */
 const FUNCTION_PREFIX = /^\s*_function(?=\s|$)/;

@@ -18,7 +18,8 @@ import { openBackend, StoreArgumentError, type BackendOptions } from './keyv.js'
 import { createLeaseLock } from './lock.js';
 import { KeyvCursorStore } from './cursor.js';
 import { createRunStore } from './runs.js';
-import { KeyvLedger } from './ledger.js';
+import { KeyvLedger, GROUP_LEDGER_PREFIX } from './ledger.js';
+import { KeyvGroupStateStore } from './group-state.js';
 import { KeyvRunOwnerStore, KeyvFailureStreakStore } from './run-owners.js';
 import { createPushQueue } from './push-queue.js';
 
@@ -44,6 +45,8 @@ export async function createStores(store: Config['store'], deps: StoreDeps = {})
       kind: backend.kind,
       kv: backend.kv,
       ledger: new KeyvLedger(backend.kv),
+      groupLedger: new KeyvLedger(backend.kv, GROUP_LEDGER_PREFIX),
+      groupState: new KeyvGroupStateStore(backend.kv),
       cursor: new KeyvCursorStore(backend.kv),
       runs: createRunStore(backend, { maxRuns: deps.maxRuns }),
       lock: createLeaseLock(backend),

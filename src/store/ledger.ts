@@ -6,6 +6,8 @@ import type Keyv from 'keyv';
 import type { Ledger, LedgerEntry } from './types.js';
 
 const PREFIX = 'ledger:';
+/** the groups mirror's entries, keyed by group id: a key space of their own, never mistaken for a product's */
+export const GROUP_LEDGER_PREFIX = 'group-ledger:';
 
 function isEntry(v: unknown): v is LedgerEntry {
   if (!v || typeof v !== 'object') return false;
@@ -14,10 +16,10 @@ function isEntry(v: unknown): v is LedgerEntry {
 }
 
 export class KeyvLedger implements Ledger {
-  constructor(private readonly kv: Keyv) {}
+  constructor(private readonly kv: Keyv, private readonly prefix: string = PREFIX) {}
 
   async get(productNo: string): Promise<LedgerEntry | undefined> {
-    const v = await this.kv.get(PREFIX + productNo);
+    const v = await this.kv.get(this.prefix + productNo);
     if (v === undefined || v === null) return undefined;
     // A malformed entry must not pass for "done": treating it as absent-but-possibly-written sends it to reconciliation.
     if (!isEntry(v)) return { hash: '', state: 'pending', op: 'start', syncedAt: new Date(0).toISOString() };
@@ -26,11 +28,11 @@ export class KeyvLedger implements Ledger {
 
   async set(productNo: string, entry: LedgerEntry): Promise<void> {
     if (!isEntry(entry)) throw new TypeError(`ledger entry for ${productNo}: expected {hash, state: pending|done, syncedAt}`);
-    const ok = await this.kv.set(PREFIX + productNo, entry);
+    const ok = await this.kv.set(this.prefix + productNo, entry);
     if (ok === false) throw new Error(`ledger: the store refused the entry for ${productNo}`);
   }
 
   async delete(productNo: string): Promise<void> {
-    await this.kv.delete(PREFIX + productNo);
+    await this.kv.delete(this.prefix + productNo);
   }
 }

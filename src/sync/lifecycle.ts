@@ -17,6 +17,7 @@ import { runPipeline, type PipelineProgress } from './pipeline.js';
 import { planRun, type RunPlan } from './plan.js';
 import type { RunLease } from './lease.js';
 import type { RunFinisher } from './finish.js';
+import type { GroupPhase } from './groups/phase.js';
 
 /** errors after which no further product can be written: the run stops instead of failing product by product */
 const FATAL_WRITE_CODES = new Set<string>(['STORE_UNAVAILABLE', SINK_ERROR_CODES.auth]);
@@ -29,6 +30,8 @@ export interface LifecycleDeps {
   runs: RunStore;
   lease: RunLease;
   finisher: RunFinisher;
+  /** the groups' part of window runs: the groups mirror, and renamed groups' products read again */
+  groups?: GroupPhase;
   metrics: Metrics;
   logger: Logger;
   now: () => Date;
@@ -87,8 +90,10 @@ export class RunLifecycle {
     if (plan.window) run.window = { start: plan.window.start ? source.formatTime(plan.window.start) : null, end: source.formatTime(plan.window.end) };
     await runs.put(run);
 
+    const groupRun = await this.deps.groups?.begin(groups, ctx, plan);
     const session = await writer.openSession({ adopt: plan.adopt, bulk: plan.mode !== 'targeted', signal: abort.signal });
-    const result = await runPipeline(this.pages(plan), ctx, {
+    const pages = groupRun ? groupRun.pages(this.pages(plan)) : this.pages(plan);
+    const result = await runPipeline(pages, ctx, {
       mapping, writer, session, metrics, maxInFlight: this.opts.maxInFlight,
       onFailure: (code, reason) => {
         if (FATAL_WRITE_CODES.has(code) && !abort.signal.aborted) abort.abort(new ConnectorError(code, reason));
@@ -99,6 +104,7 @@ export class RunLifecycle {
     run.failures = result.failures;
     run.failuresTotal = result.failuresTotal;
     if (result.aborted) throw abort.signal.reason ?? new ConnectorError('RUN_ABORTED', 'The run was stopped');
+    await groupRun?.finish(run, result.counts.failed === 0);
 
     // The cursor moves only when every product of the window is done or parked as rejected; a failed write
     // means the next run must read this window again.
@@ -108,7 +114,7 @@ export class RunLifecycle {
     } else {
       run.cursorAfter = run.cursorBefore;
     }
-    run.status = result.counts.failed > 0 || result.counts.rejected > 0 ? 'partial' : 'succeeded';
+    run.status = result.counts.failed > 0 || result.counts.rejected > 0 || groupRun?.partial ? 'partial' : 'succeeded';
   }
 
   /** What the plan reads. A new mode adds its reader here. */
