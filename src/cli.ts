@@ -10,17 +10,28 @@ import { createLogger } from './log.js';
 import { readConfig, startRuntime, type Runtime } from './startup.js';
 import { previewPages, type PreviewItem } from './mapping/preview.js';
 import { windowFor } from './sync/window.js';
-import { productNoList, type RunRecord } from './core/index.js';
+import { productNoList, type RunProgress, type RunRecord, type SyncService } from './core/index.js';
+import { startCliProgress } from './cli-progress.js';
 
-const USAGE = `usage: npm run sync -- [--full] [--product-no P-001 ...] [--dry-run] [--limit N]
+const USAGE = `usage: npm run sync -- [--full] [--product-no P-001 ...] [--dry-run] [--limit N] [--quiet] [--progress-every S]
   --full            read the whole catalogue, not just what changed since the cursor
   --product-no X    sync only this product number (repeatable)
   --dry-run         map products and print the Yida form data (or why a product is rejected); write nothing
-  --limit N         with --dry-run: how many products to show (default 5)`;
+  --limit N         with --dry-run: how many products to show (default 5)
+  --quiet           no progress on stderr
+  --progress-every S  when stderr is not a terminal: a progress line every S seconds (default 10)`;
 
 function exitCodeFor(run: RunRecord | undefined): number {
   if (!run) return 1;
   return run.status === 'succeeded' ? 0 : run.status === 'partial' ? 2 : 1;
+}
+
+/** The run's progress on stderr: the engine's progress events when it has them, its live record otherwise. */
+function followProgress(service: SyncService, runId: string, plainEveryMs: number) {
+  let live: RunProgress | undefined;
+  const unsubscribe = service.subscribe?.((e) => { if (e.type === 'progress' && e.progress.runId === runId) live = e.progress; });
+  const bar = startCliProgress({ sample: async () => ({ run: await service.getRun(runId), live }), out: process.stderr, plainEveryMs });
+  return { async stop() { unsubscribe?.(); await bar.stop(); } };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -31,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
       options: {
         full: { type: 'boolean', default: false }, 'product-no': { type: 'string', multiple: true },
         'dry-run': { type: 'boolean', default: false }, limit: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        quiet: { type: 'boolean', default: false }, 'progress-every': { type: 'string' },
       },
     }).values;
   } catch (err) {
@@ -41,6 +53,8 @@ async function main(argv: string[]): Promise<number> {
   const limit = args.limit === undefined ? 5 : Number(args.limit);
   if (!Number.isInteger(limit) || limit < 1) { process.stderr.write(`--limit: expected a whole number from 1 up\n${USAGE}\n`); return 1; }
   const productNos = productNoList(args['product-no'] ?? []);
+  const progressEvery = args['progress-every'] === undefined ? 10 : Number(args['progress-every']);
+  if (!(progressEvery > 0)) { process.stderr.write(`--progress-every: expected a number of seconds above 0\n${USAGE}\n`); return 1; }
   if (args.full && productNos.length) { process.stderr.write(`--full and --product-no exclude each other\n${USAGE}\n`); return 1; }
 
   let base: Config;
@@ -54,7 +68,9 @@ async function main(argv: string[]): Promise<number> {
     if (args['dry-run']) return await dryRun(runtime, { full: args.full, productNos, limit });
     const t = await connector.engine.trigger({ trigger: 'cli', mode: args.full ? 'full' : 'incremental', productNos: productNos.length ? productNos : undefined, requestedBy: process.env.USER ?? 'cli' });
     if (t.coalesced) process.stderr.write(`a run is already in progress (${t.runId}); following it\n`);
+    const progress = args.quiet ? undefined : followProgress(connector.engine, t.runId, progressEvery * 1000);
     const run = await connector.engine.waitForRun(t.runId, 24 * 3600_000);
+    await progress?.stop();
     process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
     return exitCodeFor(run);
   } finally {

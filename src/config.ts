@@ -23,6 +23,8 @@ export interface Config {
   yida: {
     appType: string; systemToken: string; userId: string; formUuid: string;
     processCode?: string; language: string; qps: number; concurrency: number;
+    /** YIDA_SEARCH_LAG: a pending start younger than this is not started again on an empty search */
+    searchLagSeconds: number;
   };
   robot?: { webhookUrl: string; secret?: string };
   webhook: { apiKey?: string; signingSecret?: string };
@@ -30,14 +32,25 @@ export interface Config {
   sync: { cron: string; timezone: string; lookbackSeconds: number };
   mappingFile: string;
   publicUrl?: string;
+  /** monthly budgets; 0 = unlimited */
+  budgets: { dingtalkCalls: number; robotMessages: number };
+  /** which runs the robot reports: changes (default), every, failures */
+  robotReport: RobotReportMode;
+  /** bearer token /metrics asks for (METRICS_TOKEN); absent = /metrics is open */
+  metricsToken?: string;
+  /** honour X-Forwarded-Proto/-For from a reverse proxy (TRUST_PROXY): https there makes console cookies Secure */
+  trustProxy: boolean;
   /** OKKI push events (POST /webhooks/okki): on when OKKI_WEBHOOK_SECRET is set */
   push?: { secret: string; debounceMs: number };
 }
 
+export const ROBOT_REPORT_MODES = ['changes', 'every', 'failures'] as const;
+export type RobotReportMode = (typeof ROBOT_REPORT_MODES)[number];
+
 /** Variables whose values are secrets: never logged, never in errors, run records or reports. */
 export const SECRET_VARIABLES = [
   'OKKI_CLIENT_SECRET', 'DINGTALK_APP_SECRET', 'YIDA_SYSTEM_TOKEN', 'ROBOT_SECRET', 'WEBHOOK_API_KEY', 'WEBHOOK_SIGNING_SECRET',
-  'OKKI_WEBHOOK_SECRET',
+  'OKKI_WEBHOOK_SECRET', 'METRICS_TOKEN',
 ] as const;
 
 const DEFAULTS = {
@@ -52,11 +65,15 @@ const DEFAULTS = {
   YIDA_LANGUAGE: 'zh_CN',
   YIDA_QPS: '15',
   YIDA_CONCURRENCY: '8',
+  YIDA_SEARCH_LAG: '60',
   STORE_URL: 'sqlite://./data/connector.sqlite',
   SYNC_CRON: '*/10 * * * *',
   SYNC_TIMEZONE: 'Asia/Shanghai',
   SYNC_LOOKBACK: '00:30:01',
   MAPPING_FILE: 'manifest/mapping.json',
+  DINGTALK_MONTHLY_CALL_BUDGET: '5000',
+  ROBOT_MONTHLY_MESSAGE_BUDGET: '3000',
+  ROBOT_REPORT: 'changes',
 } as const;
 
 const intIn = (name: string, min: number, max: number) =>
@@ -127,6 +144,8 @@ export function loadConfig(env: Env = process.env): Config {
 
   const yidaQps = check('YIDA_QPS', numIn('YIDA_QPS', 0.1, 1000), get('YIDA_QPS'));
   const concurrency = check('YIDA_CONCURRENCY', intIn('YIDA_CONCURRENCY', 1, 256), get('YIDA_CONCURRENCY'));
+  const searchLag = parseDuration(get('YIDA_SEARCH_LAG'));
+  if (searchLag === undefined) problems.push('YIDA_SEARCH_LAG: expected HH:MM:SS or a number of seconds');
 
   const robotUrl = read(env, 'ROBOT_WEBHOOK_URL');
   if (robotUrl !== undefined && check('ROBOT_WEBHOOK_URL', httpUrl('ROBOT_WEBHOOK_URL'), robotUrl) !== undefined) {
@@ -158,7 +177,15 @@ export function loadConfig(env: Env = process.env): Config {
 
   const apiKey = read(env, 'WEBHOOK_API_KEY');
   if (apiKey !== undefined && apiKey.length < 16) problems.push('WEBHOOK_API_KEY: expected at least 16 characters');
+  const metricsToken = read(env, 'METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.trim().length < 16) problems.push('METRICS_TOKEN: expected at least 16 characters');
+  const trustProxy = read(env, 'TRUST_PROXY');
+  if (trustProxy !== undefined && !/^(1|0|true|false|yes|no)$/i.test(trustProxy.trim())) problems.push('TRUST_PROXY: expected 1 or 0');
 
+  const dingtalkBudget = check('DINGTALK_MONTHLY_CALL_BUDGET', intIn('DINGTALK_MONTHLY_CALL_BUDGET', 0, 1_000_000_000), get('DINGTALK_MONTHLY_CALL_BUDGET'));
+  const robotBudget = check('ROBOT_MONTHLY_MESSAGE_BUDGET', intIn('ROBOT_MONTHLY_MESSAGE_BUDGET', 0, 1_000_000_000), get('ROBOT_MONTHLY_MESSAGE_BUDGET'));
+  const robotReport = get('ROBOT_REPORT').trim().toLowerCase();
+  if (!(ROBOT_REPORT_MODES as readonly string[]).includes(robotReport)) problems.push(`ROBOT_REPORT: expected one of ${ROBOT_REPORT_MODES.join(', ')}`);
   const pushSecret = read(env, 'OKKI_WEBHOOK_SECRET')?.trim();
   if (pushSecret !== undefined && !keyFromSecret(pushSecret)) problems.push('OKKI_WEBHOOK_SECRET: expected the security_config OKKI returned when the callback was created (base64 of 32 bytes; npm run okki:subscribe prints it)');
   const pushDebounceMs = check('PUSH_DEBOUNCE_MS', intIn('PUSH_DEBOUNCE_MS', 0, 60_000), read(env, 'PUSH_DEBOUNCE_MS') ?? '500');
@@ -186,7 +213,7 @@ export function loadConfig(env: Env = process.env): Config {
       formUuid: read(env, 'YIDA_FORM_UUID') ?? '',
       processCode: read(env, 'YIDA_PROCESS_CODE'),
       language: get('YIDA_LANGUAGE').trim(),
-      qps: yidaQps, concurrency,
+      qps: yidaQps, concurrency, searchLagSeconds: searchLag!,
     },
     robot: robotUrl ? { webhookUrl: robotUrl.trim(), secret: read(env, 'ROBOT_SECRET') } : undefined,
     webhook: { apiKey, signingSecret: read(env, 'WEBHOOK_SIGNING_SECRET') },
@@ -194,6 +221,10 @@ export function loadConfig(env: Env = process.env): Config {
     sync: { cron: cronExpr, timezone, lookbackSeconds: lookback! },
     mappingFile: get('MAPPING_FILE'),
     publicUrl: publicUrl?.trim().replace(/\/+$/, ''),
+    budgets: { dingtalkCalls: dingtalkBudget, robotMessages: robotBudget },
+    robotReport: robotReport as RobotReportMode,
+    metricsToken: metricsToken?.trim(),
+    trustProxy: /^(1|true|yes)$/i.test(trustProxy?.trim() ?? ''),
     push: pushSecret ? { secret: pushSecret, debounceMs: pushDebounceMs } : undefined,
   };
 }
@@ -202,7 +233,7 @@ export function loadConfig(env: Env = process.env): Config {
 export function secretValues(config: Config): string[] {
   const values = [
     config.okki.clientSecret, config.dingtalk.appSecret, config.yida.systemToken,
-    config.robot?.secret, config.webhook.apiKey, config.webhook.signingSecret, config.push?.secret,
+    config.robot?.secret, config.webhook.apiKey, config.webhook.signingSecret, config.push?.secret, config.metricsToken,
   ];
   if (config.robot) {
     try { values.push(new URL(config.robot.webhookUrl).searchParams.get('access_token') ?? undefined); } catch { /* validated already */ }
@@ -210,6 +241,3 @@ export function secretValues(config: Config): string[] {
   try { const u = new URL(config.store.url); values.push(decodeURIComponent(u.password) || undefined); } catch { /* sqlite path */ }
   return [...new Set(values.filter((v): v is string => typeof v === 'string' && v.length >= 4))];
 }
-
-// The redactor lives in its own module; re-exported here for callers that think of it as config's.
-export { makeRedactor, setGlobalSecrets, redact } from './redact.js';

@@ -27,6 +27,7 @@ export interface PushIntake {
   /** events were queued: the drainer's debounce begins */
   onQueued(): void;
 }
+import { UsageMeter } from './metering/usage.js';
 
 export interface Connector {
   config: Config;
@@ -39,6 +40,8 @@ export interface Connector {
   source: ProductSource;
   metrics: Metrics;
   reporter?: Reporter;
+  /** metered calls and monthly budgets (GET /usage) */
+  usage: UsageMeter;
   /** present when push events are on; `push.drainer.start()` is the entry point's call (the CLI never drains) */
   push?: PushIntake;
   close(): Promise<void>;
@@ -67,17 +70,18 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
   const mapping = loadMapping(config.mappingFile);
   const detailFields = detailFieldsFor(mapping);
   const stores = await createStores(config.store, { logger });
-  const source = withDetailFields(createOkkiSource({ ...config.okki, timezone: config.sync.timezone }, { logger, metrics }), detailFields);
-  const sink = createYidaSink({ dingtalk: config.dingtalk, yida: config.yida }, { logger, metrics });
-  const writer = new LedgerWriter({ ledger: stores.ledger, sink, keyField: mapping.keyField, logger, metrics });
+  const usage = new UsageMeter({ store: stores.usage, timezone: config.sync.timezone, budgets: config.budgets, metrics, logger });
+  const source = withDetailFields(createOkkiSource({ ...config.okki, timezone: config.sync.timezone }, { logger, metrics, meter: usage }), detailFields);
+  const sink = createYidaSink({ dingtalk: config.dingtalk, yida: config.yida }, { logger, metrics, meter: usage });
+  const writer = new LedgerWriter({ ledger: stores.ledger, sink, keyField: mapping.keyField, logger, metrics, searchLagMs: config.yida.searchLagSeconds * 1000 });
   const reporter: RobotReporter | undefined = config.robot
     ? new RobotReporter({
-      client: new RobotClient({ webhookUrl: config.robot.webhookUrl, secret: config.robot.secret, logger }),
-      publicUrl: config.publicUrl, logger,
+      client: new RobotClient({ webhookUrl: config.robot.webhookUrl, secret: config.robot.secret, logger, meter: usage }),
+      publicUrl: config.publicUrl, logger, mode: config.robotReport,
     })
     : undefined;
   const engine = new SyncEngine(
-    { source, mapping, writer, stores, reporter: reporter && quietPushRuns(reporter), metrics, logger },
+    { source, mapping, writer, stores, reporter: reporter && quietPushRuns(reporter), usage, metrics, logger },
     {
       lookbackSeconds: config.sync.lookbackSeconds, timezone: config.sync.timezone,
       maxInFlight: Math.max(32, config.yida.concurrency * 4),
@@ -91,13 +95,14 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
     ? { secret: config.push.secret, queue: stores.pushQueue, drainer, metrics: pushMetrics(metrics.registry), onQueued: () => drainer.notify() }
     : undefined;
   return {
-    config, engine, stores, mapping, detailFields, source, metrics, reporter, push,
+    config, engine, stores, mapping, detailFields, source, metrics, reporter, usage, push,
     async close() {
       // The drainer settles its batch (hands it back if the shutdown stopped its run) before the store closes.
       const drained = drainer?.stop();
       await engine.shutdown();
       await drained;
       await reporter?.close();
+      await usage.close();
       await stores.close();
     },
   };

@@ -39,7 +39,15 @@ export const ERROR_CODES = {
   PUSH_UNAUTHORIZED: entry(401, true, 'an OKKI push without a valid X-Timestamp / X-Signature (or outside ±300 s); nothing queued'),
   PUSH_MALFORMED: entry(400, true, 'an OKKI push whose body, envelope or encrypted payload cannot be read; nothing queued'),
   PUSH_QUEUE_UNAVAILABLE: entry(503, true, 'the push event queue did not take the message in time; OKKI delivers it again'),
+  USAGE_UNAVAILABLE: entry(404, true, 'GET /usage on a service built without metering (a test double); the real service always meters'),
   SERVICE_SHUTTING_DOWN: entry(503, true, 'the service is shutting down and takes no new runs; try again in a moment'),
+  METRICS_UNAUTHORIZED: entry(401, true, 'METRICS_TOKEN is set and GET /metrics came without `Authorization: Bearer <METRICS_TOKEN>`'),
+
+  // operator console (/console)
+  CONSOLE_LOGIN_REQUIRED: entry(401, true, 'a console request without a live session: log in at /console/login'),
+  CONSOLE_FORBIDDEN: entry(403, true, 'a console action from another origin, without the CSRF token of the session, or not sent as a form'),
+  CONSOLE_LOGIN_THROTTLED: entry(429, true, 'too many failed console logins from one address in 15 minutes'),
+  CONSOLE_FORM_INVALID: entry(400, true, 'a console form could not be read (over 8 KiB or cut off)'),
 
   // runs
   SYNC_LOCK_UNAVAILABLE: entry(503, false, 'the single-flight lock could not be claimed'),
@@ -47,9 +55,13 @@ export const ERROR_CODES = {
   RUN_ABORTED: entry(500, false, 'the run was stopped (shutdown or a fatal failure); the cursor did not move'),
   RUN_INTERRUPTED: entry(503, true, 'the process running the run died; recorded at the next start-up, whose run repeats the window'),
   SYNC_ABORTED: entry(503, true, 'a product write was cut short because its run stopped; it is retried by the next run'),
+  BUDGET_EXHAUSTED: entry(429, true, "the month's DingTalk call budget (DINGTALK_MONTHLY_CALL_BUDGET) is spent: scheduled runs are skipped, webhook runs still run"),
   DELETE_GUARD: entry(409, true, 'more products would be marked or deleted than SYNC_DELETE_MAX allows; nothing was, until confirmed'),
   DUPLICATE_PRODUCT_NO: entry(422, true, 'two OKKI products carry the same product number; only the first is synced'),
   WRITE_FAILED: entry(502, true, 'writing a product failed in an unexpected way; the next run tries again'),
+  LEDGER_CONFLICT: entry(409, true, 'another process or replica changed a product\'s ledger entry at the same moment; nothing was written, the next run checks it'),
+  LEDGER_PENDING_RECENT: entry(409, true, 'a write of the product began less than YIDA_SEARCH_LAG ago and is not visible yet; left for a later run'),
+  SYNC_FENCE_STALE: entry(409, false, 'the run no longer holds its lease (fencing token stale); it stops and changes nothing more'),
 
   // store
   STORE_UNAVAILABLE: entry(503, false, 'the store (sqlite or Redis) failed; the run stops with the cursor unchanged'),
@@ -80,6 +92,7 @@ export const ERROR_CODES = {
   ROBOT_BLOCKED: entry(503, false, 'DingTalk blocked the robot for sending too often (about 10 minutes)'),
   ROBOT_SEND_FAILED: entry(502, false, 'a robot message could not be delivered (network, HTTP status, unexpected answer)'),
   ROBOT_BUDGET_EXHAUSTED: entry(503, false, "the robot's 20 messages/minute are used up; nothing was sent"),
+  ROBOT_MONTHLY_BUDGET_EXHAUSTED: entry(429, true, "the month's robot messages (ROBOT_MONTHLY_MESSAGE_BUDGET) are used up: no report is sent until next month"),
   ROBOT_QUEUED: entry(503, true, "a report waits for the robot's budget and goes out coalesced with others"),
   ROBOT_CLOSED: entry(503, true, 'the reporter is shut down; the report was not sent'),
   ROBOT_OPTIONS_INVALID: entry(500, false, 'the robot client or reporter was given an invalid option or message (a bug)'),

@@ -11,6 +11,7 @@ import { readConfig, startRuntime } from './startup.js';
 import { createApp, startHttpServer } from './http/index.js';
 import { startSchedule } from './schedule.js';
 import { createCronCoordinator } from './store/index.js';
+import { buildConsole } from './console/index.js';
 
 async function main(): Promise<void> {
   let base: Config;
@@ -25,7 +26,9 @@ async function main(): Promise<void> {
   const metrics = createMetrics({ defaultMetrics: true });
   const runtime = await startRuntime(base, { logger, metrics });
   const { config, connector, sandbox } = runtime;
-  const app = createApp({ config, service: connector.engine, metrics, logger, nextScheduledRun: () => nextRun?.() ?? null, push: connector.push });
+  const nextScheduledRun = () => nextRun?.() ?? null;
+  const consoleHandle = buildConsole(connector, config, { logger, metrics, nextScheduledRun });
+  const app = createApp({ config, service: connector.engine, metrics, logger, nextScheduledRun, push: connector.push, console: consoleHandle.deps });
   const http = await startHttpServer(app, { port: config.port, host: config.host });
   // Events acknowledged before a restart are drained now.
   await connector.push?.drainer.start();
@@ -47,6 +50,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down: no new triggers, letting in-flight writes settle');
     await task.stop();
+    consoleHandle.close();
     const drained = connector.push?.drainer.stop();
     await connector.engine.shutdown();
     await drained;

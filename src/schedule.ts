@@ -20,6 +20,7 @@ export function startSchedule(service: SyncService, opts: ScheduleOptions, logge
   const task = cron.schedule(opts.cron, async (ctx) => {
     try {
       const t = await service.trigger({ trigger: 'schedule', requestedBy: `cron ${opts.cron}` });
+      if (t.status === 'skipped') return; // the engine recorded and logged why (the month's call budget is spent)
       logger.info({ runId: t.runId, coalesced: t.coalesced, tick: ctx.dateLocalIso }, t.coalesced ? 'scheduled tick joined the run in progress' : 'scheduled run started');
       if (!t.coalesced) await service.waitForRun(t.runId, opts.waitMs ?? 6 * 3600_000);
     } catch (err) {

@@ -10,6 +10,7 @@ import {
   E2E_API_KEY, FIELDS, derivedMapping, eventually, finishedRun, instancesByProductNo, liveEnv, robotText, secretsOf,
   startInProcess, startSims, tempDir, yidaWrites, type InProcessService, type Sims,
 } from './helpers/e2e.js';
+import { consoleLogin } from './helpers/fake-service.js';
 import type { RunRecord } from '../src/core/index.js';
 
 const CATALOGUE = 30;
@@ -27,7 +28,8 @@ describe('e2e in-process: webhook → run → Yida instances → robot report', 
     sims = await startSims({ okki: { products: CATALOGUE } });
     // The shipped mapping, with the product name made required: a product without a name is a mapping rejection.
     const mappingFile = derivedMapping(join(tmp.dir, 'mapping.json'), { [FIELDS.name]: { required: true } });
-    svc = await startInProcess(sims, liveEnv(sims, { STORE_URL: `sqlite://${join(tmp.dir, 'store.sqlite')}`, MAPPING_FILE: mappingFile }));
+    // ROBOT_REPORT=every: these scenarios check that each run is reported (the quiet default is tested in metering.test.ts)
+    svc = await startInProcess(sims, liveEnv(sims, { STORE_URL: `sqlite://${join(tmp.dir, 'store.sqlite')}`, MAPPING_FILE: mappingFile, ROBOT_REPORT: 'every' }));
   });
 
   after(async () => {
@@ -63,7 +65,7 @@ describe('e2e in-process: webhook → run → Yida instances → robot report', 
     expect([...perNo.values()].every((n) => n === 1), 'one instance per product number').to.equal(true);
   });
 
-  it('each instance carries the mapped fields: name, group names from the tree, product_type from /v1/product/info', () => {
+  it('each instance carries the mapped fields: name, group names from the tree, product_type from the typed list passes', () => {
     const groups = new Map(sims.okki.catalog.groups.map((g) => [g.id, g]));
     let withLevel2 = 0;
     for (const inst of sims.dt.instances()) {
@@ -80,17 +82,19 @@ describe('e2e in-process: webhook → run → Yida instances → robot report', 
       } else {
         expect(inst.data[FIELDS.level2] ?? '', `${no} 二级分类 of a root-group product`).to.equal('');
       }
-      // product_type is absent from list items: it must have come from the detail endpoint
+      // product_type is absent from list items: it must have come from the pass of its type
       expect(inst.data[FIELDS.productType], `${no} 产品规格`).to.equal(String(p.product_type ?? 1));
     }
     expect(withLevel2, 'the seeded catalogue has level-2 products').to.be.greaterThan(0);
-    const infoCalls = sims.okki.requests.filter((q) => q.endpoint === 'info').map((q) => q.query.product_no);
-    expect(new Set(infoCalls.filter(Boolean)).size, 'one detail read per product').to.be.at.least(CATALOGUE);
+    // product_type comes from the list read once per type (1, 2, 3), not from one /v1/product/info call per product
+    expect(sims.okki.requests.filter((q) => q.endpoint === 'info'), 'no detail read').to.have.length(0);
+    expect(new Set(sims.okki.requests.filter((q) => q.endpoint === 'list').map((q) => q.query.product_type).filter(Boolean))).to.deep.equal(new Set(['1', '2', '3']));
   });
 
-  it('the robot received one signed message in Chinese with the counts and the run id', () => {
+  it('the robot received one signed message in Chinese with the counts and the run id', async () => {
     const run = seenRuns[0];
-    const msgs = sims.dt.robotMessages({ all: true });
+    // The record says finished before the report is sent (a robot failure must never hold a run open): wait for it.
+    const msgs = await eventually('the first run\'s report', () => (sims.dt.robotMessages({ all: true }).length ? sims.dt.robotMessages({ all: true }) : undefined), 10_000, 20);
     expect(msgs, JSON.stringify(msgs)).to.have.length(1);
     const [m] = msgs;
     expect(m.accepted, m.errmsg).to.equal(true);
@@ -174,7 +178,9 @@ describe('e2e in-process: webhook → run → Yida instances → robot report', 
     expect(r.status).to.equal(200);
     expect(r.json).to.be.an('array');
     const ids = (r.json as RunRecord[]).map((x) => x.id);
+    expect(new Set(ids).size, `a run listed twice: ${ids.join(', ')}`).to.equal(ids.length);
     const expected = [...seenRuns].reverse().map((x) => x.id);
+    expect(new Set(expected).size, 'each webhook call of this test got a run of its own').to.equal(expected.length);
     expect(ids).to.deep.equal(expected);
     const starts = (r.json as RunRecord[]).map((x) => Date.parse(x.startedAt));
     for (let i = 1; i < starts.length; i++) expect(starts[i - 1]).to.be.at.least(starts[i]);
@@ -306,7 +312,7 @@ describe('e2e in-process: webhook → run → Yida instances → robot report', 
     const reported = sims.dt.robotMessages().map((m) => m.msgUuid);
     for (const run of all) expect(reported.filter((u) => u === run.id), run.id).to.have.length(1);
     expect(sims.dt.robotMessages().every((m) => m.signatureVerified)).to.equal(true);
-    const statusPage = (await svc.get('/', {})).text;
+    const statusPage = (await svc.get('/', await consoleLogin(svc.url, E2E_API_KEY))).text;
     const haystacks = [JSON.stringify(all), ...sims.dt.robotMessages({ all: true }).map((m) => JSON.stringify(m.body)), svc.logs.join(''), statusPage];
     for (const secret of secretsOf(sims)) {
       const tag = createHash('sha256').update(secret).digest('hex').slice(0, 8);
@@ -346,7 +352,7 @@ describe('e2e in-process: webhook → run → Yida instances → robot report', 
     expect(ready.status, ready.text).to.equal(200);
     expect(ready.json.status).to.equal('ready');
     expect((await svc.get('/healthz', {})).json).to.deep.equal({ status: 'ok' });
-    const page = await svc.get('/', {});
+    const page = await svc.get('/', await consoleLogin(svc.url, E2E_API_KEY));
     expect(page.status).to.equal(200);
     expect(page.text).to.include(seenRuns[seenRuns.length - 1].id);
     expect(page.text, 'the status page shows the cursor').to.include((await cursor())!);

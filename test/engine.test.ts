@@ -322,6 +322,25 @@ describe('sync engine', () => {
     await engine.waitForRun(second.runId, 10_000);
   });
 
+  it('a trigger that arrives once the record says finished, while the lease is still being released, starts a new run', async () => {
+    // The moment between "final record saved" and "engine handed back" is where Node 22 landed a webhook call: it was
+    // coalesced into the finished run, so the caller got the old run (no cursor, reported once, listed twice by the test).
+    const slowRelease: Stores = { ...stores, lock: { ...stores.lock, acquire: stores.lock.acquire.bind(stores.lock), renew: stores.lock.renew.bind(stores.lock), holder: stores.lock.holder.bind(stores.lock), acquireToken: stores.lock.acquireToken.bind(stores.lock), token: stores.lock.token.bind(stores.lock), release: async (name, owner) => { await new Promise((r) => setTimeout(r, 300)); return stores.lock.release(name, owner); } } };
+    engine = new SyncEngine(
+      { source, mapping, writer, stores: slowRelease, metrics: createMetrics(), logger: silentLogger, now: () => now },
+      { lookbackSeconds: 1801, timezone: 'Asia/Shanghai', maxInFlight: 8 },
+    );
+    const first = await engine.trigger({ trigger: 'webhook' });
+    for (let i = 0; i < 500 && (await stores.runs.get(first.runId))?.status === 'running'; i++) await new Promise((r) => setTimeout(r, 5));
+    expect((await stores.runs.get(first.runId))?.status).to.equal('succeeded');
+    const second = await engine.trigger({ trigger: 'webhook', mode: 'full' });
+    expect(second.coalesced, 'joined a run that was already over').to.equal(false);
+    expect(second.runId).not.to.equal(first.runId);
+    const done = (await engine.waitForRun(second.runId, 10_000))!;
+    expect(done.mode).to.equal('full');
+    expect(done.cursorBefore, 'the second run starts from the first run\'s cursor').to.be.a('string');
+  });
+
   it('a run whose process died is recorded as interrupted at start-up, and its lease no longer blocks triggers', async () => {
     const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid!;
     const orphan: RunRecord = {

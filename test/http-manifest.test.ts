@@ -18,8 +18,8 @@ const MANIFEST_ID = 'connector.openapi.json';
 // Exhaustive over the TypeScript types (tsc fails when a field is added to or removed from them without this list).
 const RUN_RECORD_FIELDS: Record<keyof RunRecord, true> = {
   id: true, trigger: true, requestedBy: true, mode: true, status: true, window: true, startedAt: true, finishedAt: true,
-  durationMs: true, counts: true, failures: true, failuresTotal: true, error: true, productNos: true, cursorBefore: true,
-  cursorAfter: true, report: true, groups: true,
+  durationMs: true, counts: true, failures: true, failuresTotal: true, error: true, productNos: true, deletedProductNos: true, gone: true, cursorBefore: true,
+  cursorAfter: true, report: true, calls: true, groups: true,
 };
 const RUN_COUNTS_FIELDS: Record<keyof RunCounts, true> = { fetched: true, created: true, updated: true, unchanged: true, rejected: true, failed: true };
 const RUN_FAILURE_FIELDS: Record<keyof RunFailure, true> = { product_no: true, code: true, reason: true, group_id: true };
@@ -60,7 +60,7 @@ describe('manifest/connector.openapi.json', () => {
       expect(manifest.openapi).to.match(/^3\.0\.\d+$/);
       expect(manifest.components.securitySchemes.ApiKeyAuth).to.include({ type: 'apiKey', in: 'header', name: 'X-API-Key' });
       expect(manifest.servers[0].url).to.include('{host}');
-      expect(operations.map((o) => `${o.method.toUpperCase()} ${o.path}`).sort()).to.deep.equal(['GET /runs', 'GET /runs/{id}', 'POST /webhooks/yida/sync']);
+      expect(operations.map((o) => `${o.method.toUpperCase()} ${o.path}`).sort()).to.deep.equal(['GET /runs', 'GET /runs/{id}', 'GET /usage', 'POST /webhooks/yida/sync']);
       for (const { op } of operations) {
         expect(op.operationId).to.be.a('string');
         expect(op.security).to.deep.equal([{ ApiKeyAuth: [] }]);

@@ -1,6 +1,6 @@
 /** The read routes: runs (authenticated, validated limit), health, readiness, metrics, the status page, and JSON 404s. */
 import { expect } from 'chai';
-import { request, sampleRun, startFakeServiceApp, testConfig, TEST_API_KEY, type TestApp } from './helpers/fake-service.js';
+import { consoleLogin, request, sampleRun, startFakeServiceApp, testConfig, TEST_API_KEY, type TestApp } from './helpers/fake-service.js';
 import type { RunRecord } from '../src/core/index.js';
 
 const auth = { 'x-api-key': TEST_API_KEY };
@@ -105,10 +105,25 @@ describe('HTTP read routes', () => {
   });
 
   describe('GET / status page', () => {
+    let headers: Record<string, string>;
+    beforeEach(async () => { headers = await consoleLogin(t.url); });
+
+    it('answers 200 for an uptime check but shows no run data to someone not logged in', async () => {
+      t.service.addRun(runAt(1, { status: 'succeeded', counts: { fetched: 111, created: 22, updated: 33, unchanged: 44, rejected: 5, failed: 6 } }));
+      const res = await request(t.url, { path: '/' });
+      expect(res.status).to.equal(200);
+      expect(res.headers['content-type']).to.match(/^text\/html; charset=utf-8/);
+      expect(res.text).to.include('The service is up').and.include('/console');
+      for (const text of ['run-1', '<td>111</td>', '2024-05-01 08:00:00', 'Recent runs']) expect(res.text).to.not.include(text);
+      // a forged or stale cookie is no session
+      const forged = await request(t.url, { path: '/', headers: { cookie: 'oyc_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' } });
+      expect(forged.text).to.not.include('run-1');
+    });
+
     it('shows recent runs with status and counts, the cursor and the next scheduled run', async () => {
       t.service.addRun(runAt(1, { status: 'succeeded', counts: { fetched: 111, created: 22, updated: 33, unchanged: 44, rejected: 5, failed: 6 } }));
       t.service.addRun(runAt(2, { status: 'failed' }));
-      const res = await request(t.url, { path: '/' });
+      const res = await request(t.url, { path: '/', headers });
       expect(res.status).to.equal(200);
       expect(res.headers['content-type']).to.match(/^text\/html; charset=utf-8/);
       expect(res.headers['content-security-policy']).to.include("default-src 'none'");
@@ -119,7 +134,7 @@ describe('HTTP read routes', () => {
 
     it('shows no failure reasons, product numbers, requesters or secrets', async () => {
       t.service.addRun(runAt(1));
-      const res = await request(t.url, { path: '/' });
+      const res = await request(t.url, { path: '/', headers });
       for (const text of ['secret-ish failure reason', 'P-009', 'P-001', 'replica-a', 'robot down', TEST_API_KEY, 'okki-secret-value']) {
         expect(res.text).to.not.include(text);
       }
@@ -128,7 +143,7 @@ describe('HTTP read routes', () => {
     it('escapes HTML in everything it shows', async () => {
       t.service.addRun(runAt(1, { id: '<script>alert(1)</script>', trigger: '"><img src=x onerror=alert(2)>' }));
       t.service.statusValue = { ...t.service.statusValue, cursor: '<b>cursor</b>' };
-      const res = await request(t.url, { path: '/' });
+      const res = await request(t.url, { path: '/', headers });
       expect(res.text).to.not.include('<script>alert');
       expect(res.text).to.not.include('<img');
       expect(res.text).to.not.include('<b>cursor');
@@ -136,7 +151,7 @@ describe('HTTP read routes', () => {
     });
 
     it('shows a sandbox banner in sandbox mode only', async () => {
-      expect((await request(t.url, { path: '/' })).text).to.not.include('Sandbox mode');
+      expect((await request(t.url, { path: '/', headers })).text).to.not.include('Sandbox mode');
       const sandboxed = await startFakeServiceApp({ config: testConfig({ sandbox: true }) });
       try {
         const res = await request(sandboxed.url, { path: '/' });
@@ -147,7 +162,7 @@ describe('HTTP read routes', () => {
     it('says so when there are no runs yet', async () => {
       t.service.statusValue = { ...t.service.statusValue, cursor: null };
       t.nextRun = null;
-      const res = await request(t.url, { path: '/' });
+      const res = await request(t.url, { path: '/', headers });
       expect(res.text).to.include('no runs yet').and.include('no successful run yet').and.include('not scheduled');
     });
   });

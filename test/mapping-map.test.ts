@@ -81,6 +81,36 @@ describe('mapping map()', () => {
     });
   });
 
+  describe('hostile values (ReDoS)', () => {
+    it('a 1 MB digit run with a letter at the end, in a number field, is rejected in well under a second', async function () {
+      this.timeout(60_000);
+      // In a child process with a kill timer: a regression (a pattern that backtracks) hangs for hours, which must fail
+      // this test rather than stall the suite. The child times only the mapping, not its own start-up.
+      const code = `
+        const { parseMapping } = await import(${JSON.stringify(new URL('../src/mapping/index.ts', import.meta.url).pathname)});
+        const m = parseMapping({ request: [{ field: 'textField_no', value: '{product_no}' }, { field: 'out', label: '目标', type: 'number', value: '{cost}' }, { field: 'numberField_x', value: '{cost}' }, { field: 'textField_t', value: '{cost}' }] });
+        const ctx = { groups: { name() {}, level1() {}, level2() {}, path() { return []; }, size: 0 }, now: new Date(), timezone: 'Asia/Shanghai' };
+        const out = [];
+        for (const cost of ['1'.repeat(1_000_000) + 'a', '1'.repeat(1_000_000), '1'.repeat(500_000) + '.' + '1'.repeat(500_000) + 'e', ' '.repeat(500_000) + '1'.repeat(500_000) + 'x']) {
+          const t = performance.now();
+          const r = m.map({ product_no: 'P-1', cost }, ctx);
+          out.push({ ms: performance.now() - t, ok: r.ok, reason: r.ok ? '' : r.rejected.reason });
+        }
+        process.stdout.write(JSON.stringify(out));`;
+      const { execFile } = await import('node:child_process');
+      const stdout = await new Promise<string>((resolve, reject) => {
+        execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { timeout: 30_000, maxBuffer: 1 << 20 }, (err, out) => (err ? reject(new Error(`the mapping did not finish: ${err.message.slice(0, 200)}`)) : resolve(out)));
+      });
+      const results = JSON.parse(stdout) as Array<{ ms: number; ok: boolean; reason: string }>;
+      for (const r of results) {
+        expect(r.ok).to.equal(false);
+        // the reason names the field and quotes the value cut short, so one odd product cannot flood a report
+        expect(r.reason).to.match(/^目标 \(out\): ".{10,}… is not a number$/);
+        expect(r.ms, 'milliseconds to map a 1 MB value (a generous bound: it takes a few)').to.be.below(1000);
+      }
+    });
+  });
+
   describe('date fields (type date, DateField)', () => {
     const date = (v: unknown) => mapped({ value: '{t}', componentName: 'DateField' }, { t: v });
 

@@ -112,6 +112,41 @@ describe('OKKI push end to end (the simulator pushes to the service)', function 
     }
   });
 
+  it('a product deleted in OKKI is gone (not a rejection); with SYNC_DELETIONS unset its instance stays, quietly', async () => {
+    const no = [...sims.okki.catalog.all()][16].product_no as string;
+    const robotBefore = sims.dt.robotMessages().length;
+    const writesBefore = sims.dt.requests().length;
+    expect(sims.okki.catalog.delete([no])).to.deep.equal([no]);
+    await sims.okki.push.settled();
+    expect(sims.okki.push.deliveries.map((d) => [d.biz[0].biz_type, d.state])).to.deep.equal([['xiaoman.crm.product.delete', 'delivered']]);
+    const list = await eventually('the push run', async () => { const l = await settledPushRuns(svc); return l && l[0]?.deletedProductNos?.[0] === no ? l : undefined; });
+    expect(list[0]).to.include({ status: 'succeeded', mode: 'targeted' });
+    expect(list[0].gone).to.deep.equal([no]);
+    expect(list[0].counts).to.include({ rejected: 0, created: 0, updated: 0 });
+    expect(instancesByProductNo(sims.dt).get(no)).to.equal(1);
+    expect(sims.dt.requests().slice(writesBefore).filter((r) => /yida\.(start|update|delete)/.test(r.api ?? ''))).to.deep.equal([]);
+    expect(sims.dt.robotMessages().length).to.equal(robotBefore);
+  });
+
+  it('out of order: an update delivered after the delete of the same product writes nothing and re-creates nothing', async () => {
+    const no = [...sims.okki.catalog.all()][17].product_no as string;
+    sims.okki.setKnobs({ push: { holdMs: 100, order: 'reverse' } });
+    try {
+      const writesBefore = sims.dt.requests().length;
+      sims.okki.catalog.edit(no, { name: '删前改名' });
+      sims.okki.catalog.delete([no]);
+      await sims.okki.push.settled();
+      expect(sims.okki.push.deliveries.map((d) => d.biz[0].biz_type)).to.deep.equal(['xiaoman.crm.product.delete', 'xiaoman.crm.product.update']);
+      const list = await eventually('the push runs', async () => { const l = await settledPushRuns(svc); return l && (l[0]?.gone ?? []).includes(no) ? l : undefined; });
+      expect(list[0].counts).to.include({ rejected: 0, created: 0, updated: 0 });
+      expect(sims.dt.requests().slice(writesBefore).filter((r) => /yida\.(start|update)/.test(r.api ?? ''))).to.deep.equal([]);
+      expect(instancesByProductNo(sims.dt).get(no)).to.equal(1);
+      expect(nameInYida(sims, no)).not.to.equal('删前改名');
+    } finally {
+      sims.okki.setKnobs({ push: { holdMs: 0, order: 'inOrder' } });
+    }
+  });
+
   it('a push run that changed nothing sends no robot message; one that changed something does', async () => {
     const no = [...sims.okki.catalog.all()][14].product_no as string;
     const robotBefore = sims.dt.robotMessages().length;

@@ -56,7 +56,7 @@ describe('robot run report (markdown in Chinese)', () => {
   });
 
   it('links to the run page only when a public URL is set', () => {
-    expect(renderRunReport(run(), { publicUrl: 'https://sync.example.com/' }).text).to.include('[查看运行详情](https://sync.example.com/runs/r-20250101-0001)');
+    expect(renderRunReport(run(), { publicUrl: 'https://sync.example.com/' }).text).to.include('[查看运行详情](https://sync.example.com/console/runs/r-20250101-0001)');
     expect(renderRunReport(run()).text).not.to.include('查看运行详情');
   });
 
@@ -82,7 +82,7 @@ describe('robot run report (markdown in Chinese)', () => {
     expect(title).to.equal('OKKI→宜搭 产品同步 汇总（5 次运行）');
     expect(text).to.include('以下 5 次运行的报告合并为一条');
     expect(text).to.include('**合计**：拉取 100 条；新增 **10**');
-    expect(text).to.include('[详情](https://x.example/runs/a)');
+    expect(text).to.include('[详情](https://x.example/console/runs/a)');
     expect(text).to.include('另有 3 次运行未逐条列出');
     expect(text).to.include('连续 4 次失败');
   });

@@ -27,12 +27,13 @@ interface Backend { name: string; open(): Promise<Stores>; openAgain(): Promise<
 const dir = mkdtempSync(join(tmpdir(), 'store-shared-'));
 let redis: RedisHandle | undefined;
 let counter = 0;
+const sqliteAt = (p: string) => createStores({ url: `sqlite://${p}`, kind: 'sqlite', sqlitePath: p });
 const backends: Backend[] = [
   {
     name: 'sqlite',
-    open: () => { const p = join(dir, `s${++counter}.sqlite`); return createStores({ url: `sqlite://${p}`, kind: 'sqlite', sqlitePath: p }); },
-    // sqlite is single-process, single-Stores by design: a "second connection" is not a supported set-up
-    openAgain: () => { const p = join(dir, `other${counter}.sqlite`); return createStores({ url: `sqlite://${p}`, kind: 'sqlite', sqlitePath: p }); },
+    open: () => sqliteAt(join(dir, `s${++counter}.sqlite`)),
+    // a second connection to the same file: what a second process (`npm run sync` beside the service) has
+    openAgain: () => sqliteAt(join(dir, `s${counter}.sqlite`)),
   },
   {
     name: 'redis',
@@ -138,7 +139,7 @@ for (const backend of backends) {
       it('50 concurrent acquirers (over two connections) → exactly one wins', async () => {
         const second = await backend.openAgain();
         try {
-          const lockFor = (i: number) => (backend.name === 'redis' && i % 2 ? second.lock : stores.lock);
+          const lockFor = (i: number) => (i % 2 ? second.lock : stores.lock);
           const wins = await Promise.all(Array.from({ length: 50 }, (_, i) => lockFor(i).acquire('race', `owner-${i}`, 10_000)));
           expect(wins.filter(Boolean)).to.have.length(1);
           const winner = `owner-${wins.indexOf(true)}`;
@@ -152,6 +153,69 @@ for (const backend of backends) {
           try { await call(); } catch (err) { code = (err as { code?: string }).code; }
           expect(code).to.equal('STORE_ARGUMENT_INVALID');
         }
+      });
+    });
+
+    describe('lease fencing tokens', () => {
+      it('every lease taken gets a larger token; token() answers it only to the holder, while held', async () => {
+        const t1 = await stores.lock.acquireToken('sync:lock', 'A', 10_000);
+        expect(t1).to.be.a('number');
+        expect(await stores.lock.token('sync:lock', 'A')).to.equal(t1);
+        expect(await stores.lock.token('sync:lock', 'B')).to.equal(undefined);
+        expect(await stores.lock.acquireToken('sync:lock', 'B', 10_000)).to.equal(undefined);
+        await stores.lock.release('sync:lock', 'A');
+        expect(await stores.lock.token('sync:lock', 'A')).to.equal(undefined);
+        const t2 = await stores.lock.acquireToken('sync:lock', 'B', 10_000);
+        const t3 = await stores.lock.acquireToken('other', 'C', 10_000);
+        expect(t2).to.be.greaterThan(t1!);
+        expect(t3).to.be.greaterThan(t2!);
+      });
+    });
+
+    describe('ledger transitions', () => {
+      const entry = (state: 'pending' | 'done', tag: string) => ({ hash: `h-${tag}`, state, op: 'start' as const, attemptId: tag, syncedAt: new Date().toISOString() });
+
+      it('claim writes only over what was read: a second claim of "no entry", or over a changed entry, loses', async () => {
+        expect(await stores.ledger.claim('P-1', undefined, entry('pending', 'a'))).to.equal(true);
+        expect(await stores.ledger.claim('P-1', undefined, entry('pending', 'b'))).to.equal(false);
+        const read = await stores.ledger.get('P-1');
+        expect(read).to.include({ attemptId: 'a' });
+        const readAgain = await stores.ledger.get('P-1');
+        expect(await stores.ledger.claim('P-1', read, entry('done', 'c'))).to.equal(true);
+        // readAgain is what P-1 held before c: stale now
+        expect(await stores.ledger.claim('P-1', readAgain, entry('pending', 'd'))).to.equal(false);
+        expect(await stores.ledger.get('P-1')).to.include({ attemptId: 'c', state: 'done' });
+      });
+
+      it('50 concurrent claims of one new product (over two connections) → exactly one wins', async () => {
+        const second = await backend.openAgain();
+        try {
+          const wins = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? second : stores).ledger.claim('P-race', undefined, entry('pending', `w${i}`))));
+          expect(wins.filter(Boolean)).to.have.length(1);
+          expect(await stores.ledger.get('P-race')).to.include({ attemptId: `w${wins.indexOf(true)}` });
+        } finally { await second.close(); }
+      });
+
+      it('a write fenced by a lease that expired and passed to another run is refused with SYNC_FENCE_STALE, nothing changed', async () => {
+        const token = (await stores.lock.acquireToken('sync:lock', 'run-A', 150))!;
+        const fenceA = { lock: 'sync:lock', owner: 'run-A', token };
+        await stores.ledger.set('P-1', entry('pending', 'a'), fenceA);
+        expect(await stores.ledger.claim('P-1', await stores.ledger.get('P-1'), entry('done', 'a2'), fenceA)).to.equal(true);
+        await sleep(300); // run A stalls past its lease
+        const tokenB = (await stores.lock.acquireToken('sync:lock', 'run-B', 10_000))!;
+        await stores.ledger.set('P-1', entry('done', 'b'), { lock: 'sync:lock', owner: 'run-B', token: tokenB });
+        const codes: string[] = [];
+        for (const write of [
+          () => stores.ledger.set('P-1', entry('pending', 'late'), fenceA),
+          async () => stores.ledger.claim('P-1', await stores.ledger.get('P-1'), entry('pending', 'late'), fenceA),
+          () => stores.ledger.delete('P-1', fenceA),
+          () => stores.ledger.set('P-2', entry('pending', 'late'), fenceA),
+        ]) {
+          try { await write(); codes.push('written'); } catch (err) { codes.push((err as { code?: string }).code ?? 'other'); }
+        }
+        expect(codes).to.deep.equal(Array(4).fill('SYNC_FENCE_STALE'));
+        expect(await stores.ledger.get('P-1')).to.include({ attemptId: 'b', state: 'done' });
+        expect(await stores.ledger.get('P-2')).to.equal(undefined);
       });
     });
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -26,6 +26,43 @@ async function inChild(path: string, body: string): Promise<any> {
     process.stdout.write(JSON.stringify(out ?? null));`;
   const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: new URL('..', import.meta.url).pathname, timeout: 30_000 });
   return JSON.parse(stdout);
+}
+
+/**
+ * Starts `body` in a separate Node process on the stores at `path`; it runs when `go(t0)` is called (one line on stdin
+ * to every child), and `T0` is then a shared instant (this host's clock) to time its rounds from, so that several
+ * processes act at the same moment. Resolves with what body returns.
+ */
+function racer(path: string, body: string): { ready: Promise<void>; go(t0: number): void; result: Promise<any> } {
+  const code = `
+    const { createStores } = await import(${JSON.stringify(storeIndex)});
+    const stores = await createStores({ url: 'sqlite://' + ${JSON.stringify(path)}, kind: 'sqlite', sqlitePath: ${JSON.stringify(path)} });
+    process.stdout.write('ready\\n');
+    const T0 = Number(String(await new Promise((r) => process.stdin.once('data', r))).trim());
+    process.stdin.pause();
+    const out = await (async () => { ${body} })();
+    await stores.close();
+    process.stdout.write(JSON.stringify(out ?? null) + '\\n');`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: new URL('..', import.meta.url).pathname, stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  let markReady: () => void;
+  const ready = new Promise<void>((r) => { markReady = r; });
+  child.stdout.on('data', (d) => { out += String(d); if (out.startsWith('ready\n')) markReady(); });
+  const result = new Promise<any>((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('racer timed out')); }, 60_000);
+    child.on('exit', (c) => { clearTimeout(timer); if (c !== 0) reject(new Error(`racer exited ${c}`)); else resolve(JSON.parse(out.slice('ready\n'.length))); });
+  });
+  return { ready, go: (t0) => child.stdin.write(`${t0}\n`), result };
+}
+
+/** Two processes on one sqlite file (the service and `npm run sync` from a crontab) run `body` for the same rounds. */
+async function twoProcesses(path: string, body: string): Promise<[any, any]> {
+  const a = racer(path, body);
+  const b = racer(path, body);
+  await Promise.all([a.ready, b.ready]);
+  const t0 = Date.now() + 300;
+  a.go(t0); b.go(t0);
+  return Promise.all([a.result, b.result]);
 }
 
 describe('store on sqlite', () => {
@@ -78,6 +115,49 @@ describe('store on sqlite', () => {
     const b = await createStores(sqlite(path));
     expect((await b.cursor.get())?.toISOString()).to.equal('2025-06-01T00:00:00.000Z');
     await b.close();
+  });
+
+  it('two processes on one sqlite file: exactly one of them takes a lease, 20 times out of 20', async function () {
+    this.timeout(120_000);
+    const path = join(dir, 'race.sqlite');
+    (await createStores(sqlite(path))).close();
+    // Each round both processes ask for the same lease at the same moment (rounds 40 ms apart, both starting on "go").
+    const [a, b] = await twoProcesses(path, `
+      const t0 = T0; const wins = [];
+      for (let r = 0; r < 20; r++) {
+        await new Promise((res) => setTimeout(res, Math.max(0, t0 + r * 40 - Date.now())));
+        wins.push(await stores.lock.acquire('sync:lock:' + r, 'pid-' + process.pid, 60_000));
+      }
+      return wins;`);
+    const both = a.map((w: boolean, r: number) => (w && b[r] ? r : -1)).filter((r: number) => r >= 0);
+    const neither = a.map((w: boolean, r: number) => (!w && !b[r] ? r : -1)).filter((r: number) => r >= 0);
+    expect(both, 'rounds in which both processes took the lease').to.deep.equal([]);
+    expect(neither, 'rounds in which nobody took the lease').to.deep.equal([]);
+  });
+
+  it('two processes on one sqlite file: exactly one claims a product\'s pending ledger entry, 20 times out of 20', async function () {
+    this.timeout(120_000);
+    const path = join(dir, 'claim.sqlite');
+    (await createStores(sqlite(path))).close();
+    const [a, b] = await twoProcesses(path, `
+      const t0 = T0; const wins = [];
+      for (let r = 0; r < 20; r++) {
+        await new Promise((res) => setTimeout(res, Math.max(0, t0 + r * 40 - Date.now())));
+        // What the writer does for a product it has no entry for: claim pending, and only the winner starts an instance.
+        const seen = await stores.ledger.get('P-' + r);
+        if (seen) { wins.push('saw the other'); continue; }
+        const pending = { hash: 'h', state: 'pending', op: 'start', attemptId: 'pid-' + process.pid, syncedAt: new Date().toISOString() };
+        wins.push((await stores.ledger.claim('P-' + r, undefined, pending)) ? 'won' : 'lost');
+      }
+      return wins;`);
+    const winners = a.map((w: string, r: number) => [w, b[r]].filter((x) => x === 'won').length);
+    expect(winners, 'claims won per round').to.deep.equal(Array(20).fill(1));
+    // In rounds where both read "no entry" (most of them, when the machine is not too busy) the claim itself decided.
+    expect(a.filter((w: string, r: number) => w !== 'saw the other' && b[r] !== 'saw the other').length, 'rounds raced').to.be.at.least(1);
+    const s2 = await createStores(sqlite(path));
+    try {
+      for (let r = 0; r < 20; r++) expect((await s2.ledger.get(`P-${r}`))?.state).to.equal('pending');
+    } finally { await s2.close(); }
   });
 
   it('resolves a relative path against the working directory', async () => {

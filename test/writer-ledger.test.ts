@@ -3,11 +3,9 @@
  * The invariant under every fault: exactly one Yida instance per product number.
  */
 import { expect } from 'chai';
-import Keyv from 'keyv';
-import KeyvRedis from '@keyv/redis';
 import { LedgerWriter } from '../src/sync/writer.js';
-import { KeyvLedger } from '../src/store/ledger.js';
-import type { Ledger, LedgerEntry } from '../src/store/types.js';
+import { createStores } from '../src/store/index.js';
+import type { Ledger, LedgerEntry, Stores } from '../src/store/types.js';
 import type { WriteOutcome } from '../src/core/index.js';
 import { createYidaSink } from '../src/yida/index.js';
 import { dingtalkConfigFor, startSinkFixture, tempSqlite, products, mapLimit, instancesPerKey, KEY_FIELD, type SinkFixture, type TempSqlite } from './helpers/dingtalk.js';
@@ -25,12 +23,13 @@ function expectOnePerProduct(fx: SinkFixture, n: number) {
 describe('LedgerWriter (real SDK, simulator, sqlite ledger)', function () {
   let fx: SinkFixture;
   let db: TempSqlite;
-  let ledger: KeyvLedger;
-  const writer = (o: { ledger?: Ledger; reconcileDelayMs?: number } = {}) =>
-    new LedgerWriter({ ledger: o.ledger ?? ledger, sink: fx.sink, keyField: KEY_FIELD, reconcileDelayMs: o.reconcileDelayMs ?? 5 });
+  let ledger: Ledger;
+  // searchLagMs 0 by default: these tests model an earlier run's pending entry, which is older than any search lag.
+  const writer = (o: { ledger?: Ledger; reconcileDelayMs?: number; searchLagMs?: number } = {}) =>
+    new LedgerWriter({ ledger: o.ledger ?? ledger, sink: fx.sink, keyField: KEY_FIELD, reconcileDelayMs: o.reconcileDelayMs ?? 5, searchLagMs: o.searchLagMs ?? 0 });
   const run = (w: LedgerWriter, items: ReturnType<typeof products>, limit = 16) => mapLimit(items, limit, (i) => w.write(i));
 
-  beforeEach(async () => { db = tempSqlite(); ledger = new KeyvLedger(db.kv); });
+  beforeEach(async () => { db = await tempSqlite(); ledger = db.stores.ledger; });
   afterEach(async () => { await fx?.close(); await db.close(); });
 
   it('1,000 new products become exactly 1,000 instances, all ledgered done', async () => {
@@ -49,9 +48,9 @@ describe('LedgerWriter (real SDK, simulator, sqlite ledger)', function () {
     fx = await startSinkFixture({ yida: { qps: 1000, concurrency: 16 } });
     const items = products(40);
     await run(writer(), items.slice(0, 25));
-    const lost = tempSqlite(); // the ledger is gone: a fresh store
+    const lost = await tempSqlite(); // the ledger is gone: a fresh store
     try {
-      const out = await mapLimit(items, 16, (i) => writer({ ledger: new KeyvLedger(lost.kv) }).write(i, { adopt: true }));
+      const out = await mapLimit(items, 16, (i) => writer({ ledger: lost.stores.ledger }).write(i, { adopt: true }));
       expect(tally(out)).to.deep.equal({ updated: 25, created: 15 });
       expectOnePerProduct(fx, 40);
     } finally { await lost.close(); }
@@ -61,9 +60,9 @@ describe('LedgerWriter (real SDK, simulator, sqlite ledger)', function () {
     fx = await startSinkFixture({ yida: { qps: 1000, concurrency: 16 }, deps: { searchPageSize: 10 } });
     const items = products(40);
     await run(writer(), items.slice(0, 25));
-    const lost = tempSqlite();
+    const lost = await tempSqlite();
     try {
-      const w = writer({ ledger: new KeyvLedger(lost.kv) });
+      const w = writer({ ledger: lost.stores.ledger });
       const session = await w.openSession({ adopt: true, bulk: true });
       expect(session.existing?.size).to.equal(25);
       const searches = fx.sim.requests({ api: 'yida.getInstanceIdList' }).length;
@@ -92,9 +91,9 @@ describe('LedgerWriter (real SDK, simulator, sqlite ledger)', function () {
     fx = await startSinkFixture({ yida: { qps: 1000, concurrency: 16 }, sim: { knobs: { errorRates: { 'yida.getInstances': 1 } } }, deps: { retry: { limit: 0 } } });
     const items = products(10);
     await run(writer(), items.slice(0, 4));
-    const lost = tempSqlite();
+    const lost = await tempSqlite();
     try {
-      const w = writer({ ledger: new KeyvLedger(lost.kv) });
+      const w = writer({ ledger: lost.stores.ledger });
       const session = await w.openSession({ adopt: true, bulk: true });
       expect(session.existing).to.equal(undefined);
       const out = await mapLimit(items, 4, (i) => w.write(i, session));
@@ -177,12 +176,13 @@ describe('LedgerWriter (real SDK, simulator, sqlite ledger)', function () {
     const crashing: Ledger = {
       get: (k) => ledger.get(k), delete: (k) => ledger.delete(k),
       async set(k: string, e: LedgerEntry) { if (e.state === 'done') throw Object.assign(new Error('process killed'), { code: 'CRASH' }); return ledger.set(k, e); },
+      async claim(k: string, was: LedgerEntry | undefined, e: LedgerEntry) { if (e.state === 'done') throw Object.assign(new Error('process killed'), { code: 'CRASH' }); return ledger.claim(k, was, e); },
     };
     const [item] = products(1);
     const crashed = await writer({ ledger: crashing }).write(item);
     expect(crashed).to.deep.include({ kind: 'failed', code: 'CRASH' });
     expect(await ledger.get(item.productNo)).to.include({ state: 'pending', op: 'start' });
-    await db.reopen(); ledger = new KeyvLedger(db.kv); // a new process, same sqlite file
+    await db.reopen(); ledger = db.stores.ledger; // a new process, same sqlite file
     expect(await ledger.get(item.productNo)).to.include({ state: 'pending' });
     const next = await writer().write(item);
     expect(next.kind).to.equal('created');
@@ -200,6 +200,20 @@ describe('LedgerWriter (real SDK, simulator, sqlite ledger)', function () {
     const [v2] = products(1, 2);
     expect(await writer().write(v2)).to.deep.equal({ kind: 'created', productNo: v2.productNo, instanceId: id });
     expect(fx.sim.instances()[0].data).to.deep.equal(v2.formData);
+    expectOnePerProduct(fx, 1);
+  });
+
+  it('a pending start younger than YIDA_SEARCH_LAG is not started again on an empty search; an older one is', async () => {
+    fx = await startSinkFixture();
+    const [item] = products(1);
+    // A write that began 5 s ago (another process, or a timed-out call Yida may still commit) and is not visible yet.
+    await ledger.set(item.productNo, { hash: item.hash, state: 'pending', op: 'start', attemptId: 'a1', syncedAt: new Date(Date.now() - 5_000).toISOString() });
+    const young = await writer({ searchLagMs: 60_000 }).write(item);
+    expect(young).to.deep.include({ kind: 'failed', code: 'LEDGER_PENDING_RECENT' });
+    expect(fx.sim.requests({ api: 'yida.startInstance' })).to.have.length(0);
+    expect(await ledger.get(item.productNo)).to.include({ state: 'pending', attemptId: 'a1' });
+    // A later run, past the lag: the empty search can be trusted now.
+    expect((await writer({ searchLagMs: 1_000 }).write(item)).kind).to.equal('created');
     expectOnePerProduct(fx, 1);
   });
 
@@ -237,7 +251,7 @@ describe('LedgerWriter (real SDK, simulator, sqlite ledger)', function () {
 
   it('never throws, even on a broken item or a failing ledger', async () => {
     fx = await startSinkFixture();
-    const broken: Ledger = { get: async () => { throw new Error('store down'); }, set: async () => undefined, delete: async () => undefined };
+    const broken: Ledger = { get: async () => { throw new Error('store down'); }, set: async () => undefined, delete: async () => undefined, claim: async () => true };
     expect((await writer({ ledger: broken }).write(products(1)[0])).kind).to.equal('failed');
     expect((await writer().write({ productNo: 'P-1', formData: {}, hash: '' })).kind).to.equal('failed');
   });
@@ -247,10 +261,25 @@ describe('LedgerWriter (real SDK, simulator, sqlite ledger)', function () {
     expect(() => new LedgerWriter({ ledger: {} as never, sink: {} as never, keyField: ' ' })).to.throw(/keyField/);
   });
 
+  it('two writers on two connections to one sqlite file (two processes) never start a product twice', async () => {
+    fx = await startSinkFixture({ yida: { qps: 1000, concurrency: 16 } });
+    const other = await createStores({ url: `sqlite://${db.path}`, kind: 'sqlite', sqlitePath: db.path });
+    try {
+      const items = products(60);
+      const lag = { searchLagMs: 60_000 };
+      const [a, b] = await Promise.all([run(writer(lag), items), run(writer({ ...lag, ledger: other.ledger }), items)]);
+      expectOnePerProduct(fx, 60);
+      // Each product was started once: the other writer saw its claim (pending or done) and did not start it again
+      // (it adopted the instance, left a young pending entry alone, or lost the claim).
+      expect(fx.sim.requests({ api: 'yida.startInstance' }), 'startInstance calls').to.have.length(60);
+      expect([...a, ...b].filter((o) => o.kind === 'failed' && !['LEDGER_PENDING_RECENT', 'LEDGER_CONFLICT'].includes(o.code))).to.deep.equal([]);
+    } finally { await other.close(); }
+  });
+
   it('the sqlite ledger survives reopening the file', async () => {
     fx = await startSinkFixture();
     await run(writer(), products(5));
-    await db.reopen(); ledger = new KeyvLedger(db.kv);
+    await db.reopen(); ledger = db.stores.ledger;
     expect(tally(await run(writer(), products(5)))).to.deep.equal({ unchanged: 5 });
   });
 });
@@ -258,28 +287,28 @@ describe('LedgerWriter (real SDK, simulator, sqlite ledger)', function () {
 describe('LedgerWriter with the ledger on Redis', function () {
   let redis: RedisHandle | undefined;
   let fx: SinkFixture;
-  let kv: Keyv;
+  let stores: Stores | undefined;
 
   before(async function () {
     if (!redisAvailable()) this.skip();
     redis = await startRedis();
   });
   after(async () => { await redis?.stop(); });
-  afterEach(async () => { await kv?.disconnect(); await fx?.close(); });
+  afterEach(async () => { await stores?.close(); await fx?.close(); });
 
   it('writes each product once and finds them unchanged from another connection', async () => {
     fx = await startSinkFixture({ sim: { knobs: { commitThen500Rate: 0.1 }, seed: 11 }, yida: { qps: 1000, concurrency: 16 } });
-    kv = new Keyv({ store: new KeyvRedis(redis!.url), namespace: 'connector' });
-    const w = new LedgerWriter({ ledger: new KeyvLedger(kv), sink: fx.sink, keyField: KEY_FIELD, reconcileDelayMs: 5 });
+    stores = await createStores({ url: redis!.url, kind: 'redis' }, { namespace: 'connector' });
+    const w = new LedgerWriter({ ledger: stores.ledger, sink: fx.sink, keyField: KEY_FIELD, reconcileDelayMs: 5 });
     const items = products(200);
     await mapLimit(items, 16, (i) => w.write(i));
     const second = await mapLimit(items, 16, (i) => w.write(i));
     expect(second.filter((o) => o.kind === 'failed')).to.have.length(0);
     expectOnePerProduct(fx, 200);
-    const kv2 = new Keyv({ store: new KeyvRedis(redis!.url), namespace: 'connector' });
-    const w2 = new LedgerWriter({ ledger: new KeyvLedger(kv2), sink: fx.sink, keyField: KEY_FIELD });
+    const other = await createStores({ url: redis!.url, kind: 'redis' }, { namespace: 'connector' });
+    const w2 = new LedgerWriter({ ledger: other.ledger, sink: fx.sink, keyField: KEY_FIELD });
     const third = await mapLimit(items, 16, (i) => w2.write(i));
-    await kv2.disconnect();
+    await other.close();
     expect(tally(third)).to.deep.equal({ unchanged: 200 });
   });
 });

@@ -1,14 +1,16 @@
 /** A run as everyone sees it: its record (`GET /runs/:id`, the robot report, the store) and the reporter port. */
 import type { GroupMirrorSummary } from './groups.js';
+import type { CallCounts, QuotaStatus } from './metering.js';
 
-export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed';
+/** skipped: a scheduled run not started because the month's DingTalk call budget is spent (error BUDGET_EXHAUSTED) */
+export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'skipped';
 /**
  * What a run reads. `targeted` is chosen by the engine when product numbers are given. New modes (sweep, audit) are
  * added here and planned in `sync/plan.ts`.
  */
 export type RunMode = 'incremental' | 'full' | 'targeted';
 /** Who asked for a run. New triggers (an OKKI push queue, ...) are added here and call `SyncService.trigger`. */
-export type RunTrigger = 'webhook' | 'schedule' | 'cli' | 'startup' | 'push';
+export type RunTrigger = 'webhook' | 'schedule' | 'cli' | 'startup' | 'push' | 'console';
 
 export interface RunCounts { fetched: number; created: number; updated: number; unchanged: number; rejected: number; failed: number }
 
@@ -42,9 +44,19 @@ export interface RunRecord {
   /** the run-level error when status is failed */
   error?: { code: string; message: string };
   productNos?: string[];
+  /** a targeted run's product numbers OKKI reported deleted (push delete events) */
+  deletedProductNos?: string[];
+  /**
+   * targets OKKI no longer has, read as deleted rather than rejected (see RunPlan.goneIfMissing); acted on per
+   * SYNC_DELETIONS
+   */
+  gone?: string[];
   cursorBefore?: string | null;
   cursorAfter?: string | null;
-  report?: { sent: boolean; error?: string };
+  /** what the run cost: metered DingTalk calls, OKKI requests, robot messages (core/metering.ts) */
+  calls?: CallCounts;
+  /** robot delivery: `skipped` says why no message was sent on purpose (ROBOT_REPORT, robot budget) */
+  report?: { sent: boolean; error?: string; skipped?: string };
   /** the groups mirror (YIDA_GROUP_FORM_UUID): what it wrote, rejected, found gone, and products read again */
   groups?: GroupMirrorSummary;
 }
@@ -61,7 +73,13 @@ export interface RunProgress {
   total?: number;
 }
 
+export interface ReportExtra {
+  consecutiveFailures?: number;
+  /** the month's quota picture: thresholds reached are shown, a new one is announced even by a quiet report */
+  quota?: QuotaStatus;
+}
+
 export interface Reporter {
   /** Never throws: a robot failure is logged and returned, never fails the run. */
-  report(run: RunRecord, extra?: { consecutiveFailures?: number }): Promise<{ sent: boolean; error?: string }>;
+  report(run: RunRecord, extra?: ReportExtra): Promise<{ sent: boolean; error?: string; skipped?: string }>;
 }

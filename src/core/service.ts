@@ -1,5 +1,6 @@
 /** The sync service port: what the HTTP layer, the schedule, the CLI (and any new trigger) ask of the engine. */
 import type { RunMode, RunProgress, RunRecord, RunTrigger } from './run.js';
+import type { UsageReport } from './metering.js';
 
 export interface TriggerRequest {
   trigger: RunTrigger;
@@ -16,7 +17,8 @@ export interface TriggerRequest {
 
 export interface TriggerResult {
   runId: string;
-  status: 'running';
+  /** skipped: a scheduled trigger while the DingTalk call budget is spent (its record says BUDGET_EXHAUSTED) */
+  status: 'running' | 'skipped';
   /** true when a run already in progress absorbed this trigger */
   coalesced: boolean;
 }
@@ -44,6 +46,8 @@ export interface SyncService {
   status(): Promise<ServiceStatus>;
   /** readiness: store reachable, config valid, mapping loaded */
   ready(): Promise<{ ok: boolean; checks: Record<string, boolean> }>;
+  /** month-to-date usage against the budgets (GET /usage); absent when metering is not wired */
+  usage?(): Promise<UsageReport>;
   /** false once shutdown began: new triggers are refused */
   readonly accepting: boolean;
   /** Follow this process's runs (start, progress, end); returns the unsubscribe function. Optional for fakes. */

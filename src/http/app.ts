@@ -12,6 +12,8 @@ import { registerWebhookRoute } from './routes/webhook.js';
 import { registerRunsRoutes } from './routes/runs.js';
 import { registerOkkiPushRoute, type OkkiPushRouteOptions } from './routes/okki-webhook.js';
 import { registerOpsRoutes } from './routes/ops.js';
+import { registerUsageRoute } from './routes/usage.js';
+import { consoleViewer, registerConsole, type ConsoleDeps } from '../console/index.js';
 
 export interface HttpOptions {
   /** largest accepted webhook body (bytes); the README's HTTP surface fixes 64 KiB */
@@ -43,6 +45,8 @@ export interface AppDeps {
   logger: Logger;
   /** when the schedule fires next, for the status page (wired by the entry point) */
   nextScheduledRun?: () => Date | null;
+  /** the operator console (/console); absent: no console, and `/` shows no run data */
+  console?: ConsoleDeps;
   /** limits and clock; tests shorten the timeouts */
   options?: Partial<HttpOptions>;
   /** OKKI push intake (OKKI_WEBHOOK_SECRET set): POST /webhooks/okki exists only then */
@@ -81,9 +85,17 @@ export function createApp(deps: AppDeps): Koa<HttpState> {
   });
   if (deps.push) registerOkkiPushRoute(router, { ...deps.push, now: options.now });
   registerRunsRoutes(router, { service, authenticate });
-  registerOpsRoutes(router, { service, metrics, timezone: config.sync.timezone, sandbox: config.sandbox, nextScheduledRun: deps.nextScheduledRun });
+  registerUsageRoute(router, { service, authenticate });
+  const consoleAuth = deps.console ? registerConsole(router, deps.console) : undefined;
+  registerOpsRoutes(router, {
+    service, metrics, timezone: config.sync.timezone, sandbox: config.sandbox, nextScheduledRun: deps.nextScheduledRun,
+    metricsToken: config.metricsToken, viewer: consoleAuth && consoleViewer(consoleAuth),
+    mappingFit: deps.console?.monitor && (() => deps.console!.monitor!.readiness()),
+  });
 
   const app = new Koa<HttpState>();
+  // Behind a reverse proxy (TRUST_PROXY=1): X-Forwarded-Proto says whether the browser used https (Secure cookies).
+  app.proxy = config.trustProxy === true;
   // Errors are answered and logged by errorHandler; this catches what escapes it (e.g. a socket error mid-write).
   app.silent = true;
   app.on('error', (err: unknown) => logger.warn({ err }, 'http error outside a request handler'));

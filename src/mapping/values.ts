@@ -64,12 +64,17 @@ export function quote(v: unknown, max = 60): string {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
-const PLAIN_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-const GROUPED_NUMBER = /^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$/;
+// Each piece can match in one way only, so a failing match costs linear time. (`\d+\.?\d*` could split a digit run
+// between its two `\d` in n ways and backtracked quadratically: 40,000 digits and a letter took seconds.)
+const PLAIN_NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+const GROUPED_NUMBER = /^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/;
+/** Longer text is not a number anyone typed (a double has at most 17 significant digits): it is refused unread. */
+export const MAX_NUMBER_TEXT = 400;
 
 /** Numbers as OKKI sends them: `"12.50"`, `" 3 "`, `"1,234.5"`. Anything else is not a number. */
 export function numberFromText(text: string): number | undefined {
   const t = text.trim();
+  if (t.length > MAX_NUMBER_TEXT) return undefined;
   const plain = GROUPED_NUMBER.test(t) ? t.replace(/,/g, '') : t;
   if (!PLAIN_NUMBER.test(plain)) return undefined;
   const n = Number(plain);

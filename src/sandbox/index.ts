@@ -74,7 +74,7 @@ export async function startSandbox(base: Config, opts: SandboxOptions): Promise<
         '==================================================================================',
         ` SANDBOX MODE (${base.sandboxReason ?? 'sandbox'}): NOT talking to real OKKI or DingTalk.`,
         ` Built-in simulators on loopback with ${okki.catalog.size} seeded products.`,
-        ` Status page:         ${svc}/`,
+        ` Operator console:    ${svc}/console   (no key needed in sandbox mode unless WEBHOOK_API_KEY is set)`,
         ` Trigger a sync:      curl -X POST ${svc}/webhooks/yida/sync -H 'Content-Type: application/json' -d '{}'`,
         ` Yida instances:      ${dingtalk.url}/__sim/instances`,
         ` Robot messages:      ${dingtalk.url}/__sim/robot/messages`,

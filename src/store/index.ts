@@ -20,11 +20,14 @@ import { KeyvCursorStore } from './cursor.js';
 import { createRunStore } from './runs.js';
 import { KeyvLedger, GROUP_LEDGER_PREFIX } from './ledger.js';
 import { KeyvGroupStateStore } from './group-state.js';
+import { createUsageStore } from './usage.js';
+import { createAtomicKv } from './atomic.js';
 import { KeyvRunOwnerStore, KeyvFailureStreakStore } from './run-owners.js';
 import { createPushQueue } from './push-queue.js';
 
 export { StoreUnavailableError, StoreArgumentError, DEFAULT_NAMESPACE } from './keyv.js';
 export { CursorCorruptError } from './cursor.js';
+export { FenceStaleError } from './ledger.js';
 export { DEFAULT_RUN_HISTORY } from './runs.js';
 
 export interface StoreDeps {
@@ -44,12 +47,13 @@ export async function createStores(store: Config['store'], deps: StoreDeps = {})
     return {
       kind: backend.kind,
       kv: backend.kv,
-      ledger: new KeyvLedger(backend.kv),
-      groupLedger: new KeyvLedger(backend.kv, GROUP_LEDGER_PREFIX),
+      ledger: new KeyvLedger(createAtomicKv(backend, backend.kv)),
+      groupLedger: new KeyvLedger(createAtomicKv(backend, backend.kv), GROUP_LEDGER_PREFIX),
       groupState: new KeyvGroupStateStore(backend.kv),
       cursor: new KeyvCursorStore(backend.kv),
       runs: createRunStore(backend, { maxRuns: deps.maxRuns }),
       lock: createLeaseLock(backend),
+      usage: createUsageStore(backend),
       owners: new KeyvRunOwnerStore(backend.kv),
       failureStreak: new KeyvFailureStreakStore(backend.kv),
       pushQueue: createPushQueue(backend),

@@ -18,6 +18,13 @@ import { silentLogger, type Logger } from '../log.js';
 
 export const DEFAULT_NAMESPACE = 'okki-yida';
 const DEFAULT_OP_TIMEOUT_MS = 5_000;
+/** the table keyv's sqlite adapter keeps its rows in (its default) */
+export const SQLITE_KV_TABLE = 'keyv';
+/**
+ * Leases (lock.ts) live in a table of their own so that taking one is a single conditional SQL statement. `fence` is
+ * the lease's fencing token: it grows with every lease taken in the file (the newest row is never pruned).
+ */
+const SQLITE_LEASES_TABLE = 'CREATE TABLE IF NOT EXISTS leases(name TEXT PRIMARY KEY, owner TEXT, expires_at INTEGER NOT NULL, fence INTEGER NOT NULL)';
 
 /** The store did not answer (down, unreachable, timed out, I/O error): the operation's outcome is unknown. */
 export class StoreUnavailableError extends ConnectorError {
@@ -62,7 +69,11 @@ export interface Backend {
   kv: Keyv;
   /** only on Redis: the connected node-redis client that keyv also uses */
   redis?: RedisClient;
-  /** only on sqlite: one SQL statement on keyv's connection (tables of its own beside keyv's: the push queue) */
+  /**
+   * only on sqlite: one SQL statement on keyv's connection (tables of its own beside keyv's: the push queue, leases),
+   * guarded like the rest. One statement is atomic in SQLite itself, across processes sharing the file too (its
+   * write lock), which an in-process mutex is not.
+   */
   sql?: (sql: string, ...params: unknown[]) => Promise<Array<Record<string, unknown>>>;
   /** prefix for raw Redis keys, consistent with the adapter's (`namespace::key`) */
   rawKey(key: string): string;
@@ -154,6 +165,13 @@ async function openSqlite(file: string, opts: ReturnType<typeof validateOptions>
     await adapter.disconnect().catch(() => undefined);
     throw err;
   }
+  const sql = (statement: string, ...params: unknown[]) => guard('sql', () => adapter.query(statement, ...params) as Promise<Array<Record<string, unknown>>>);
+  try {
+    await sql(SQLITE_LEASES_TABLE);
+  } catch (err) {
+    await adapter.disconnect().catch(() => undefined);
+    throw err;
+  }
   guardAdapter(adapter, guard);
   const kv = new Keyv(adapter, { namespace: opts.namespace, throwOnErrors: true });
   logErrors(kv, opts.logger, 'sqlite');
@@ -162,9 +180,9 @@ async function openSqlite(file: string, opts: ReturnType<typeof validateOptions>
     kind: 'sqlite',
     namespace: opts.namespace,
     kv,
-    sql: (sql, ...params) => guard('sql', () => adapter.query(sql, ...params) as Promise<Array<Record<string, unknown>>>),
     rawKey: (key) => `${opts.namespace}:${key}`,
     guard,
+    sql,
     async ping() {
       if (closed) return false;
       try { await guard('ping', () => adapter.query('SELECT 1')); return true; } catch { return false; }

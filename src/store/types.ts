@@ -17,10 +17,22 @@ export interface LedgerEntry {
   syncedAt: string;
 }
 
+/** A lease held with a fencing token: ledger writes that carry it are refused once the lease is not the run's. */
+export interface Fence { lock: string; owner: string; token: number }
+
+/**
+ * Every write takes an optional fence; a stale one rejects with SYNC_FENCE_STALE and changes nothing.
+ * All of them are atomic in the store (across processes and replicas), not only within this process.
+ */
 export interface Ledger {
   get(productNo: string): Promise<LedgerEntry | undefined>;
-  set(productNo: string, entry: LedgerEntry): Promise<void>;
-  delete(productNo: string): Promise<void>;
+  set(productNo: string, entry: LedgerEntry, fence?: Fence): Promise<void>;
+  delete(productNo: string, fence?: Fence): Promise<void>;
+  /**
+   * Write `next` only if the entry is still `expected` (an entry returned by `get`, or undefined for "no entry"):
+   * false when another writer changed it in between, and then nothing was written.
+   */
+  claim(productNo: string, expected: LedgerEntry | undefined, next: LedgerEntry, fence?: Fence): Promise<boolean>;
 }
 
 /** The groups mirror's own records (besides its ledger): see store/group-state.ts. */
@@ -57,6 +69,18 @@ export interface LeaseLock {
   release(name: string, owner: string): Promise<void>;
   /** current holder, if any */
   holder(name: string): Promise<string | undefined>;
+  /** acquire, answering the lease's fencing token (larger than any before it in this store), undefined when not taken */
+  acquireToken(name: string, owner: string, ttlMs: number): Promise<number | undefined>;
+  /** the fencing token of `owner`'s lease while it holds it, else undefined */
+  token(name: string, owner: string): Promise<number | undefined>;
+}
+
+/** Month-to-date counters (metering), atomic increments shared by every process on the store. */
+export interface UsageStore {
+  /** add each delta (whole numbers ≥ 0) to the month's counter of that name, atomically */
+  add(month: string, deltas: Record<string, number>): Promise<void>;
+  /** every counter of the month (absent = 0) */
+  get(month: string): Promise<Record<string, number>>;
 }
 
 /** Which process runs a run: a run whose process is provably gone is not waited for. */
@@ -87,6 +111,7 @@ export interface Stores {
   cursor: CursorStore;
   runs: RunStore;
   lock: LeaseLock;
+  usage: UsageStore;
   owners: RunOwnerStore;
   failureStreak: FailureStreakStore;
   /** OKKI push events waiting for their run */

@@ -3,7 +3,7 @@
  * cursor → finish (record, report). The lifecycle owns the live run record: it fills it in as the run goes, so
  * `GET /runs/:id` shows progress, and tells its listener of every step.
  */
-import { ConnectorError, errorCode, errorMessage } from '../errors.js';
+import { ConnectorError, errorCode, errorMessage, isErrorCode } from '../errors.js';
 import { redact } from '../redact.js';
 import {
   SINK_ERROR_CODES,
@@ -15,9 +15,12 @@ import type { Metrics } from '../metrics.js';
 import type { CursorStore, RunStore } from '../store/types.js';
 import { runPipeline, type PipelineProgress } from './pipeline.js';
 import { planRun, type RunPlan } from './plan.js';
+import { withoutGone } from './gone.js';
 import type { RunLease } from './lease.js';
 import type { RunFinisher } from './finish.js';
 import type { GroupPhase } from './groups/phase.js';
+import type { UsagePort } from '../core/metering.js';
+import { RunCalls } from './metering.js';
 
 /** errors after which no further product can be written: the run stops instead of failing product by product */
 const FATAL_WRITE_CODES = new Set<string>(['STORE_UNAVAILABLE', SINK_ERROR_CODES.auth]);
@@ -32,6 +35,8 @@ export interface LifecycleDeps {
   finisher: RunFinisher;
   /** the groups' part of window runs: the groups mirror, and renamed groups' products read again */
   groups?: GroupPhase;
+  /** metering: what the run's calls cost goes on its record */
+  usage?: UsagePort;
   metrics: Metrics;
   logger: Logger;
   now: () => Date;
@@ -63,6 +68,7 @@ export class RunLifecycle {
     const { record: run, abort } = live;
     const log = this.deps.logger;
     const started = Date.now();
+    const calls = new RunCalls(this.deps.usage);
     const stopHeartbeat = this.deps.lease.heartbeat(run.id, log, (err) => abort.abort(err));
     log.info({ trigger: run.trigger, mode: run.mode, requestedBy: run.requestedBy }, 'run started');
     try {
@@ -75,7 +81,7 @@ export class RunLifecycle {
     } finally {
       stopHeartbeat();
     }
-    return this.deps.finisher.finish(run, started, hooks.onOver);
+    return this.deps.finisher.finish(run, started, hooks.onOver, calls);
   }
 
   /** The run's body. Throws when the run fails as a whole; the caller records it. */
@@ -92,17 +98,19 @@ export class RunLifecycle {
 
     const groupRun = await this.deps.groups?.begin(groups, ctx, plan);
     const session = await writer.openSession({ adopt: plan.adopt, bulk: plan.mode !== 'targeted', signal: abort.signal });
-    const pages = groupRun ? groupRun.pages(this.pages(plan)) : this.pages(plan);
+    const gone: string[] = [];
+    const pages = groupRun ? groupRun.pages(this.pages(plan, gone)) : this.pages(plan, gone);
     const result = await runPipeline(pages, ctx, {
       mapping, writer, session, metrics, maxInFlight: this.opts.maxInFlight,
       onFailure: (code, reason) => {
-        if (FATAL_WRITE_CODES.has(code) && !abort.signal.aborted) abort.abort(new ConnectorError(code, reason));
+        if (FATAL_WRITE_CODES.has(code) && isErrorCode(code) && !abort.signal.aborted) abort.abort(new ConnectorError(code, reason));
       },
       onProgress: (p) => this.progress(run, p, hooks),
     }, abort.signal);
     run.counts = result.counts;
     run.failures = result.failures;
     run.failuresTotal = result.failuresTotal;
+    if (gone.length) run.gone = gone;
     if (result.aborted) throw abort.signal.reason ?? new ConnectorError('RUN_ABORTED', 'The run was stopped');
     await groupRun?.finish(run, result.counts.failed === 0);
 
@@ -118,9 +126,9 @@ export class RunLifecycle {
   }
 
   /** What the plan reads. A new mode adds its reader here. */
-  private pages(plan: RunPlan): AsyncIterable<ProductPage> {
+  private pages(plan: RunPlan, gone: string[]): AsyncIterable<ProductPage> {
     const pull = { signal: plan.signal };
-    if (plan.mode === 'targeted') return this.deps.source.byProductNos(plan.targets ?? [], pull);
+    if (plan.mode === 'targeted') return withoutGone(this.deps.source.byProductNos(plan.targets ?? [], pull), plan.goneIfMissing, gone);
     return this.deps.source.pages(plan.window!, pull);
   }
 

@@ -13,6 +13,11 @@ export interface RunPlan {
   window?: SyncWindow;
   /** the product numbers a targeted run reads */
   targets?: readonly string[];
+  /**
+   * Targets that are *gone* when OKKI does not have them (not a rejection): the ones OKKI reported deleted, and, in a
+   * push run, every target (an event for a product deleted since). Acted on per SYNC_DELETIONS.
+   */
+  goneIfMissing?: ReadonlySet<string>;
   /** the cursor before the run (LAST_SYNC_TIME); undefined on the first run */
   cursor?: Date;
   /** run start (CURRENT_TIME) */
@@ -28,9 +33,9 @@ export interface RunPlan {
   request: Readonly<TriggerRequest>;
 }
 
-/** The mode a trigger asks for: product numbers make it targeted. */
-export function modeOf(req: Pick<TriggerRequest, 'mode' | 'productNos'>): RunMode {
-  return req.productNos?.length ? 'targeted' : req.mode ?? 'incremental';
+/** The mode a trigger asks for: product numbers (changed or deleted) make it targeted. */
+export function modeOf(req: Pick<TriggerRequest, 'mode' | 'productNos' | 'deletedProductNos'>): RunMode {
+  return req.productNos?.length || req.deletedProductNos?.length ? 'targeted' : req.mode ?? 'incremental';
 }
 
 export function planRun(
@@ -38,6 +43,10 @@ export function planRun(
 ): RunPlan {
   const mode = modeOf(req);
   const base = { runId: at.runId, mode, cursor: at.cursor, now: at.now, adopt: at.cursor === undefined, signal: at.signal, request: req };
-  if (mode === 'targeted') return { ...base, targets: req.productNos ?? [] };
+  if (mode === 'targeted') {
+    const deleted = req.deletedProductNos ?? [];
+    const targets = [...new Set([...(req.productNos ?? []), ...deleted])];
+    return { ...base, targets, goneIfMissing: new Set(req.trigger === 'push' ? targets : deleted) };
+  }
   return { ...base, window: windowFor(mode, at.cursor, at.lookbackSeconds, at.now) };
 }

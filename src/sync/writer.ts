@@ -26,7 +26,7 @@ import {
 } from '../core/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { errorCode, errorMessage } from '../errors.js';
+import { ConnectorError, errorCode, errorMessage } from '../errors.js';
 import { sleep } from '../sleep.js';
 
 type Item = WriteItem;
@@ -42,11 +42,31 @@ export interface LedgerWriterDeps {
   metrics?: Metrics;
   /** pause before the in-call reconciliation of an ambiguous start; negative = leave it to the next run (default 1500) */
   reconcileDelayMs?: number;
+  /**
+   * YIDA_SEARCH_LAG: a pending start younger than this is never started again when the search finds nothing, because
+   * the search may not show a fresh commit yet and a timed-out SDK call is never cancelled (default 60 s)
+   */
+  searchLagMs?: number;
+  now?: () => number;
+}
+
+/** A pending write is too young for an empty search to prove it never happened: it is left for a later run. */
+export class PendingTooRecentError extends ConnectorError {
+  constructor(productNo: string, ageMs: number) {
+    super('LEDGER_PENDING_RECENT', `a write of ${productNo} began ${Math.round(ageMs / 1000)} s ago and is not visible in Yida's search yet; it is left for a later run (YIDA_SEARCH_LAG)`);
+  }
 }
 
 // Matched by stable code rather than instanceof (sinkErrorKind): a module loaded twice must not change the policy.
 const isAmbiguous = (err: unknown) => sinkErrorKind(err) === 'ambiguous';
 const isRejected = (err: unknown) => sinkErrorKind(err) === 'rejected';
+
+/** Another writer (a second process or replica) changed the product's ledger entry between our read and our claim. */
+export class LedgerConflictError extends ConnectorError {
+  constructor(productNo: string) {
+    super('LEDGER_CONFLICT', `another run changed the ledger entry of ${productNo} at the same moment; nothing was written, the next run checks it again`);
+  }
+}
 
 export class LedgerWriter implements ProductWriter {
   private readonly ledger: Ledger;
@@ -54,6 +74,8 @@ export class LedgerWriter implements ProductWriter {
   private readonly keyField: string;
   private readonly logger?: Logger;
   private readonly reconcileDelayMs: number;
+  private readonly searchLagMs: number;
+  private readonly now: () => number;
   /** writes of one product number run one after another, never interleaved */
   private readonly perKey = new Map<string, Promise<unknown>>();
 
@@ -67,6 +89,9 @@ export class LedgerWriter implements ProductWriter {
     this.keyField = deps.keyField;
     this.logger = deps.logger;
     this.reconcileDelayMs = deps.reconcileDelayMs ?? 1500;
+    if (deps.searchLagMs !== undefined && !(Number.isFinite(deps.searchLagMs) && deps.searchLagMs >= 0)) throw new TypeError('LedgerWriter: deps.searchLagMs must be a number of milliseconds ≥ 0');
+    this.searchLagMs = deps.searchLagMs ?? 60_000;
+    this.now = deps.now ?? Date.now;
   }
 
   /**
@@ -122,26 +147,34 @@ export class LedgerWriter implements ProductWriter {
     const entry = await this.ledger.get(item.productNo);
     if (entry?.state === 'done' && entry.instanceId) {
       if (entry.hash === item.hash) return { kind: 'unchanged', productNo: item.productNo, instanceId: entry.instanceId };
-      return this.update(item, entry.instanceId, 'updated', entry, opts);
+      return this.update(item, entry.instanceId, 'updated', entry, entry, opts);
     }
-    if (entry?.state === 'pending') return this.reconcile(item, entry, false, opts);
+    if (entry?.state === 'pending') return this.reconcile(item, entry, entry, false, opts);
     // No ledger entry: normally a new product. Adopting (no cursor yet: a first sync onto a form that may already
     // hold instances, or a store that lost its ledger) an instance found by the key is adopted and updated.
     if (opts.adopt) {
       const known = opts.existing?.get(item.productNo);
-      if (opts.existing && !known) return this.start(item, opts, true);
-      return this.reconcile(item, this.entry({ hash: '', state: 'pending', op: 'update' }), false, opts, 'search-first', known ? [...known] : undefined);
+      if (opts.existing && !known) return this.start(item, entry, opts, true);
+      return this.reconcile(item, this.entry({ hash: '', state: 'pending', op: 'update' }), entry, false, opts, 'search-first', known ? [...known] : undefined);
     }
-    return this.start(item, opts, true);
+    return this.start(item, entry, opts, true);
+  }
+
+  /**
+   * Move the entry from `stored` (what was read; undefined = none) to `next`, atomically in the store: when another
+   * process got there first, nothing is written here and the product fails with LEDGER_CONFLICT for this run.
+   */
+  private async claim(productNo: string, stored: LedgerEntry | undefined, next: LedgerEntry): Promise<void> {
+    if (!(await this.ledger.claim(productNo, stored, next))) throw new LedgerConflictError(productNo);
   }
 
   private entry(partial: Omit<LedgerEntry, 'syncedAt'>): LedgerEntry {
     return { ...partial, syncedAt: new Date().toISOString() };
   }
 
-  private async start(item: Item, opts: Opts, mayReconcileNow: boolean): Promise<WriteOutcome> {
+  private async start(item: Item, stored: LedgerEntry | undefined, opts: Opts, mayReconcileNow: boolean): Promise<WriteOutcome> {
     const pending = this.entry({ hash: item.hash, state: 'pending', attemptId: randomUUID(), op: 'start' });
-    await this.ledger.set(item.productNo, pending);
+    await this.claim(item.productNo, stored, pending);
     let instanceId: string;
     try {
       instanceId = await this.sink.create(item.formData, { signal: opts.signal, key: item.productNo });
@@ -150,7 +183,7 @@ export class LedgerWriter implements ProductWriter {
         this.logger?.warn({ productNo: item.productNo, attemptId: pending.attemptId, reason: errorMessage(err) }, 'start outcome unknown; reconciling by search');
         if (mayReconcileNow && this.reconcileDelayMs >= 0) {
           await sleep(this.reconcileDelayMs, opts.signal);
-          return this.reconcile(item, pending, true, opts);
+          return this.reconcile(item, pending, pending, true, opts);
         }
         throw err;
       }
@@ -162,20 +195,22 @@ export class LedgerWriter implements ProductWriter {
     return { kind: 'created', productNo: item.productNo, instanceId };
   }
 
-  private async update(item: Item, instanceId: string, kind: 'created' | 'updated', before: LedgerEntry | undefined, opts: Opts): Promise<WriteOutcome> {
-    await this.ledger.set(item.productNo, this.entry({ hash: item.hash, state: 'pending', attemptId: randomUUID(), op: 'update', instanceId }));
+  private async update(item: Item, instanceId: string, kind: 'created' | 'updated', stored: LedgerEntry | undefined, before: LedgerEntry | undefined, opts: Opts): Promise<WriteOutcome> {
+    const pending = this.entry({ hash: item.hash, state: 'pending', attemptId: randomUUID(), op: 'update', instanceId });
+    await this.claim(item.productNo, stored, pending);
     try {
       await this.sink.update(instanceId, item.formData, { signal: opts.signal, key: item.productNo });
     } catch (err) {
       // Not executed: the instance still holds what `before` says, so put that back and skip a search next time.
-      if (notExecuted(err) && before?.state === 'done') await this.ledger.set(item.productNo, before);
+      if (notExecuted(err) && before?.state === 'done') await this.ledger.claim(item.productNo, pending, before);
       throw err;
     }
     await this.ledger.set(item.productNo, this.entry({ hash: item.hash, state: 'done', instanceId }));
     return { kind, productNo: item.productNo, instanceId };
   }
 
-  private async reconcile(item: Item, pending: LedgerEntry, immediate: boolean, opts: Opts, why: 'pending' | 'search-first' = 'pending', knownIds?: string[]): Promise<WriteOutcome> {
+  /** `stored`: the ledger entry as read (undefined when there is none); `pending` says what the earlier attempt did. */
+  private async reconcile(item: Item, pending: LedgerEntry, stored: LedgerEntry | undefined, immediate: boolean, opts: Opts, why: 'pending' | 'search-first' = 'pending', knownIds?: string[]): Promise<WriteOutcome> {
     const ids = knownIds ?? await this.sink.findByKey(this.keyField, item.productNo, { signal: opts.signal });
     if (why === 'pending') this.logger?.info({ productNo: item.productNo, op: pending.op, found: ids.length, immediate }, 'reconciled pending ledger entry');
     else if (ids.length) this.logger?.info({ productNo: item.productNo, found: ids.length }, 'adopted an instance that already existed in Yida');
@@ -185,13 +220,16 @@ export class LedgerWriter implements ProductWriter {
       const instanceId = ids[0];
       // A pending start with this very hash means the instance was created from this data; anything else may differ.
       const holdsThisData = pending.op !== 'update' && pending.hash === item.hash;
-      if (!holdsThisData) return this.update(item, instanceId, kind, undefined, opts);
-      await this.ledger.set(item.productNo, this.entry({ hash: item.hash, state: 'done', instanceId }));
+      if (!holdsThisData) return this.update(item, instanceId, kind, stored, undefined, opts);
+      await this.claim(item.productNo, stored, this.entry({ hash: item.hash, state: 'done', instanceId }));
       return { kind, productNo: item.productNo, instanceId };
     }
     if (immediate) {
       throw new WriteAmbiguousError(`start for ${item.productNo} had no clear answer and no instance is visible yet; the next run reconciles it`);
     }
-    return this.start(item, opts, true);
+    // An empty search proves nothing about a young attempt (still in flight elsewhere, or committed but not indexed).
+    const age = this.now() - Date.parse(pending.syncedAt);
+    if (why === 'pending' && age < this.searchLagMs) throw new PendingTooRecentError(item.productNo, Math.max(0, age));
+    return this.start(item, stored, opts, true);
   }
 }

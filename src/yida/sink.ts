@@ -20,6 +20,7 @@ import { resolveRetryPolicy, retrying, type CallKind, type GiveUp, type RetryPol
 import { classify, toFailure, YIDA_RETRY_POLICY } from './classify.js';
 import { AdaptivePacer, Semaphore } from './pacer.js';
 import { DingtalkTokenProvider, type TokenProvider } from './token.js';
+import { noMeter, type CallMeter } from '../core/metering.js';
 import { YidaAuthError, YidaMalformedAnswer, YidaRejectedError, YidaThrottledError, YidaUnavailableError, YidaWriteAmbiguousError, YidaError } from './errors.js';
 import { SinkError } from '../core/index.js';
 
@@ -39,6 +40,8 @@ export interface YidaSinkDeps {
   tokens?: TokenProvider;
   /** page size of key lookups (Yida's maximum is 100) */
   searchPageSize?: number;
+  /** ticked once per metered call (answered and not throttled; token calls are exempt) */
+  meter?: CallMeter;
 }
 
 type Api = 'startInstance' | 'updateInstance' | 'getInstanceIdList' | 'getInstances';
@@ -95,6 +98,7 @@ class SdkYidaSink implements YidaSink {
   private readonly timeouts: SdkTimeouts;
   private readonly retry: RetryPolicy;
   private readonly pageSize: number;
+  private readonly meter: CallMeter;
 
   constructor(private readonly cfg: { dingtalk: Config['dingtalk']; yida: Config['yida'] }, private readonly deps: YidaSinkDeps) {
     // cfg comes from the validated Config (src/config.ts): trusted, not checked again here
@@ -109,6 +113,7 @@ class SdkYidaSink implements YidaSink {
     this.client = new YidaClient(sdkConfig(dingtalk, this.timeouts));
     this.tokens = deps.tokens ?? new DingtalkTokenProvider(dingtalk, { timeouts: this.timeouts, retry: this.retry, logger: deps.logger, metrics: deps.metrics });
     this.slots = new Semaphore(yida.concurrency);
+    this.meter = deps.meter ?? noMeter;
   }
 
   rates(): Record<string, number> {
@@ -135,11 +140,15 @@ class SdkYidaSink implements YidaSink {
         const token = await this.tokens.get(signal);
         try {
           const out = await withDeadline(fn(token), this.timeouts.readTimeoutMs + 50);
+          this.meter.tick('dingtalk');
           metrics?.apiCalls.inc({ target: 'yida', status: '200' });
           this.pacer(api).onSuccess();
           return out;
         } catch (err) {
           const c = classify(err);
+          // DingTalk bills every call it received from the app except throttled refusals; one that never left, or that
+          // carried a token DingTalk no longer knows (not attributable to the app), costs nothing.
+          if (c.kind !== 'throttled' && c.kind !== 'not_sent' && c.kind !== 'auth') this.meter.tick('dingtalk');
           metrics?.apiCalls.inc({ target: 'yida', status: c.remoteCode ?? String(c.status ?? 'error') });
           if (c.kind === 'auth') {
             this.tokens.invalidate(token);

@@ -2,8 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Keyv from 'keyv';
-import KeyvSqlite from '@keyv/sqlite';
+import { createStores } from '../../src/store/index.js';
+import type { Stores } from '../../src/store/types.js';
 import { startDingtalkSimulator, type DingtalkSimulator, type DingtalkSimulatorOptions } from '../../src/sandbox/dingtalk/index.js';
 import { createYidaSink, type YidaSink, type YidaSinkDeps } from '../../src/yida/index.js';
 import type { Config } from '../../src/config.js';
@@ -15,7 +15,7 @@ export const KEY_FIELD = 'textField_productNo';
 export function dingtalkConfigFor(sim: DingtalkSimulator, yida: Partial<Config['yida']> = {}): { dingtalk: Config['dingtalk']; yida: Config['yida'] } {
   return {
     dingtalk: { ...sim.credentials, endpoint: sim.endpoint, protocol: 'http' },
-    yida: { ...sim.yida, language: 'zh_CN', qps: 200, concurrency: 8, ...yida },
+    yida: { ...sim.yida, language: 'zh_CN', qps: 200, concurrency: 8, searchLagSeconds: 60, ...yida },
   };
 }
 
@@ -36,16 +36,17 @@ export async function counter(metrics: Metrics, name: 'apiCalls' | 'throttles' |
   return data.values.filter((v) => Object.entries(labels).every(([k, x]) => (v.labels as Record<string, unknown>)[k] === x)).reduce((s, v) => s + v.value, 0);
 }
 
-export interface TempSqlite { kv: Keyv; dir: string; path: string; reopen(): Promise<Keyv>; close(): Promise<void> }
+/** Throw-away stores on a sqlite file of their own; `reopen` is what a restarted process sees. */
+export interface TempSqlite { stores: Stores; dir: string; path: string; reopen(): Promise<Stores>; close(): Promise<void> }
 
-export function tempSqlite(): TempSqlite {
+export async function tempSqlite(): Promise<TempSqlite> {
   const dir = mkdtempSync(join(tmpdir(), 'ledger-test-'));
   const path = join(dir, 'ledger.sqlite');
-  const open = () => new Keyv({ store: new KeyvSqlite(`sqlite://${path}`) });
+  const open = () => createStores({ url: `sqlite://${path}`, kind: 'sqlite', sqlitePath: path });
   const h: TempSqlite = {
-    kv: open(), dir, path,
-    async reopen() { await h.kv.disconnect(); h.kv = open(); return h.kv; },
-    async close() { await h.kv.disconnect(); rmSync(dir, { recursive: true, force: true }); },
+    stores: await open(), dir, path,
+    async reopen() { await h.stores.close(); h.stores = await open(); return h.stores; },
+    async close() { await h.stores.close(); rmSync(dir, { recursive: true, force: true }); },
   };
   return h;
 }

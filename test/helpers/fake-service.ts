@@ -13,6 +13,8 @@ import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { createLogger } from '../../src/log.js';
 import { createApp, type HttpOptions } from '../../src/http/app.js';
 import { startHttpServer, type HttpServerHandle } from '../../src/http/server.js';
+import Keyv from 'keyv';
+import type { ConsoleDeps } from '../../src/console/index.js';
 
 const ZERO: RunCounts = { fetched: 0, created: 0, updated: 0, unchanged: 0, rejected: 0, failed: 0 };
 
@@ -36,7 +38,12 @@ export class FakeSyncService implements SyncService {
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly timers = new Set<NodeJS.Timeout>();
 
+  /** what GET /usage answers */
+  usageValue = { month: '2024-05', dingtalk: { calls: 1234, budget: 5000 }, robot: { messages: 87, budget: 3000 } };
+
   constructor(private readonly opts: FakeServiceOptions = {}) {}
+
+  async usage() { return structuredClone(this.usageValue); }
 
   async trigger(req: TriggerRequest): Promise<TriggerResult> {
     this.triggers.push(structuredClone(req));
@@ -171,6 +178,8 @@ export interface TestApp {
 
 export async function startFakeServiceApp(opts: {
   config?: Config; service?: FakeSyncService; options?: Partial<HttpOptions>;
+  /** extra console wiring (the console itself is always there, on an in-memory store) */
+  console?: Partial<ConsoleDeps>;
 } = {}): Promise<TestApp> {
   const service = opts.service ?? new FakeSyncService();
   const metrics = createMetrics();
@@ -178,7 +187,14 @@ export async function startFakeServiceApp(opts: {
   const sink = new Writable({ write(chunk, _enc, cb) { logs.push(String(chunk)); cb(); } });
   const logger = createLogger({ level: 'debug', stream: sink });
   const schedule = { next: new Date('2024-05-01T00:10:00Z') as Date | null };
-  const app = createApp({ config: opts.config ?? testConfig(), service, metrics, logger, options: opts.options, nextScheduledRun: () => schedule.next });
+  const config = opts.config ?? testConfig();
+  const consoleDeps: ConsoleDeps = {
+    service, kv: new Keyv(), cursor: async () => undefined, mappingFile: config.mappingFile, timezone: config.sync.timezone,
+    sandbox: config.sandbox, apiKey: config.webhook.apiKey, nextScheduledRun: () => schedule.next,
+    lookup: async () => { throw new Error('product lookup is not wired in this test app'); },
+    ...opts.console,
+  };
+  const app = createApp({ config, service, metrics, logger, options: opts.options, nextScheduledRun: () => schedule.next, console: consoleDeps });
   const handle = await startHttpServer(app, { port: 0, host: '127.0.0.1' });
   return {
     service, metrics, url: handle.url, handle, logs,
@@ -186,6 +202,18 @@ export async function startFakeServiceApp(opts: {
     set nextRun(v: Date | null) { schedule.next = v; },
     async close() { service.dispose(); await handle.close({ graceMs: 500 }); },
   };
+}
+
+/** Log in to the console of a test app; returns the Cookie header to send. */
+export async function consoleLogin(baseUrl: string, key: string = TEST_API_KEY): Promise<{ cookie: string }> {
+  const res = await request(baseUrl, {
+    method: 'POST', path: '/console/login', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ key, next: '/console' }).toString(),
+  });
+  const set = ([] as string[]).concat(res.headers['set-cookie'] ?? []);
+  const session = set.map((c) => c.split(';')[0]!).find((c) => c.startsWith('oyc_session=') && c.length > 'oyc_session='.length);
+  if (res.status !== 303 || !session) throw new Error(`console login failed: ${res.status} ${res.text.slice(0, 200)}`);
+  return { cookie: session };
 }
 
 export interface TestResponse { status: number; headers: http.IncomingHttpHeaders; text: string; json: any }

@@ -178,6 +178,8 @@ export function serviceEnv(o: ServiceEnvInput): Record<string, string> {
     YIDA_USER_ID: o.dt.yida.userId,
     YIDA_FORM_UUID: o.dt.yida.formUuid,
     YIDA_QPS: '200',
+    // the simulator's search shows a commit at once: the next run may trust an empty search of a pending start
+    YIDA_SEARCH_LAG: '0',
     WEBHOOK_API_KEY: o.apiKey,
     STORE_URL: o.storeUrl,
     // a schedule that never fires during a test: runs start only from the webhook

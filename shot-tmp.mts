@@ -1,0 +1,18 @@
+import { chromium } from 'playwright-core';
+import { mkdtempSync } from 'node:fs';
+const U = process.argv[2];
+const ctx = await chromium.launchPersistentContext(mkdtempSync('/tmp/pwud-'), { executablePath: '/usr/bin/chromium', headless: true, viewport: { width: 1100, height: 900 }, args: ['--headless','--no-sandbox','--disable-gpu','--disable-quic','--no-first-run','--disable-background-networking','--disable-component-update','--disable-sync'] });
+const page = await ctx.newPage();
+page.on('console', (m) => console.log('console:', m.text()));
+await page.goto(U + '/console');
+await page.click('#login');
+await page.waitForURL('**/console');
+await page.screenshot({ path: '/tmp/cs/overview.png', fullPage: true });
+const href = await page.getAttribute('#runs tbody tr a', 'href');
+await page.goto(U + href);
+await page.screenshot({ path: '/tmp/cs/run.png', fullPage: true });
+await page.goto(U + '/console/products?no=P-0001');
+await page.screenshot({ path: '/tmp/cs/product.png', fullPage: true });
+await page.goto(U + '/console/mapping?preview=3');
+await page.screenshot({ path: '/tmp/cs/mapping.png', fullPage: true });
+await ctx.close();
