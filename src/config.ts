@@ -42,7 +42,14 @@ export interface Config {
   trustProxy: boolean;
   /** OKKI push events (POST /webhooks/okki): on when OKKI_WEBHOOK_SECRET is set */
   push?: { secret: string; debounceMs: number };
+  /** the groups mirror: OKKI's product groups written into a plain Yida form of their own (YIDA_GROUP_FORM_UUID) */
+  groups?: { formUuid: string };
+  /** what is gone from OKKI becomes in Yida (SYNC_DELETIONS), and how many at most without a confirmation (SYNC_DELETE_MAX) */
+  mirror: { deletions: DeletionMode; deleteMax: number };
 }
+
+export const DELETION_MODES = ['off', 'mark', 'delete'] as const;
+export type DeletionMode = (typeof DELETION_MODES)[number];
 
 export const ROBOT_REPORT_MODES = ['changes', 'every', 'failures'] as const;
 export type RobotReportMode = (typeof ROBOT_REPORT_MODES)[number];
@@ -190,6 +197,12 @@ export function loadConfig(env: Env = process.env): Config {
   if (pushSecret !== undefined && !keyFromSecret(pushSecret)) problems.push('OKKI_WEBHOOK_SECRET: expected the security_config OKKI returned when the callback was created (base64 of 32 bytes; npm run okki:subscribe prints it)');
   const pushDebounceMs = check('PUSH_DEBOUNCE_MS', intIn('PUSH_DEBOUNCE_MS', 0, 60_000), read(env, 'PUSH_DEBOUNCE_MS') ?? '500');
 
+  const groupFormUuid = read(env, 'YIDA_GROUP_FORM_UUID')?.trim();
+  if (groupFormUuid !== undefined && groupFormUuid === read(env, 'YIDA_FORM_UUID')?.trim()) problems.push('YIDA_GROUP_FORM_UUID: expected a form of its own for the product groups, not the product form (YIDA_FORM_UUID)');
+  const deletions = (read(env, 'SYNC_DELETIONS') ?? 'off').trim().toLowerCase();
+  if (!(DELETION_MODES as readonly string[]).includes(deletions)) problems.push(`SYNC_DELETIONS: expected one of ${DELETION_MODES.join(', ')}`);
+  const deleteMax = check('SYNC_DELETE_MAX', intIn('SYNC_DELETE_MAX', 0, 1_000_000), read(env, 'SYNC_DELETE_MAX') ?? '20');
+
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -226,6 +239,8 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: metricsToken?.trim(),
     trustProxy: /^(1|true|yes)$/i.test(trustProxy?.trim() ?? ''),
     push: pushSecret ? { secret: pushSecret, debounceMs: pushDebounceMs } : undefined,
+    groups: groupFormUuid ? { formUuid: groupFormUuid } : undefined,
+    mirror: { deletions: deletions as DeletionMode, deleteMax },
   };
 }
 

@@ -17,6 +17,7 @@ import type { Mapping, ProductSource, PullOptions, PushQueue, Reporter } from '.
 import { PushDrainer } from './push/drainer.js';
 import { pushMetrics, type PushMetrics } from './push/metrics.js';
 import { quietPushRuns } from './push/quiet-reporter.js';
+import { buildGroupPhase, checkGroupMapping } from './connector-groups.js';
 
 /** OKKI push (OKKI_WEBHOOK_SECRET set): what POST /webhooks/okki needs, and the drainer the entry point starts. */
 export interface PushIntake {
@@ -59,6 +60,7 @@ function withDetailFields(source: ProductSource, detailFields: readonly string[]
     groups: (opts) => source.groups(opts),
     pages: (window, opts) => source.pages(window, pull(opts)),
     byProductNos: (productNos, opts) => source.byProductNos(productNos, pull(opts)),
+    groupListed: source.groupListed && ((groupId, opts) => source.groupListed!(groupId, opts)),
     formatTime: (instant) => source.formatTime(instant),
   };
 }
@@ -69,6 +71,7 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
   // The mapping is read first: a bad mapping file stops start-up before anything connects.
   const mapping = loadMapping(config.mappingFile);
   const detailFields = detailFieldsFor(mapping);
+  checkGroupMapping(config, mapping);
   const stores = await createStores(config.store, { logger });
   const usage = new UsageMeter({ store: stores.usage, timezone: config.sync.timezone, budgets: config.budgets, metrics, logger });
   const source = withDetailFields(createOkkiSource({ ...config.okki, timezone: config.sync.timezone }, { logger, metrics, meter: usage }), detailFields);
@@ -80,8 +83,9 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
       publicUrl: config.publicUrl, logger, mode: config.robotReport,
     })
     : undefined;
+  const groups = buildGroupPhase(config, { mapping, stores, source, meter: usage, metrics, logger });
   const engine = new SyncEngine(
-    { source, mapping, writer, stores, reporter: reporter && quietPushRuns(reporter), usage, metrics, logger },
+    { source, mapping, writer, stores, reporter: reporter && quietPushRuns(reporter), usage, groups, metrics, logger },
     {
       lookbackSeconds: config.sync.lookbackSeconds, timezone: config.sync.timezone,
       maxInFlight: Math.max(32, config.yida.concurrency * 4),

@@ -13,7 +13,9 @@ export type ReportDecision = { send: true } | { send: false; reason: string };
 export function hasNews(run: RunRecord): boolean {
   const c = run.counts as RunRecord['counts'] & { deleted?: number; marked?: number };
   const touched = c.created + c.updated + c.rejected + c.failed + (c.deleted ?? 0) + (c.marked ?? 0);
-  return touched > 0 || run.status === 'failed' || run.status === 'partial';
+  const g = run.groups;
+  const groupsTouched = g ? g.created + g.updated + g.rejected + g.failed + (g.gone?.deleted ?? 0) + (g.gone?.marked ?? 0) : 0;
+  return touched + groupsTouched > 0 || run.status === 'failed' || run.status === 'partial';
 }
 
 export function decide(run: RunRecord, mode: RobotReportMode, quota?: QuotaStatus): ReportDecision {

@@ -14,6 +14,7 @@ import type { Config } from '../config.js';
 import { SinkError, type FormData, type ProductSink, type SinkCallOptions } from '../core/index.js';
 import { resolveRetryPolicy, retrying, type CallKind, type GiveUp, type RetryPolicy } from '../outbound/index.js';
 import { formatDateTime, wallClockOf } from '../time.js';
+import { noMeter, type CallMeter } from '../core/metering.js';
 import { classify, toFailure, YIDA_RETRY_POLICY } from './classify.js';
 import { YidaAuthError, YidaRejectedError, YidaThrottledError, YidaUnavailableError, YidaWriteAmbiguousError, YidaMalformedAnswer } from './errors.js';
 import { AdaptivePacer, Semaphore } from './pacer.js';
@@ -77,6 +78,7 @@ export class YidaRecordSink implements ProductSink {
   private readonly pacers = new Map<Api, AdaptivePacer>();
   private readonly timeouts: SdkTimeouts;
   private readonly retry: RetryPolicy;
+  private readonly meter: CallMeter;
 
   constructor(private readonly cfg: RecordSinkConfig, private readonly deps: YidaSinkDeps = {}) {
     const readTimeoutMs = deps.timeouts?.readTimeoutMs ?? DEFAULT_TIMEOUTS.readTimeoutMs;
@@ -86,6 +88,7 @@ export class YidaRecordSink implements ProductSink {
     this.client = new YidaClient(sdkConfig(cfg.dingtalk, this.timeouts));
     this.tokens = deps.tokens ?? new DingtalkTokenProvider(cfg.dingtalk, { timeouts: this.timeouts, retry: this.retry, logger: deps.logger, metrics: deps.metrics });
     this.slots = new Semaphore(cfg.yida.concurrency);
+    this.meter = deps.meter ?? noMeter;
   }
 
   private get base() {
@@ -114,11 +117,14 @@ export class YidaRecordSink implements ProductSink {
         const token = await this.tokens.get(signal);
         try {
           const out = await withDeadline(fn(token), this.timeouts.readTimeoutMs + 50);
+          this.meter.tick('dingtalk');
           metrics?.apiCalls.inc({ target: 'yida', status: '200' });
           this.pacer(api).onSuccess();
           return out;
         } catch (err) {
           const c = classify(err);
+          // Billed like the product sink's calls: everything DingTalk received except throttled refusals.
+          if (c.kind !== 'throttled' && c.kind !== 'not_sent' && c.kind !== 'auth') this.meter.tick('dingtalk');
           metrics?.apiCalls.inc({ target: 'yida', status: c.remoteCode ?? String(c.status ?? 'error') });
           if (c.kind === 'auth') this.tokens.invalidate(token);
           else if (c.kind === 'throttled') { metrics?.throttles.inc({ target: 'yida' }); this.pacer(api).onThrottled(); }
