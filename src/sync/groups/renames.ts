@@ -3,8 +3,8 @@
  * `{{分组路径}}`, ...) come from the group tree, not from the product, so renaming a group in OKKI changes what its
  * products map to without changing their `update_time`, and an incremental window never reads them. Each group's
  * path (the names from the root down to it) is kept as of the last complete run; a group whose path differs now was
- * renamed, moved, or had an ancestor renamed, and the products in it are read again. A group whose path was never
- * kept (new) has no products mapped with an old name.
+ * renamed, moved, removed, or had an ancestor renamed, and the products in it are read again. A group whose path was
+ * never kept (new) has no products mapped with an old name.
  */
 import type { GroupTree } from '../../core/index.js';
 import type { GroupStateStore } from '../../store/types.js';
@@ -22,7 +22,8 @@ export async function checkRenames(tree: GroupTree, state: GroupStateStore): Pro
   const current = new Map<number, string>();
   for (const g of tree.records?.() ?? []) current.set(g.id, tree.path(g.id).join(SEPARATOR));
   const kept = await state.paths();
-  const renamed = kept ? [...current].filter(([id, path]) => kept.has(id) && kept.get(id) !== path).map(([id]) => id) : [];
+  // A group OKKI no longer lists counts too: the products still pointing at it now map to no group name.
+  const renamed = kept ? [...kept].filter(([id, path]) => current.get(id) !== path).map(([id]) => id) : [];
   const same = kept !== undefined && kept.size === current.size && [...current].every(([id, p]) => kept.get(id) === p);
   return {
     renamed,
