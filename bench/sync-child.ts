@@ -3,7 +3,8 @@
  * (loadConfig), buildConnector, trigger (BENCH_MODE = full | incremental), wait, report the run record, the
  * connector's own call/throttle counters and the peak RSS.
  */
-import { loadConfig, secretValues, setGlobalSecrets } from '../src/config.js';
+import { loadConfig, secretValues } from '../src/config.js';
+import { setGlobalSecrets } from '../src/redact.js';
 import { createLogger } from '../src/log.js';
 import { createMetrics } from '../src/metrics.js';
 import { buildConnector } from '../src/connector.js';

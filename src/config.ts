@@ -35,13 +35,28 @@ export interface Config {
   sync: { cron: string; timezone: string; lookbackSeconds: number };
   mappingFile: string;
   publicUrl?: string;
+  /** monthly budgets; 0 = unlimited */
+  budgets: { dingtalkCalls: number; robotMessages: number };
+  /** which runs the robot reports: changes (default), every, failures */
+  robotReport: RobotReportMode;
   /** bearer token /metrics asks for (METRICS_TOKEN); absent = /metrics is open */
   metricsToken?: string;
   /** honour X-Forwarded-Proto/-For from a reverse proxy (TRUST_PROXY): https there makes console cookies Secure */
   trustProxy: boolean;
   /** OKKI push events (POST /webhooks/okki): on when OKKI_WEBHOOK_SECRET is set */
   push?: { secret: string; debounceMs: number };
+  /** the mirror (DESIGN "Mirror"): what gone products become, the delete guard, the sweep's schedule */
+  mirror: {
+    deletions: 'off' | 'mark' | 'delete';
+    discontinued: 'keep' | 'gone';
+    deleteMax: number;
+    /** SYNC_SWEEP_CRON; null when set to `off` */
+    sweepCron: string | null;
+  };
 }
+
+export const ROBOT_REPORT_MODES = ['changes', 'every', 'failures'] as const;
+export type RobotReportMode = (typeof ROBOT_REPORT_MODES)[number];
 
 /** Variables whose values are secrets: never logged, never in errors, run records or reports. */
 export const SECRET_VARIABLES = [
@@ -66,7 +81,14 @@ const DEFAULTS = {
   SYNC_CRON: '*/10 * * * *',
   SYNC_TIMEZONE: 'Asia/Shanghai',
   SYNC_LOOKBACK: '00:30:01',
+  SYNC_DELETIONS: 'off',
+  SYNC_DISCONTINUED: 'keep',
+  SYNC_DELETE_MAX: '20',
+  SYNC_SWEEP_CRON: '0 3 * * *',
   MAPPING_FILE: 'manifest/mapping.json',
+  DINGTALK_MONTHLY_CALL_BUDGET: '5000',
+  ROBOT_MONTHLY_MESSAGE_BUDGET: '3000',
+  ROBOT_REPORT: 'changes',
 } as const;
 
 const intIn = (name: string, min: number, max: number) =>
@@ -182,9 +204,22 @@ export function loadConfig(env: Env = process.env): Config {
   const trustProxy = read(env, 'TRUST_PROXY');
   if (trustProxy !== undefined && !/^(1|0|true|false|yes|no)$/i.test(trustProxy.trim())) problems.push('TRUST_PROXY: expected 1 or 0');
 
+  const dingtalkBudget = check('DINGTALK_MONTHLY_CALL_BUDGET', intIn('DINGTALK_MONTHLY_CALL_BUDGET', 0, 1_000_000_000), get('DINGTALK_MONTHLY_CALL_BUDGET'));
+  const robotBudget = check('ROBOT_MONTHLY_MESSAGE_BUDGET', intIn('ROBOT_MONTHLY_MESSAGE_BUDGET', 0, 1_000_000_000), get('ROBOT_MONTHLY_MESSAGE_BUDGET'));
+  const robotReport = get('ROBOT_REPORT').trim().toLowerCase();
+  if (!(ROBOT_REPORT_MODES as readonly string[]).includes(robotReport)) problems.push(`ROBOT_REPORT: expected one of ${ROBOT_REPORT_MODES.join(', ')}`);
   const pushSecret = read(env, 'OKKI_WEBHOOK_SECRET')?.trim();
   if (pushSecret !== undefined && !keyFromSecret(pushSecret)) problems.push('OKKI_WEBHOOK_SECRET: expected the security_config OKKI returned when the callback was created (base64 of 32 bytes; npm run okki:subscribe prints it)');
   const pushDebounceMs = check('PUSH_DEBOUNCE_MS', intIn('PUSH_DEBOUNCE_MS', 0, 60_000), read(env, 'PUSH_DEBOUNCE_MS') ?? '500');
+
+  const deletions = get('SYNC_DELETIONS').trim().toLowerCase();
+  if (!['off', 'mark', 'delete'].includes(deletions)) problems.push('SYNC_DELETIONS: expected off, mark or delete');
+  const discontinued = get('SYNC_DISCONTINUED').trim().toLowerCase();
+  if (!['keep', 'gone'].includes(discontinued)) problems.push('SYNC_DISCONTINUED: expected keep or gone');
+  const deleteMax = check('SYNC_DELETE_MAX', intIn('SYNC_DELETE_MAX', 0, 1_000_000), get('SYNC_DELETE_MAX'));
+  const sweepCron = get('SYNC_SWEEP_CRON').trim();
+  const sweepOff = /^off$/i.test(sweepCron);
+  if (!sweepOff && !cron.validate(sweepCron)) problems.push('SYNC_SWEEP_CRON: expected a cron expression with five or six fields, e.g. 0 3 * * *, or off');
 
   if (problems.length) throw new ConfigError(problems);
 
@@ -217,9 +252,15 @@ export function loadConfig(env: Env = process.env): Config {
     sync: { cron: cronExpr, timezone, lookbackSeconds: lookback! },
     mappingFile: get('MAPPING_FILE'),
     publicUrl: publicUrl?.trim().replace(/\/+$/, ''),
+    budgets: { dingtalkCalls: dingtalkBudget, robotMessages: robotBudget },
+    robotReport: robotReport as RobotReportMode,
     metricsToken: metricsToken?.trim(),
     trustProxy: /^(1|true|yes)$/i.test(trustProxy?.trim() ?? ''),
     push: pushSecret ? { secret: pushSecret, debounceMs: pushDebounceMs } : undefined,
+    mirror: {
+      deletions: deletions as Config['mirror']['deletions'], discontinued: discontinued as Config['mirror']['discontinued'],
+      deleteMax, sweepCron: sweepOff ? null : sweepCron,
+    },
   };
 }
 
@@ -235,6 +276,3 @@ export function secretValues(config: Config): string[] {
   try { const u = new URL(config.store.url); values.push(decodeURIComponent(u.password) || undefined); } catch { /* sqlite path */ }
   return [...new Set(values.filter((v): v is string => typeof v === 'string' && v.length >= 4))];
 }
-
-// The redactor lives in its own module; re-exported here for callers that think of it as config's.
-export { makeRedactor, setGlobalSecrets, redact } from './redact.js';

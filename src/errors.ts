@@ -11,8 +11,6 @@ export { ERROR_CODES, isErrorCode, type ErrorCode, type ErrorCodeInfo } from './
 export interface ConnectorErrorOptions {
   cause?: unknown;
   details?: Record<string, unknown>;
-  /** @deprecated transitional, ignored: the catalogue decides the status (removed once every caller stops passing it) */
-  status?: number;
 }
 
 export class ConnectorError extends Error {
@@ -21,14 +19,13 @@ export class ConnectorError extends Error {
   readonly expose: boolean;
   readonly details?: Record<string, unknown>;
 
-  // TRANSITIONAL: `string` admitted until the engine split lands; test/error-catalogue.test.ts keeps every code honest.
-  constructor(code: ErrorCode | (string & {}), message: string, opts: ConnectorErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, opts: ConnectorErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    const info = ERROR_CODES[code as ErrorCode] as ErrorCodeInfo | undefined;
+    const info: ErrorCodeInfo = ERROR_CODES[code];
     this.name = new.target.name;
-    this.code = code as ErrorCode;
-    this.status = info?.status ?? 500;
-    this.expose = info?.expose ?? false;
+    this.code = code;
+    this.status = info.status;
+    this.expose = info.expose;
     this.details = opts.details;
   }
 }

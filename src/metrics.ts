@@ -16,6 +16,12 @@ export interface Metrics {
   runDuration: Histogram<'mode'>;
   running: Gauge;
   webhookRequests: Counter<'status'>;
+  /** calls that cost quota: metered DingTalk calls, robot messages, OKKI requests (metering/meter.ts) */
+  meteredCalls: Counter<'target'>;
+  /** month-to-date usage as last read from the store (shared by replicas), by target */
+  usageMonthToDate: Gauge<'target'>;
+  /** monthly budget by target; 0 = unlimited */
+  usageBudget: Gauge<'target'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -32,5 +38,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     runDuration: new Histogram({ name: 'connector_run_duration_seconds', help: 'Run duration', labelNames: ['mode'], buckets: [0.5, 1, 5, 15, 60, 300, 900, 3600], registers: r }),
     running: new Gauge({ name: 'connector_run_in_progress', help: '1 while this instance runs a sync', registers: r }),
     webhookRequests: new Counter({ name: 'connector_webhook_requests_total', help: 'Webhook calls, by answer status', labelNames: ['status'], registers: r }),
+    meteredCalls: new Counter({ name: 'connector_metered_calls_total', help: 'Calls that cost quota: dingtalk = metered DingTalk API calls (no token calls, no throttled refusals), robot = robot messages accepted, okki = OKKI requests', labelNames: ['target'], registers: r }),
+    usageMonthToDate: new Gauge({ name: 'connector_usage_month_to_date', help: 'Month-to-date usage shared by all replicas (dingtalk calls, robot messages, okki calls)', labelNames: ['target'], registers: r }),
+    usageBudget: new Gauge({ name: 'connector_usage_monthly_budget', help: 'Monthly budget (0 = unlimited)', labelNames: ['target'], registers: r }),
   };
 }

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { loadConfig, makeRedactor, parseDuration, secretValues } from '../src/config.js';
+import { loadConfig, parseDuration, secretValues } from '../src/config.js';
+import { makeRedactor } from '../src/redact.js';
 import { ConfigError } from '../src/errors.js';
 
 const live = {

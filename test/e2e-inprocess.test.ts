@@ -28,7 +28,8 @@ describe('e2e in-process: webhook → run → Yida instances → robot report', 
     sims = await startSims({ okki: { products: CATALOGUE } });
     // The shipped mapping, with the product name made required: a product without a name is a mapping rejection.
     const mappingFile = derivedMapping(join(tmp.dir, 'mapping.json'), { [FIELDS.name]: { required: true } });
-    svc = await startInProcess(sims, liveEnv(sims, { STORE_URL: `sqlite://${join(tmp.dir, 'store.sqlite')}`, MAPPING_FILE: mappingFile }));
+    // ROBOT_REPORT=every: these scenarios check that each run is reported (the quiet default is tested in metering.test.ts)
+    svc = await startInProcess(sims, liveEnv(sims, { STORE_URL: `sqlite://${join(tmp.dir, 'store.sqlite')}`, MAPPING_FILE: mappingFile, ROBOT_REPORT: 'every' }));
   });
 
   after(async () => {
@@ -64,7 +65,7 @@ describe('e2e in-process: webhook → run → Yida instances → robot report', 
     expect([...perNo.values()].every((n) => n === 1), 'one instance per product number').to.equal(true);
   });
 
-  it('each instance carries the mapped fields: name, group names from the tree, product_type from /v1/product/info', () => {
+  it('each instance carries the mapped fields: name, group names from the tree, product_type from the typed list passes', () => {
     const groups = new Map(sims.okki.catalog.groups.map((g) => [g.id, g]));
     let withLevel2 = 0;
     for (const inst of sims.dt.instances()) {
@@ -81,12 +82,13 @@ describe('e2e in-process: webhook → run → Yida instances → robot report', 
       } else {
         expect(inst.data[FIELDS.level2] ?? '', `${no} 二级分类 of a root-group product`).to.equal('');
       }
-      // product_type is absent from list items: it must have come from the detail endpoint
+      // product_type is absent from list items: it must have come from the pass of its type
       expect(inst.data[FIELDS.productType], `${no} 产品规格`).to.equal(String(p.product_type ?? 1));
     }
     expect(withLevel2, 'the seeded catalogue has level-2 products').to.be.greaterThan(0);
-    const infoCalls = sims.okki.requests.filter((q) => q.endpoint === 'info').map((q) => q.query.product_no);
-    expect(new Set(infoCalls.filter(Boolean)).size, 'one detail read per product').to.be.at.least(CATALOGUE);
+    // product_type comes from the list read once per type (1, 2, 3), not from one /v1/product/info call per product
+    expect(sims.okki.requests.filter((q) => q.endpoint === 'info'), 'no detail read').to.have.length(0);
+    expect(new Set(sims.okki.requests.filter((q) => q.endpoint === 'list').map((q) => q.query.product_type).filter(Boolean))).to.deep.equal(new Set(['1', '2', '3']));
   });
 
   it('the robot received one signed message in Chinese with the counts and the run id', async () => {

@@ -212,7 +212,7 @@ describe('OKKI windowed pull', () => {
       expect(items.every((i) => [1, 2, 3].includes(i.product_type as number))).to.equal(true);
       expect(items.every((i) => !('sku_items' in i))).to.equal(true);
 
-      await pullAll(source, { end }, { detailFields: ['product_type'] });
+      await pullAll(source, { end }, { detailFields: ['product_type', 'name'] });
       expect(info(), 'second pull served from the cache').to.equal(40);
     });
 
@@ -222,7 +222,8 @@ describe('OKKI windowed pull', () => {
       const end = new Date();
       const gone = 'P-000003';
       sim.setKnobs({ endpointLatencyMs: { info: [300, 300] } });
-      const pulling = pullAll(source, { end }, { detailFields: ['product_type'] });
+      // sku_items too: no list pass gives it, so every product needs its detail call (product_type alone: type-passes)
+      const pulling = pullAll(source, { end }, { detailFields: ['product_type', 'sku_items'] });
       // the list has answered (it still had the product); the detail calls are in flight: the product goes now
       while (!sim.requests.some((r) => r.endpoint === 'list')) await new Promise((r) => setImmediate(r));
       sim.catalog.remove([gone]);

@@ -150,6 +150,25 @@ describe('Yida sink (real SDK against the simulator)', function () {
     expect(err.code).to.equal('YIDA_UNAVAILABLE');
   });
 
+  it('fetches one token for concurrent callers, and one caller giving up does not cancel it for the others', async () => {
+    // The token request fails once and is retried after 300 ms; the first caller gives up during that wait. The
+    // fetch belongs to every waiting caller, so the second still gets its token and its answer.
+    fx = await startSinkFixture({ sim: { knobs: { errorRates: { 'oauth2.accessToken': 1 } } }, deps: { retry: { delay: () => 300, jitter: 0 } } });
+    const quitter = new AbortController();
+    const first = fx.sink.findByKey(KEY_FIELD, 'P-1', { signal: quitter.signal });
+    const second = fx.sink.findByKey(KEY_FIELD, 'P-2');
+    await new Promise((r) => setTimeout(r, 100));
+    fx.sim.setKnobs({ errorRates: {} });
+    quitter.abort(new Error('first caller gave up'));
+    expect((await rejection(first)).message).to.equal('first caller gave up');
+    expect(await second).to.deep.equal([]);
+    expect(await counter(fx.metrics, 'apiCalls', { target: 'dingtalk_token', status: '200' })).to.equal(1);
+    expect(await counter(fx.metrics, 'apiCalls', { target: 'yida', status: '200' })).to.equal(1);
+    // the second call never saw a failure: its token fetch went on after the first caller left
+    expect(await counter(fx.metrics, 'retries', { target: 'yida' })).to.equal(0);
+    expect(await counter(fx.metrics, 'retries', { target: 'dingtalk_token' })).to.equal(1);
+  });
+
   it('counts API calls by target in metrics', async () => {
     fx = await startSinkFixture();
     await fx.sink.create({ [KEY_FIELD]: 'P-1' });

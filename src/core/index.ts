@@ -10,5 +10,7 @@ export * from './service.js';
 export * from './sink.js';
 export * from './sink-errors.js';
 export * from './writer.js';
+export * from './metering.js';
 export * from './push-queue.js';
+export * from './mirror.js';
 export * from './product-no.js';

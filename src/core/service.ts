@@ -1,9 +1,10 @@
 /** The sync service port: what the HTTP layer, the schedule, the CLI (and any new trigger) ask of the engine. */
 import type { RunMode, RunProgress, RunRecord, RunTrigger } from './run.js';
+import type { UsageReport } from './metering.js';
 
 export interface TriggerRequest {
   trigger: RunTrigger;
-  /** incremental (default) or full; targeted when productNos is given */
+  /** incremental (default), full, sweep or audit; targeted when productNos (or deletedProductNos) is given */
   mode?: Exclude<RunMode, 'targeted'>;
   productNos?: string[];
   /**
@@ -12,11 +13,16 @@ export interface TriggerRequest {
    */
   deletedProductNos?: string[];
   requestedBy?: string;
+  /** sweep (or audit with repair): act on more gone products than SYNC_DELETE_MAX */
+  confirmDeletes?: boolean;
+  /** audit: repair what it finds (create missing, update stale, remove extra duplicates, orphans per SYNC_DELETIONS) */
+  repair?: boolean;
 }
 
 export interface TriggerResult {
   runId: string;
-  status: 'running';
+  /** skipped: a scheduled trigger while the DingTalk call budget is spent (its record says BUDGET_EXHAUSTED) */
+  status: 'running' | 'skipped';
   /** true when a run already in progress absorbed this trigger */
   coalesced: boolean;
 }
@@ -44,6 +50,8 @@ export interface SyncService {
   status(): Promise<ServiceStatus>;
   /** readiness: store reachable, config valid, mapping loaded */
   ready(): Promise<{ ok: boolean; checks: Record<string, boolean> }>;
+  /** month-to-date usage against the budgets (GET /usage); absent when metering is not wired */
+  usage?(): Promise<UsageReport>;
   /** false once shutdown began: new triggers are refused */
   readonly accepting: boolean;
   /** Follow this process's runs (start, progress, end); returns the unsubscribe function. Optional for fakes. */

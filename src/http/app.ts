@@ -12,6 +12,7 @@ import { registerWebhookRoute } from './routes/webhook.js';
 import { registerRunsRoutes } from './routes/runs.js';
 import { registerOkkiPushRoute, type OkkiPushRouteOptions } from './routes/okki-webhook.js';
 import { registerOpsRoutes } from './routes/ops.js';
+import { registerUsageRoute } from './routes/usage.js';
 import { consoleViewer, registerConsole, type ConsoleDeps } from '../console/index.js';
 
 export interface HttpOptions {
@@ -84,6 +85,7 @@ export function createApp(deps: AppDeps): Koa<HttpState> {
   });
   if (deps.push) registerOkkiPushRoute(router, { ...deps.push, now: options.now });
   registerRunsRoutes(router, { service, authenticate });
+  registerUsageRoute(router, { service, authenticate });
   const consoleAuth = deps.console ? registerConsole(router, deps.console) : undefined;
   registerOpsRoutes(router, {
     service, metrics, timezone: config.sync.timezone, sandbox: config.sandbox, nextScheduledRun: deps.nextScheduledRun,

@@ -22,6 +22,7 @@ const STATUS_LABEL: Record<RunStatus, string> = {
   succeeded: '成功 succeeded',
   partial: '部分成功 partial',
   failed: '失败 failed',
+  skipped: '已跳过 skipped',
 };
 
 function formatInstant(value: Date | string | null | undefined, timezone: string): string {
@@ -69,7 +70,7 @@ export function renderStatusPage(data: StatusPageData): string {
 body{font-family:system-ui,-apple-system,"PingFang SC","Microsoft YaHei",sans-serif;margin:2rem;color:#1f2328}
 table{border-collapse:collapse;font-size:.9rem}th,td{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:left}
 th{background:#f6f8fa}.banner{background:#fff8c5;border:1px solid #d4a72c;padding:.6rem 1rem}
-.status-failed .st{color:#cf222e}.status-partial .st{color:#9a6700}.status-succeeded .st{color:#1a7f37}
+.status-failed .st{color:#cf222e}.status-skipped .st{color:#57606a}.status-partial .st{color:#9a6700}.status-succeeded .st{color:#1a7f37}
 dt{font-weight:600}dd{margin:0 0 .5rem 0}
 </style>
 </head>

@@ -12,12 +12,15 @@ import { OkkiApiError, OkkiNotFoundError } from './errors.js';
 import { buildGroupTree, type GroupWarning } from './groups.js';
 import { checkItem, type ItemCheck } from './items.js';
 import { pullWindow, type ListPage } from './pull.js';
+import { pullByType, type TypedPullPlan } from './type-passes.js';
+import { noMeter, type CallMeter } from '../core/metering.js';
 import type { RetryPolicy } from '../outbound/index.js';
 import { formatWallClock, parseWallClock } from './time.js';
 
 export type InfoResult = { ok: true; product: OkkiProduct } | { ok: false; error: OkkiNotFoundError };
 
 export interface OkkiSource extends ProductSource {
+  catalogue(opts?: PullOptions): AsyncIterable<ProductPage>;
   /** the underlying client, for raw calls (`client.get(path, query)`) */
   readonly client: OkkiClient;
   /** one product's full record by product_no (or `{product_id}`); not found is a result, not an exception */
@@ -36,7 +39,11 @@ export type OkkiSourceConfig = Config['okki'] & {
   maxWindowPasses?: number;
 };
 
-export interface OkkiSourceDeps { logger?: Logger; metrics?: Metrics; retry?: Partial<RetryPolicy>; random?: () => number }
+export interface OkkiSourceDeps {
+  logger?: Logger; metrics?: Metrics; retry?: Partial<RetryPolicy>; random?: () => number;
+  /** ticked once per OKKI API request made through the source */
+  meter?: CallMeter;
+}
 
 const LIST_PATH = '/v1/product/list';
 const INFO_PATH = '/v1/product/info';
@@ -57,6 +64,9 @@ class Lru<K, V> {
   }
 }
 
+/** enable_flag 0 (number or string): OKKI lists the product as deleted */
+const listedDeleted = (item: OkkiProduct) => item.enable_flag === 0 || (typeof item.enable_flag === 'string' && item.enable_flag.trim() === '0');
+
 /** products per delivered page when each needs a /v1/product/info call */
 const DETAIL_SLICE = 25;
 
@@ -71,6 +81,13 @@ export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {
     baseUrl: cfg.baseUrl, clientId: cfg.clientId, clientSecret: cfg.clientSecret, scope: cfg.scope, qps: cfg.qps,
     timeoutMs: cfg.timeoutMs, retry: deps.retry, logger, metrics: deps.metrics, random: deps.random,
   });
+  const meter = deps.meter ?? noMeter;
+  // every request of the source goes through here, so each is metered once (retries inside the client are not)
+  const get = <T>(path: string, query: Record<string, string | number | undefined>, opts: { signal?: AbortSignal } = {}) => {
+    meter.tick('okki');
+    return client.get<T>(path, query, opts);
+  };
+  const typeFilter: TypedPullPlan['state'] = { filter: 'unknown' };
   const details = new Lru<string, OkkiProduct>(Math.max(1, cacheSize));
   const warned = new Set<string>();
   let clampWarned = false;
@@ -83,7 +100,7 @@ export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {
     const query = typeof ref === 'string' ? { product_no: ref } : ref.product_no ? { product_no: ref.product_no } : { product_id: ref.product_id };
     const what = query.product_no !== undefined ? `product_no ${query.product_no}` : `product_id ${query.product_id}`;
     try {
-      const data = await client.get<unknown>(INFO_PATH, query, opts);
+      const data = await get<unknown>(INFO_PATH, query, opts);
       if (!data || typeof data !== 'object') return { ok: false, error: new OkkiNotFoundError(what) };
       return { ok: true, product: data as OkkiProduct };
     } catch (err) {
@@ -113,46 +130,80 @@ export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {
     const items: OkkiProduct[] = [];
     const rejected: RejectedRecord[] = [];
     const fields = opts.detailFields ?? [];
-    const done = await Promise.all(raws.map(checkItem).map((c) => (c.ok && fields.length ? withDetails(c.item, fields, opts.signal) : c)));
+    // A product listed as deleted (enable_flag 0) is not known to /v1/product/info: it needs no details, it is gone.
+    const done = await Promise.all(raws.map(checkItem).map((c) => (c.ok && fields.length && !listedDeleted(c.item) ? withDetails(c.item, fields, opts.signal) : c)));
     for (const d of done) {
       if (d.ok) items.push(d.item); else rejected.push(d.rejected);
     }
     return { index, items, rejected };
   }
 
-  async function* pages(window: SyncWindow, opts: PullOptions = {}): AsyncGenerator<ProductPage> {
+  const listPage = (opts: PullOptions, productType?: number) => (lo: number | undefined, hi: number | undefined, startIndex: number, count: number) =>
+    get<ListPage>(LIST_PATH, {
+      time_type: 1, start_time: lo === undefined ? undefined : fmtS(lo), end_time: hi === undefined ? undefined : fmtS(hi), start_index: startIndex, count, product_type: productType,
+    }, { signal: opts.signal }).then((d) => (d && typeof d === 'object' ? d : { count: 0, list: [] }));
+  const updateSeconds = (raw: unknown) => {
+    const t = (raw as { update_time?: unknown })?.update_time;
+    const d = typeof t === 'string' ? parseTime(t) : undefined;
+    return d ? d.getTime() / 1000 : undefined;
+  };
+  const onClamp = (served: number) => {
+    if (clampWarned) return;
+    clampWarned = true;
+    logger.warn({ asked: cfg.pageSize, served }, 'OKKI serves fewer rows per page than OKKI_PAGE_SIZE; paging at its size');
+  };
+
+  function pages(window: SyncWindow, opts: PullOptions = {}): AsyncGenerator<ProductPage> {
     const endS = Math.floor(window.end.getTime() / 1000);
     const startS = window.start ? Math.floor(window.start.getTime() / 1000) : undefined;
     logger.info({ start: startS === undefined ? null : fmtS(startS), end: fmtS(endS) }, 'OKKI pull started');
-    const rows = pullWindow({
-      startS, endS, pageSize: cfg.pageSize, maxPasses, logger,
-      list: (lo, hi, startIndex, count) => client.get<ListPage>(LIST_PATH, {
-        time_type: 1, start_time: lo === undefined ? undefined : fmtS(lo), end_time: fmtS(hi), start_index: startIndex, count,
-      }, { signal: opts.signal }).then((d) => (d && typeof d === 'object' ? d : { count: 0, list: [] })),
-      updateSeconds: (raw) => {
-        const t = (raw as { update_time?: unknown })?.update_time;
-        const d = typeof t === 'string' ? parseTime(t) : undefined;
-        return d ? d.getTime() / 1000 : undefined;
-      },
-      onClamp: (served) => {
-        if (clampWarned) return;
-        clampWarned = true;
-        logger.warn({ asked: cfg.pageSize, served }, 'OKKI serves fewer rows per page than OKKI_PAGE_SIZE; paging at its size');
-      },
-    });
+    return read(startS, endS, opts);
+  }
+
+  /** The whole list without a time window (a sweep, an audit): no start_time, no end_time. */
+  function catalogue(opts: PullOptions = {}): AsyncGenerator<ProductPage> {
+    logger.info('OKKI catalogue read started (no time window)');
+    return read(undefined, undefined, opts);
+  }
+
+  async function* read(startS: number | undefined, endS: number | undefined, opts: PullOptions): AsyncGenerator<ProductPage> {
+    const fields = opts.detailFields ?? [];
     let index = 0;
+    // the window's size as OKKI's first page counts it: every page carries it, for run progress
+    let total: number | undefined;
+    const onTotal = (n: number) => { total ??= n; };
+    const withTotal = (p: ProductPage): ProductPage => (total === undefined ? p : { ...p, total });
     // With detail calls a page is handed on in slices: the first writes start after a slice's calls, not a page's.
-    const slice = opts.detailFields?.length ? DETAIL_SLICE : Number.POSITIVE_INFINITY;
-    for await (const raws of rows) {
-      for (let i = 0; i < raws.length; i += slice) yield await toPage(++index, raws.slice(i, i + slice), opts);
+    const sliced = async function* (raws: unknown[], o: PullOptions) {
+      const slice = o.detailFields?.length ? DETAIL_SLICE : Number.POSITIVE_INFINITY;
+      for (let i = 0; i < raws.length; i += slice) yield withTotal(await toPage(++index, raws.slice(i, i + slice), o));
+    };
+    if (fields.length && fields.every((f) => f === 'product_type')) {
+      // product_type is all the mapping lacks: one list pass per type tells it (type-passes.ts)
+      const typed = pullByType({
+        startS, endS, pageSize: cfg.pageSize, maxPasses, logger, updateSeconds, onClamp, onTotal, state: typeFilter,
+        list: (t, lo, hi, i, c) => listPage(opts, t)(lo, hi, i, c),
+      });
+      for await (const { rows, productType } of typed) {
+        if (productType === undefined) { yield* sliced(rows, opts); continue; }
+        const page = await toPage(++index, rows, { ...opts, detailFields: [] });
+        for (const item of page.items) if (!('product_type' in item)) item.product_type = productType;
+        yield withTotal(page);
+      }
+      return;
     }
+    const rows = pullWindow({ startS, endS, pageSize: cfg.pageSize, maxPasses, logger, list: listPage(opts), updateSeconds, onClamp, onTotal });
+    for await (const raws of rows) yield* sliced(raws, opts);
   }
 
   async function* byProductNos(productNos: readonly string[], opts: PullOptions = {}): AsyncGenerator<ProductPage> {
     const unique = productNoList(productNos);
     let index = 0;
-    for (let i = 0; i < unique.length; i += cfg.pageSize) {
-      const chunk = unique.slice(i, i + cfg.pageSize);
+    // One detail call per product: handed on in slices, so the first writes start after a slice's calls, not a page's
+    // (a push run's latency), and the pipeline's read-ahead keeps the next slices' calls in flight meanwhile.
+    const slice = Math.min(cfg.pageSize, DETAIL_SLICE);
+    for (let i = 0; i < unique.length; i += slice) {
+      const chunk = unique.slice(i, i + slice);
       const results = await Promise.all(chunk.map((no) => info(no, { signal: opts.signal })));
       const items: OkkiProduct[] = [];
       const rejected: RejectedRecord[] = [];
@@ -161,12 +212,12 @@ export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {
         const c = checkItem(r.product);
         if (c.ok) items.push(c.item); else rejected.push({ ...c.rejected, product_no: c.rejected.product_no ?? chunk[k] });
       });
-      yield { index: ++index, items, rejected };
+      yield { index: ++index, items, rejected, total: unique.length };
     }
   }
 
   async function groups(opts: { signal?: AbortSignal } = {}): Promise<GroupTree> {
-    const data = await client.get<unknown>(GROUPS_PATH, {}, opts);
+    const data = await get<unknown>(GROUPS_PATH, {}, opts);
     const list = Array.isArray(data) ? data : Array.isArray((data as { list?: unknown })?.list) ? (data as { list: unknown[] }).list : [];
     return buildGroupTree(list, (w: GroupWarning) => {
       const key = `${w.kind}:${String(w.groupId)}:${String(w.parentId)}`;
@@ -182,5 +233,5 @@ export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {
     });
   }
 
-  return { client, info, pages, byProductNos, groups, formatTime, parseTime };
+  return { client, info, pages, catalogue, byProductNos, groups, formatTime, parseTime };
 }

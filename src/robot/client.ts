@@ -8,6 +8,7 @@ import { errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { SlidingWindowBudget } from './budget.js';
 import { signedRobotUrl } from './sign.js';
+import { noMeter, type CallMeter } from '../core/metering.js';
 import { RobotBlockedError, RobotBudgetError, RobotOptionsError, RobotRejectedError, RobotSendError } from './errors.js';
 
 export const ROBOT_MESSAGES_PER_MINUTE = 20;
@@ -34,6 +35,8 @@ export interface RobotClientOptions {
   logger?: Logger;
   now?: () => number;
   fetch?: typeof fetch;
+  /** ticked once per message DingTalk accepted (the monthly webhook-message quota) */
+  meter?: CallMeter;
 }
 
 export class RobotClient {
@@ -46,6 +49,7 @@ export class RobotClient {
   private readonly fetchImpl: typeof fetch;
   private readonly scrub: (text: string) => string;
   private blockedUntil = 0;
+  private readonly meter: CallMeter;
 
   constructor(opts: RobotClientOptions) {
     // webhookUrl and secret come from the validated Config (ROBOT_WEBHOOK_URL, ROBOT_SECRET): trusted, not checked again
@@ -63,6 +67,7 @@ export class RobotClient {
     this.budget = new SlidingWindowBudget(perMinute, 60_000, this.now);
     this.logger = opts.logger ?? silentLogger;
     this.fetchImpl = opts.fetch ?? fetch;
+    this.meter = opts.meter ?? noMeter;
     this.scrub = makeRedactor([token, opts.secret].filter((s): s is string => !!s));
   }
 
@@ -115,7 +120,7 @@ export class RobotClient {
     try { parsed = JSON.parse(raw) as typeof parsed; } catch { throw new RobotSendError('DingTalk robot answered with a body that is not JSON', { status: res.status }); }
     const errcode = Number(parsed?.errcode);
     const errmsg = this.scrub(String(parsed?.errmsg ?? '')).slice(0, 200);
-    if (errcode === 0) { this.logger.debug({ target: this.target }, 'robot message sent'); return; }
+    if (errcode === 0) { this.meter.tick('robot'); this.logger.debug({ target: this.target }, 'robot message sent'); return; }
     if (errcode === 310000) throw new RobotRejectedError(errcode, errmsg);
     if (errcode === 410100 || errcode === 130101) {
       this.blockedUntil = this.now() + BLOCK_MS;

@@ -5,6 +5,9 @@
  */
 import { redact } from '../redact.js';
 import type { RunRecord, RunStatus } from '../core/index.js';
+import { goneCountsText, mirrorLines } from './report-mirror.js';
+import type { QuotaStatus } from '../core/metering.js';
+import { callsLine, quotaLines } from './policy.js';
 
 export interface ReportOptions {
   /** base URL for the run link (`${publicUrl}/console/runs/${id}`: the run's console page) */
@@ -15,6 +18,8 @@ export interface ReportOptions {
   maxFailures?: number;
   /** consecutive failures that raise the alert (default 3) */
   alertAfter?: number;
+  /** the month's quotas: thresholds reached are shown */
+  quota?: QuotaStatus;
 }
 
 export interface RenderedReport { title: string; text: string }
@@ -23,10 +28,10 @@ export const REPORT_PRODUCT = 'OKKI→宜搭 产品同步';
 /** Comfortably under DingTalk's markdown size limit. */
 const MAX_TEXT = 15_000;
 
-const STATUS_TEXT: Record<RunStatus, string> = { succeeded: '成功', partial: '部分成功', failed: '失败', running: '进行中' };
-const STATUS_ICON: Record<RunStatus, string> = { succeeded: '✅', partial: '⚠️', failed: '❌', running: '⏳' };
+const STATUS_TEXT: Record<RunStatus, string> = { succeeded: '成功', partial: '部分成功', failed: '失败', running: '进行中', skipped: '已跳过' };
+const STATUS_ICON: Record<RunStatus, string> = { succeeded: '✅', partial: '⚠️', failed: '❌', running: '⏳', skipped: '⏸️' };
 const TRIGGER_TEXT: Record<string, string> = { schedule: '定时任务', webhook: '宜搭按钮', cli: '命令行', startup: '服务启动', console: '控制台' };
-const MODE_TEXT: Record<string, string> = { incremental: '增量', full: '全量', targeted: '指定产品' };
+const MODE_TEXT: Record<string, string> = { incremental: '增量', full: '全量', targeted: '指定产品', sweep: '删除核对（全量列表）', audit: '核对宜搭与 OKKI' };
 
 /**
  * Escape text for DingTalk markdown: one line, inline markup neutralised, HTML-ish tags defused.
@@ -117,6 +122,7 @@ export function renderRunReport(run: RunRecord, opts: ReportOptions = {}): Rende
   lines.push(`### ${STATUS_ICON[run.status] ?? ''} ${reportTitle(run)}`.replace('###  ', '### '));
   const alert = alertLine(opts.consecutiveFailures, alertAfter);
   if (alert) lines.push('', alert);
+  for (const q of quotaLines(opts.quota)) lines.push('', q);
   lines.push('');
   lines.push(`- **触发**：${triggerLine(run)}`);
   lines.push(`- **模式**：${MODE_TEXT[run.mode] ?? escapeMarkdown(run.mode, 20)}`);
@@ -124,13 +130,16 @@ export function renderRunReport(run: RunRecord, opts: ReportOptions = {}): Rende
     const shown = run.productNos.slice(0, 10).map((p) => escapeMarkdown(p, 60)).join('、');
     lines.push(`- **产品编号**：${shown}${run.productNos.length > 10 ? ` 等 ${run.productNos.length} 个` : ''}`);
   }
-  lines.push(`- **时间窗口**：${windowText(run)}`);
+  if (run.mode !== 'sweep' && run.mode !== 'audit') lines.push(`- **时间窗口**：${windowText(run)}`);
   lines.push(`- **拉取**：${run.counts.fetched} 条`);
-  lines.push(`- **结果**：${countsLine(run.counts)}`);
+  lines.push(`- **结果**：${countsLine(run.counts)}${goneCountsText(run)}`);
+  lines.push(...mirrorLines(run));
   const ms = runDurationMs(run);
   lines.push(`- **耗时**：${ms === undefined ? '—' : formatDuration(ms)}`);
   const tp = throughput(run);
   lines.push(`- **吞吐**：${tp === undefined ? '—' : `${tp.toFixed(tp >= 100 ? 0 : 1)} 条/秒`}`);
+  const cost = callsLine(run);
+  if (cost) lines.push(cost);
   lines.push(`- **运行 ID**：${escapeMarkdown(run.id, 128)}`);
 
   if (run.error) {
@@ -151,7 +160,7 @@ export function renderRunReport(run: RunRecord, opts: ReportOptions = {}): Rende
   return { title: reportTitle(run), text: finish(lines.join('\n')) };
 }
 
-export interface CoalescedItem { run: RunRecord; consecutiveFailures?: number }
+export interface CoalescedItem { run: RunRecord; consecutiveFailures?: number; quota?: QuotaStatus }
 
 /**
  * Several runs in one message: used when the robot's per-minute budget is spent and reports queued up.
@@ -169,6 +178,7 @@ export function renderCoalescedReport(items: readonly CoalescedItem[], opts: Omi
   const maxConsecutive = Math.max(0, ...items.map((i) => i.consecutiveFailures ?? 0));
   const alert = alertLine(maxConsecutive, alertAfter);
   if (alert) lines.push('', alert);
+  for (const q of quotaLines(opts.quota ?? items[items.length - 1]?.quota)) lines.push('', q);
   lines.push('', `> 机器人每分钟最多发送 20 条消息，以下 ${n} 次运行的报告合并为一条。`, '');
 
   const sum = { fetched: 0, created: 0, updated: 0, unchanged: 0, rejected: 0, failed: 0 };

@@ -7,7 +7,10 @@
 import type { Config } from '../config.js';
 import { errorCode, errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { Reporter, RunRecord } from '../core/index.js';
+import type { ReportExtra, Reporter, RunRecord } from '../core/index.js';
+import type { RobotReportMode } from '../config.js';
+import { decide } from './policy.js';
+import type { CallMeter } from '../core/metering.js';
 import { resolveRetryPolicy, retrying, type RetryPolicy } from '../outbound/index.js';
 import { RobotClient, type RobotMarkdown } from './client.js';
 import { RobotBlockedError, RobotOptionsError } from './errors.js';
@@ -24,9 +27,11 @@ export interface RobotReporterOptions {
   /** tries per report on transient failures (default 3), spaced retryDelayMs × attempt apart (default 1000) */
   attempts?: number;
   retryDelayMs?: number;
+  /** which runs are reported (ROBOT_REPORT, whose default is changes; this class reports every run unless told) */
+  mode?: RobotReportMode;
 }
 
-export type ReportResult = { sent: boolean; error?: string };
+export type ReportResult = { sent: boolean; error?: string; skipped?: string };
 
 export class RobotReporter implements Reporter {
   private readonly client: RobotReporterOptions['client'];
@@ -35,6 +40,7 @@ export class RobotReporter implements Reporter {
   private readonly logger: Logger;
   private readonly maxFailures: number;
   private readonly maxQueued: number;
+  private readonly mode: RobotReportMode;
   private queue: CoalescedItem[] = [];
   private omitted = 0;
   private timer?: NodeJS.Timeout;
@@ -53,16 +59,23 @@ export class RobotReporter implements Reporter {
     const retryDelayMs = opts.retryDelayMs ?? 1000;
     // the robot's own policy: few tries, spaced linearly (a report is worth little once the run is old news)
     this.retry = resolveRetryPolicy({ limit: (opts.attempts ?? 3) - 1, delay: (n) => retryDelayMs * n, jitter: 0, backoffLimit: Infinity });
+    this.mode = opts.mode ?? 'every';
   }
 
   /** Reports waiting for budget. */
   get pending(): number { return this.queue.length + this.omitted; }
 
-  async report(run: RunRecord, extra: { consecutiveFailures?: number } = {}): Promise<ReportResult> {
+  async report(run: RunRecord, extra: ReportExtra = {}): Promise<ReportResult> {
     try {
       if (this.closed) return { sent: false, error: 'ROBOT_CLOSED: reporter is shut down' };
+      const decision = decide(run, this.mode, extra.quota);
+      if (!decision.send) {
+        this.logger.debug({ runId: run.id, reason: decision.reason }, 'run not reported');
+        return { sent: false, skipped: decision.reason };
+      }
+      const item: CoalescedItem = { run, consecutiveFailures: extra.consecutiveFailures, quota: extra.quota };
       if (this.queue.length === 0 && this.omitted === 0 && this.client.availableInMs() === 0) {
-        const msg = this.single({ run, consecutiveFailures: extra.consecutiveFailures });
+        const msg = this.single(item);
         try {
           // A transient failure (network, 5xx, DingTalk busy) is tried again a little later, while the budget allows;
           // msgUuid = run id makes a repeat of a message that did arrive harmless, hence 'idempotent'.
@@ -76,7 +89,7 @@ export class RobotReporter implements Reporter {
           // Blocked or out of budget after all: fall through to the queue so the report still goes out later.
         }
       }
-      this.enqueue({ run, consecutiveFailures: extra.consecutiveFailures });
+      this.enqueue(item);
       const waitS = Math.ceil(this.client.availableInMs() / 1000);
       this.logger.info({ runId: run.id, pending: this.pending, waitS }, 'robot budget used up: report queued and will be sent coalesced');
       return { sent: false, error: `ROBOT_QUEUED: robot budget (20/min) used up; report queued, sent coalesced in about ${waitS} s` };
@@ -102,7 +115,7 @@ export class RobotReporter implements Reporter {
   }
 
   private single(item: CoalescedItem): RobotMarkdown {
-    const r = renderRunReport(item.run, { publicUrl: this.publicUrl, consecutiveFailures: item.consecutiveFailures, maxFailures: this.maxFailures });
+    const r = renderRunReport(item.run, { publicUrl: this.publicUrl, consecutiveFailures: item.consecutiveFailures, maxFailures: this.maxFailures, quota: item.quota });
     return { ...r, msgUuid: item.run.id };
   }
 
@@ -159,8 +172,8 @@ export class NoRobotReporter implements Reporter {
 }
 
 /** From config: a RobotReporter when ROBOT_WEBHOOK_URL is set, otherwise a NoRobotReporter. */
-export function createRobotReporter(config: Pick<Config, 'robot' | 'publicUrl'>, deps: { logger?: Logger; fetch?: typeof fetch } = {}): RobotReporter | NoRobotReporter {
+export function createRobotReporter(config: Pick<Config, 'robot' | 'publicUrl'> & Partial<Pick<Config, 'robotReport'>>, deps: { logger?: Logger; fetch?: typeof fetch; meter?: CallMeter } = {}): RobotReporter | NoRobotReporter {
   if (!config.robot) return new NoRobotReporter();
-  const client = new RobotClient({ webhookUrl: config.robot.webhookUrl, secret: config.robot.secret, logger: deps.logger, fetch: deps.fetch });
-  return new RobotReporter({ client, publicUrl: config.publicUrl, logger: deps.logger });
+  const client = new RobotClient({ webhookUrl: config.robot.webhookUrl, secret: config.robot.secret, logger: deps.logger, fetch: deps.fetch, meter: deps.meter });
+  return new RobotReporter({ client, publicUrl: config.publicUrl, logger: deps.logger, mode: config.robotReport });
 }

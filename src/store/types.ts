@@ -11,8 +11,10 @@ export interface LedgerEntry {
   state: 'pending' | 'done';
   /** id of the write attempt that set `pending` */
   attemptId?: string;
-  /** what the pending attempt was doing */
-  op?: 'start' | 'update';
+  /** what the pending attempt was doing: creating, updating, marking a gone product, removing a gone product's instance */
+  op?: 'start' | 'update' | 'mark' | 'remove';
+  /** the product is gone from OKKI (SYNC_DELETIONS): its instance was marked, or removed (then no instanceId) */
+  gone?: 'marked' | 'deleted';
   /** ISO time of the last state change */
   syncedAt: string;
 }
@@ -64,6 +66,14 @@ export interface LeaseLock {
   token(name: string, owner: string): Promise<number | undefined>;
 }
 
+/** Month-to-date counters (metering), atomic increments shared by every process on the store. */
+export interface UsageStore {
+  /** add each delta (whole numbers ≥ 0) to the month's counter of that name, atomically */
+  add(month: string, deltas: Record<string, number>): Promise<void>;
+  /** every counter of the month (absent = 0) */
+  get(month: string): Promise<Record<string, number>>;
+}
+
 /** Which process runs a run: a run whose process is provably gone is not waited for. */
 export interface RunOwner { host: string; pid: number }
 
@@ -86,9 +96,12 @@ export interface Stores {
   /** the raw keyv (namespaced) for small extra records */
   kv: Keyv;
   ledger: Ledger;
+  /** the whole ledger, a page at a time (a sweep); memory is one page */
+  scanLedger(pageSize?: number): AsyncIterable<Array<[productNo: string, entry: LedgerEntry]>>;
   cursor: CursorStore;
   runs: RunStore;
   lock: LeaseLock;
+  usage: UsageStore;
   owners: RunOwnerStore;
   failureStreak: FailureStreakStore;
   /** OKKI push events waiting for their run */

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { ConnectorError, errorMessage } from '../errors.js';
+import { ConnectorError, ShuttingDownError, errorMessage } from '../errors.js';
 import { runContext, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Stores } from '../store/types.js';
@@ -20,7 +20,10 @@ import { RunRecovery } from './recovery.js';
 import { RunLifecycle, type LiveRun } from './lifecycle.js';
 import { RunFinisher } from './finish.js';
 import { modeOf } from './plan.js';
+import type { MirrorParts } from './mirror-parts.js';
 import { sleep } from '../sleep.js';
+import type { UsagePort, UsageReport } from '../core/metering.js';
+import { exhaustedFor, skippedRecord } from './metering.js';
 
 export { LOCK_NAME } from './lease.js';
 
@@ -44,9 +47,13 @@ export interface EngineDeps {
   writer: ProductWriter;
   stores: Stores;
   reporter?: Reporter;
+  /** metering and budgets: per-run calls, GET /usage, scheduled runs skipped when the DingTalk budget is spent */
+  usage?: UsagePort;
   metrics: Metrics;
   logger: Logger;
   now?: () => Date;
+  /** gone products, sweep and audit (SYNC_DELETIONS ...); absent: gone products are written as usual */
+  mirror?: MirrorParts;
 }
 
 interface ActiveRun extends LiveRun {
@@ -71,6 +78,7 @@ export class SyncEngine implements SyncService {
   private readonly lease: RunLease;
   private readonly recovery: RunRecovery;
   private readonly lifecycle: RunLifecycle;
+  private readonly finisher: RunFinisher;
 
   constructor(private readonly deps: EngineDeps, private readonly opts: EngineOptions) {
     this.now = deps.now ?? (() => new Date());
@@ -79,20 +87,20 @@ export class SyncEngine implements SyncService {
       has: (id) => this.inProcess.has(id), activeId: () => this.active?.record.id,
     }, opts.lockTtlMs ?? DEFAULT_LEASE_TTL_MS);
     this.recovery = new RunRecovery({ runs: stores.runs, lease: this.lease, logger, now: this.now, here: (id) => this.inProcess.has(id) });
-    const finisher = new RunFinisher({
-      runs: stores.runs, failureStreak: stores.failureStreak, lease: this.lease, reporter: deps.reporter, metrics, logger,
+    const finisher = this.finisher = new RunFinisher({
+      runs: stores.runs, failureStreak: stores.failureStreak, lease: this.lease, reporter: deps.reporter, usage: deps.usage, metrics, logger,
       now: this.now, accepting: () => this.accepting_,
     }, { saveRetryMs: opts.saveRetryMs });
     this.lifecycle = new RunLifecycle({
       source: deps.source, mapping: deps.mapping, writer: deps.writer, cursor: stores.cursor, runs: stores.runs,
-      lease: this.lease, finisher, metrics, logger, now: this.now,
+      lease: this.lease, finisher, usage: deps.usage, metrics, logger, now: this.now, mirror: deps.mirror,
     }, { lookbackSeconds: opts.lookbackSeconds, maxInFlight: opts.maxInFlight, timezone: opts.timezone });
   }
 
   get accepting(): boolean { return this.accepting_; }
 
   async trigger(req: TriggerRequest): Promise<TriggerResult> {
-    if (!this.accepting_) throw new ConnectorError('SERVICE_SHUTTING_DOWN', 'The service is shutting down; try again shortly', { status: 503 });
+    if (!this.accepting_) throw new ShuttingDownError();
     // A run whose record already says it is over (it is saving that record and releasing its lease) must not absorb a
     // trigger: the caller would be handed a finished run that never did what it asked. Wait the moment, then claim.
     while (this.active && this.active.record.status !== 'running') await this.active.freed;
@@ -100,10 +108,27 @@ export class SyncEngine implements SyncService {
     // Concurrent triggers in this process wait for the one claim under way instead of racing for the lock.
     if (this.claiming) {
       const first = await this.claiming;
+      // A scheduled tick skipped for budget absorbs other ticks, never a person's trigger: that one gets its own run.
+      if (first.status === 'skipped' && req.trigger !== 'schedule') return this.trigger(req);
       return { ...first, coalesced: true };
     }
-    this.claiming = this.claim(req);
+    this.claiming = this.skipOrClaim(req);
     try { return await this.claiming; } finally { this.claiming = undefined; }
+  }
+
+  /** A scheduled trigger while the month's DingTalk call budget is spent is recorded as skipped instead of run. */
+  private async skipOrClaim(req: TriggerRequest): Promise<TriggerResult> {
+    const quota = await exhaustedFor(req, this.deps.usage, this.deps.logger);
+    if (!quota) return this.claim(req);
+    const run = skippedRecord(newRunId(this.now()), this.now(), req, quota);
+    await this.finisher.skipped(run, quota);
+    return { runId: run.id, status: 'skipped', coalesced: false };
+  }
+
+  /** Month-to-date usage against the budgets (GET /usage). */
+  async usage(): Promise<UsageReport> {
+    if (!this.deps.usage) throw new ConnectorError('USAGE_UNAVAILABLE', 'Metering is not configured');
+    return this.deps.usage.report();
   }
 
   private async claim(req: TriggerRequest): Promise<TriggerResult> {
@@ -126,7 +151,7 @@ export class SyncEngine implements SyncService {
       await this.deps.stores.runs.put(record);
     } catch (err) {
       await this.lease.release(id).catch(() => undefined);
-      throw new ConnectorError('STORE_UNAVAILABLE', `Could not record the run: ${errorMessage(err)}`, { status: 503, cause: err });
+      throw new ConnectorError('STORE_UNAVAILABLE', `Could not record the run: ${errorMessage(err)}`, { cause: err });
     }
     const abort = new AbortController();
     // Every in-flight request of the run listens on this signal: legitimately many at once.

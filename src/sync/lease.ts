@@ -78,7 +78,7 @@ export class RunLease {
       }
       return { claimed: false, holder };
     }
-    throw new ConnectorError('SYNC_LOCK_UNAVAILABLE', 'Could not claim the sync lock', { status: 503 });
+    throw new ConnectorError('SYNC_LOCK_UNAVAILABLE', 'Could not claim the sync lock');
   }
 
   /** Renew the lease at a third of its length while the run lives; `onLost` when it was lost. Returns the stop. */

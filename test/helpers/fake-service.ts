@@ -38,7 +38,12 @@ export class FakeSyncService implements SyncService {
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly timers = new Set<NodeJS.Timeout>();
 
+  /** what GET /usage answers */
+  usageValue = { month: '2024-05', dingtalk: { calls: 1234, budget: 5000 }, robot: { messages: 87, budget: 3000 } };
+
   constructor(private readonly opts: FakeServiceOptions = {}) {}
+
+  async usage() { return structuredClone(this.usageValue); }
 
   async trigger(req: TriggerRequest): Promise<TriggerResult> {
     this.triggers.push(structuredClone(req));

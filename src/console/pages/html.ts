@@ -2,7 +2,7 @@
  * Small helpers every console page uses: escaping (which also passes the text through the secret redactor, so a
  * secret that slipped into a reason or a record can never reach a page), bilingual labels, times and numbers.
  */
-import { redact } from '../../config.js';
+import { redact } from '../../redact.js';
 
 /** HTML-escape a value for text or a quoted attribute; secrets become `***` first. */
 export function esc(value: unknown): string {

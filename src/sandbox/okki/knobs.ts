@@ -93,6 +93,8 @@ export interface OkkiKnobs {
   shortList: { fraction: number; scope: ListScope; countAs: 'short' | 'full' } | null;
   /** list pages (start_index values) that fail with `kind`, the first `times` requests for each (0 = always) */
   failPage: { pages: number[]; kind: 'http5xx' | 'timeout' | 'http429' | 'businessError'; scope: ListScope; times: number } | null;
+  /** `ignore`: /v1/product/list accepts `product_type` but does not filter by it (undocumented behaviour a client must survive) */
+  productTypeFilter: 'apply' | 'ignore';
   /** POST /v1/webhook when a callback exists: replace it (new secret) or answer code 400 (real behaviour unknown) */
   webhookCreateTwice: 'replace' | 'error';
   /** how the push emitter delivers (retry schedule, batching, duplicates, order, corruption) */
@@ -114,7 +116,7 @@ export function defaultKnobs(): OkkiKnobs {
     successCode: 200, messageKey: 'message', authFailure: 'http401',
     tokenTtlSeconds: 28_800, rejectAllTokens: false, omitExpiresIn: false, maxCount: 100, overCount: 'clamp',
     grantedScopes: ['product'], seed: 1,
-    flags: 'always', flagsAsStrings: false, deleteMode: 'remove', shortList: null, failPage: null, webhookCreateTwice: 'replace', push: defaultPushKnobs(),
+    flags: 'always', flagsAsStrings: false, deleteMode: 'remove', shortList: null, failPage: null, productTypeFilter: 'apply', webhookCreateTwice: 'replace', push: defaultPushKnobs(),
   };
 }
 
@@ -166,6 +168,7 @@ const knobsSchema = z.object({
     scope: scope.default('sweep'),
     times: z.number().int().min(0).default(0),
   }).strict().nullable(),
+  productTypeFilter: z.enum(['apply', 'ignore']),
   webhookCreateTwice: z.enum(['replace', 'error']),
   push: pushSchema,
 }).partial().strict();

@@ -112,7 +112,8 @@ export function productRoutes(ctx: ProductRoutesContext) {
       win = store.window(query);
     }
     let rows: ArrayLike<number> = win;
-    const ofType = (xs: ArrayLike<number>) => (productType ? Array.from(xs).filter((r) => store.typeOf(r) === Number(productType)) : xs);
+    // productTypeFilter 'ignore': the parameter is accepted and has no effect (a server a client must survive)
+    const ofType = (xs: ArrayLike<number>) => (productType && knobs.productTypeFilter === 'apply' ? Array.from(xs).filter((r) => store.typeOf(r) === Number(productType)) : xs);
     const short = knobs.shortList;
     let total: number | undefined;
     if (short && inScope(short.scope, start)) {
