@@ -12,5 +12,6 @@ export * from './sink-errors.js';
 export * from './writer.js';
 export * from './metering.js';
 export * from './push-queue.js';
+export * from './mirror.js';
 export * from './product-no.js';
 export * from './groups.js';

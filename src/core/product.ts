@@ -62,6 +62,13 @@ export interface ProductSource {
    * proof before it treats a group missing from the flat list as gone. Optional: without it nothing is proven gone.
    */
   groupListed?(groupId: number, opts?: { signal?: AbortSignal }): Promise<boolean>;
+  /**
+   * Every listed product, without a time window (a sweep or an audit), shift-safe like `pages`: it ends normally only
+   * when the rows seen cover the list's `data.count` and no page failed; otherwise it throws. Deleted products that
+   * OKKI still lists (enable_flag 0) are delivered like any other: the caller decides. Optional: a source without it
+   * cannot sweep or audit.
+   */
+  catalogue?(opts?: PullOptions): AsyncIterable<ProductPage>;
   /** Targeted pull by product numbers via /v1/product/info; not-found numbers come back as rejected records. */
   byProductNos(productNos: readonly string[], opts?: PullOptions): AsyncIterable<ProductPage>;
   /** The wall-clock text the source uses for an instant (SYNC_TIMEZONE, `YYYY-MM-DD HH:mm:ss`): for records and reports. */

@@ -38,10 +38,10 @@ export class CompiledGroupMapping implements GroupMapping {
   readonly fields: readonly string[];
   readonly hasMarks: boolean;
 
-  constructor(private readonly request: CompiledMapping, private readonly onDelete?: CompiledMapping) {
-    this.keyField = request.keyField;
-    this.fields = request.fields.map((f) => f.field);
-    this.hasMarks = onDelete !== undefined;
+  constructor(private readonly compiled: CompiledMapping) {
+    this.keyField = compiled.keyField;
+    this.fields = compiled.requestFields();
+    this.hasMarks = compiled.onDeleteFields().length > 0;
   }
 
   /**
@@ -49,7 +49,7 @@ export class CompiledGroupMapping implements GroupMapping {
    * group that comes back has its marks cleared, and a group's hash does not depend on its history.
    */
   map(group: GroupRecord, ctx: MappingContext): GroupMappingResult {
-    const r = this.request.map(asProduct(group), ctx);
+    const r = this.compiled.map(asProduct(group), ctx);
     if (!r.ok) return { ok: false, reason: r.rejected.reason };
     const cleared = this.clearMarks();
     if (!Object.keys(cleared).length) return { ok: true, key: r.productNo, formData: r.formData, hash: r.hash };
@@ -57,44 +57,24 @@ export class CompiledGroupMapping implements GroupMapping {
     return { ok: true, key: r.productNo, formData, hash: hashFormData(formData) };
   }
 
+  /** The `onDelete` entries for a gone group (a value that cannot be evaluated is left out, as for products). */
   markData(group: GroupRecord, ctx: MappingContext): GroupMappingResult | undefined {
-    if (!this.onDelete) return undefined;
-    const r = this.onDelete.map(asProduct(group), ctx);
-    if (!r.ok) return { ok: false, reason: `groups.onDelete: ${r.rejected.reason}` };
-    // The onDelete block is compiled with the key entry in front (the compiler needs one): it is not marked.
-    const formData = { ...r.formData };
-    delete formData[this.keyField];
-    return { ok: true, key: r.productNo, formData, hash: r.hash };
+    const formData = this.compiled.markData(asProduct(group), ctx);
+    if (!formData) return undefined;
+    return { ok: true, key: String(group.id), formData, hash: hashFormData(formData) };
   }
 
   clearMarks(): Record<string, unknown> {
-    if (!this.onDelete) return {};
-    const written = new Set(this.fields);
-    const out: Record<string, unknown> = {};
-    for (const f of this.onDelete.fields) {
-      if (f.field === this.keyField || written.has(f.field)) continue;
-      out[f.field] = f.type === 'string' ? '' : f.type === 'array' ? [] : null;
-    }
-    return out;
+    return this.compiled.clearMarks();
   }
 }
 
-/** `request[3]` in the shared compiler's messages → `groups.request[3]` (or onDelete, shifted past the key entry). */
-function renamed(problems: readonly string[], block: 'request' | 'onDelete'): string[] {
+/** The shared compiler's `request[3]` / `onDelete[3]` → `groups.request[3]` / `groups.onDelete[3]`. */
+function renamed(problems: readonly string[]): string[] {
   return problems.map((p) => {
-    const out = p.replace(/\brequest\[(\d+)\]/g, (_, i: string) => (block === 'request' ? `groups.request[${i}]` : `groups.onDelete[${Number(i) - 1}]`));
+    const out = p.replace(/(^|[^.\w])(request|onDelete)(\[\d+\]|:)/g, '$1groups.$2$3');
     return out.startsWith('groups.') ? out : `groups: ${out}`;
   });
-}
-
-function compileBlock(doc: unknown, source: string, block: 'request' | 'onDelete', problems: string[]): CompiledMapping | undefined {
-  try {
-    return new CompiledMapping(compileMapping(doc, source), source);
-  } catch (err) {
-    if (!(err instanceof MappingError)) throw err;
-    problems.push(...renamed(err.problems, block));
-    return undefined;
-  }
 }
 
 /**
@@ -117,25 +97,20 @@ export function compileGroupMapping(block: unknown, source = '(inline document)'
     return fail();
   }
   // The key is the group id itself, as text: the ledger's key and the value searched for in the form are one string.
-  let keyField: string | undefined;
   const keyEntry = request.find((e) => isPlainObject(e) && typeof e.value === 'string' && ID_VALUE.test(e.value) && typeof e.field === 'string');
-  if (keyEntry) keyField = String((keyEntry as Record<string, unknown>).field).trim();
-  else problems.push('groups: missing key field: map one entry\'s value to exactly "{id}"; the group ledger and the form searches need it');
-  if (!keyField) return fail();
-  const compiled = compileBlock({ request, keyField }, source, 'request', problems);
-
-  let onDelete: CompiledMapping | undefined;
-  if (block.onDelete !== undefined) {
-    const list = block.onDelete;
-    if (!Array.isArray(list)) problems.push('groups.onDelete: expected an array of field entries (what SYNC_DELETIONS=mark writes into a gone group\'s record)');
-    else if (list.length > 0) {
-      list.forEach((e, i) => {
-        if (isPlainObject(e) && typeof e.field === 'string' && e.field.trim() === keyField) problems.push(`groups.onDelete[${i}] (${keyField}): must not write the key field (it is how the record is found again)`);
-      });
-      // The shared compiler wants a key entry: the request's key entry goes in front, and is left out of the marks.
-      if (!problems.length) onDelete = compileBlock({ request: [keyEntry, ...list], keyField }, source, 'onDelete', problems);
-    }
+  if (!keyEntry) {
+    problems.push('groups: missing key field: map one entry\'s value to exactly "{id}"; the group ledger and the form searches need it');
+    return fail();
+  }
+  const keyField = String((keyEntry as Record<string, unknown>).field).trim();
+  let compiled: CompiledMapping | undefined;
+  try {
+    const doc = { request, keyField, ...(block.onDelete !== undefined ? { onDelete: block.onDelete } : {}) };
+    compiled = new CompiledMapping(compileMapping(doc, source), source);
+  } catch (err) {
+    if (!(err instanceof MappingError)) throw err;
+    problems.push(...renamed(err.problems));
   }
   if (problems.length || !compiled) return fail();
-  return new CompiledGroupMapping(compiled, onDelete);
+  return new CompiledGroupMapping(compiled);
 }

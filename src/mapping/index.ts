@@ -4,7 +4,7 @@
  */
 import type { Mapping } from '../core/index.js';
 import { CompiledMapping } from './mapping.js';
-import { compileMapping, readMappingFile } from './parse.js';
+import { compileMapping, readMappingFileWithWarnings } from './parse.js';
 import { compileGroupMapping, CompiledGroupMapping } from './groups.js';
 import { MappingError } from './errors.js';
 import { isPlainObject } from './values.js';
@@ -17,6 +17,7 @@ export { previewMapping, formatPreview, type PreviewItem } from './preview.js';
 export { COMPONENT_TYPES, FIELD_TYPES, type FieldType } from './coerce.js';
 export { VARIABLE_NAMES, FILTER_NAMES, GROUP_PATH_SEPARATOR } from './variables.js';
 export { FUNCTION_NAMES } from './functions.js';
+export { parseMappingText } from './file-forms.js';
 
 /**
  * Product fields that `/v1/product/list` items lack; the source fetches them from `/v1/product/info`,
@@ -48,8 +49,11 @@ export function parseMapping(json: unknown, sourceName = '(inline document)'): L
 }
 
 /** Reads and validates a mapping file. Throws MappingError (code MAPPING_INVALID) listing every problem. */
-export function loadMapping(path: string): LoadedMapping {
-  return parseMapping(readMappingFile(path), path);
+export function loadMapping(path: string, opts: { warn?: (message: string) => void } = {}): LoadedMapping {
+  const { document, warnings } = readMappingFileWithWarnings(path);
+  const mapping = parseMapping(document, path);
+  for (const w of warnings) opts.warn?.(w);
+  return mapping;
 }
 
 /** The `detailFields` to pass to `ProductSource`: referenced fields that list items do not carry. */

@@ -10,7 +10,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { startOkkiSimulator, type OkkiSimulator } from './okki/index.js';
 import { startDingtalkSimulator, type DingtalkSimulator } from './dingtalk/index.js';
-import { readMappingFile } from '../mapping/parse.js';
+import { readMappingFileWithWarnings } from '../mapping/parse.js';
 
 export interface Sandbox {
   config: Config;
@@ -42,7 +42,7 @@ export const SANDBOX_GROUP_FORM_UUID = 'FORM-SANDBOX-GROUPS';
 /** The mapping file has a `groups` block (an unreadable file is reported when the connector loads it). */
 function mappingHasGroups(path: string): boolean {
   try {
-    const doc = readMappingFile(path);
+    const doc = readMappingFileWithWarnings(path).document;
     return Boolean(doc && typeof doc === 'object' && 'groups' in doc);
   } catch { return false; }
 }

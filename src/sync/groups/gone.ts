@@ -17,9 +17,10 @@ import { DuplicateFoundError, RECORDED_GROUP_IDS, SinkRejectedError } from '../.
 import type { GroupStateStore, Ledger, LedgerEntry } from '../../store/types.js';
 import type { Logger } from '../../log.js';
 import { ConnectorError, errorCode, errorMessage } from '../../errors.js';
+import { SWEEP_CONFIRM_BODY } from '../mirror.js';
 
-/** the webhook body that confirms guarded deletions (a sweep, DESIGN "Mirror") */
-export const GROUPS_CONFIRM_BODY = '{"mode":"sweep","confirmDeletes":true}';
+/** the webhook body that confirms guarded deletions: a confirmed sweep, as for products (DESIGN "Mirror") */
+export const GROUPS_CONFIRM_BODY = SWEEP_CONFIRM_BODY;
 /** a marked record's ledger hash starts with this: a group that comes back always differs, and is rewritten */
 export const MARKED_HASH_PREFIX = 'marked:';
 

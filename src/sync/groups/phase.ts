@@ -35,13 +35,17 @@ export class GroupPhase {
   /** Before the products: write the groups, find renamed ones. Undefined for runs the groups take no part in. */
   async begin(tree: GroupTree, ctx: MappingContext, plan: RunPlan): Promise<GroupRun | undefined> {
     if (!GROUP_MODES.has(plan.mode) || !tree.records) return undefined;
-    const confirmDeletes = (plan.request as { confirmDeletes?: boolean }).confirmDeletes === true;
+    const confirmDeletes = plan.request.confirmDeletes === true;
     const mirrored = await this.deps.mirror?.run(tree, ctx, { signal: plan.signal, confirmDeletes });
     const renames = await checkRenames(tree, this.deps.state);
-    // A read of the whole list (no window start) reads the renamed groups' products anyway.
-    const reread = this.deps.productsReadGroups && renames.renamed.length > 0 && plan.window?.start !== undefined;
-    if (renames.renamed.length) this.deps.logger?.info({ groups: renames.renamed.slice(0, 20), reread }, 'groups renamed since the last run: their products are read again');
-    return new GroupRun(this.deps.source, plan, tree, renames, reread, mirrored);
+    const pending = this.deps.productsReadGroups && renames.renamed.length > 0;
+    // A run over the window without a start (the first run, a full run) reads the renamed groups' products anyway; an
+    // incremental run reads them again after its window; a sweep reads no product data, so the paths are not kept
+    // then and the next incremental run does it.
+    const readsAll = plan.window !== undefined && plan.window.start === undefined;
+    const reread = pending && plan.window?.start !== undefined;
+    if (renames.renamed.length) this.deps.logger?.info({ groups: renames.renamed.slice(0, 20), reread }, 'groups renamed since the last run');
+    return new GroupRun(this.deps.source, plan, tree, renames, reread, !pending || reread || readsAll, mirrored);
   }
 }
 
@@ -51,6 +55,8 @@ export class GroupRun {
   constructor(
     private readonly source: ProductSource, private readonly plan: RunPlan, private readonly tree: GroupTree,
     private readonly renames: RenameCheck, private readonly reread: boolean,
+    /** this run reads what a rename needs read (or there is nothing to read): its paths may be kept */
+    private readonly mayKeepPaths: boolean,
     private readonly mirrored?: { summary: GroupMirrorSummary; failures: RunFailure[] },
   ) {}
 
@@ -93,6 +99,6 @@ export class GroupRun {
       run.failuresTotal = (run.failuresTotal ?? run.failures.length) + 1;
       if (run.failures.length < MAX_RECORDED_FAILURES) run.failures.push(f);
     }
-    if (productsComplete) await this.renames.commit();
+    if (productsComplete && this.mayKeepPaths) await this.renames.commit();
   }
 }
