@@ -60,9 +60,8 @@ ${calls}
 </dl></section>`;
 }
 
-function counts(run: RunRecord): Html {
-  const c = run.counts;
-  const cell = (zh: string, en: string, n: number, id: string) => html`<tr><th>${bi(zh, en)}</th><td class="num" id="count-${id}">${n}</td></tr>`;
+function counts(c: RunRecord['counts']): Html {
+  const cell = (zh: string, en: string, n: number, id: string) => html`<tr><th>${bi(zh, en)}</th><td class="num" id="count-${id}" data-k="count-${id}">${n}</td></tr>`;
   return html`<div class="table-wrap"><table class="counts" id="counts"><tbody>
 ${cell('拉取', 'read', c.fetched, 'fetched')}${cell('新建', 'created', c.created, 'created')}${cell('更新', 'updated', c.updated, 'updated')}
 ${cell('未变', 'unchanged', c.unchanged, 'unchanged')}${cell('拒绝（搁置）', 'rejected (parked)', c.rejected, 'rejected')}${cell('失败', 'failed', c.failed, 'failed')}
@@ -71,6 +70,7 @@ ${cell('未变', 'unchanged', c.unchanged, 'unchanged')}${cell('拒绝（搁置�
 
 function failures(run: RunRecord, csrf: string): Html {
   const total = Math.max(run.failuresTotal ?? 0, run.failures.length);
+  if (run.status === 'running') return html`<h2>${bi('失败与搁置', 'Failures and parked products')}</h2><p class="muted">${bi('运行结束后列出。', 'Listed when the run ends.')}</p>`;
   if (total === 0) return html`<h2>${bi('失败与搁置', 'Failures and parked products')}</h2><p class="muted" id="no-failures">${bi('没有失败或被拒绝的产品。', 'No product failed or was rejected.')}</p>`;
   const targets = retryTargets(run);
   const rows = run.failures.map((f) => html`<tr class="failure"><td>${f.product_no ? html`<a href="/console/products?no=${encodeURIComponent(f.product_no)}">${f.product_no}</a>` : bi('（无编号）', '(no number)')}</td>
@@ -80,7 +80,7 @@ function failures(run: RunRecord, csrf: string): Html {
     : '';
   const truncated = total > run.failures.length ? html`<p class="muted">${bi(`共 ${total} 条，记录了前 ${run.failures.length} 条。`, `${total} in all; the first ${run.failures.length} were recorded.`)}</p>` : '';
   return html`<h2>${bi('失败与搁置', 'Failures and parked products')} <span class="muted">(${total})</span></h2>${retry}${truncated}
-<div class="table-wrap"><table id="failures"><thead><tr><th>${bi('产品编号', 'Product no.')}</th><th>${bi('类别', 'Kind')}</th><th>${bi('代码', 'Code')}</th><th>${bi('原因', 'Reason')}</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+<div class="table-wrap"><table id="failures" class="stack"><thead><tr><th>${bi('产品编号', 'Product no.')}</th><th>${bi('类别', 'Kind')}</th><th>${bi('代码', 'Code')}</th><th>${bi('原因', 'Reason')}</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
 function audit(run: Audited, csrf: string): Html {
@@ -101,10 +101,11 @@ ${findings > 0 && run.status !== 'running' ? html`<form class="actions" method="
 
 export function renderRunPage(d: RunPageData): string {
   const run = d.run as Audited;
+  const view = progressView(run, d.live);
   const body = html`<h1>${bi('运行', 'Run')} <code>${run.id}</code></h1>
-${run.status === 'running' ? liveBlock(progressView(run, d.live)) : ''}
+${run.status === 'running' ? liveBlock(view) : ''}
 ${run.error ? html`<p class="error" id="run-error"><code>${run.error.code}</code> ${run.error.message}</p>` : ''}
-<div class="grid">${facts(run, d.timezone)}<section class="card">${counts(run)}</section></div>
+<div class="grid">${facts(run, d.timezone)}<section class="card">${counts(view.counts)}</section></div>
 ${audit(run, d.csrf)}
 ${failures(run, d.csrf)}`;
   return page({ title: `运行 Run ${run.id}`, csrf: d.csrf, sandbox: d.sandbox, current: 'run', notice: d.notice }, body);
