@@ -42,6 +42,14 @@ export interface Config {
   trustProxy: boolean;
   /** OKKI push events (POST /webhooks/okki): on when OKKI_WEBHOOK_SECRET is set */
   push?: { secret: string; debounceMs: number };
+  /** the mirror (DESIGN "Mirror"): what gone products become, the delete guard, the sweep's schedule */
+  mirror: {
+    deletions: 'off' | 'mark' | 'delete';
+    discontinued: 'keep' | 'gone';
+    deleteMax: number;
+    /** SYNC_SWEEP_CRON; null when set to `off` */
+    sweepCron: string | null;
+  };
 }
 
 export const ROBOT_REPORT_MODES = ['changes', 'every', 'failures'] as const;
@@ -70,6 +78,10 @@ const DEFAULTS = {
   SYNC_CRON: '*/10 * * * *',
   SYNC_TIMEZONE: 'Asia/Shanghai',
   SYNC_LOOKBACK: '00:30:01',
+  SYNC_DELETIONS: 'off',
+  SYNC_DISCONTINUED: 'keep',
+  SYNC_DELETE_MAX: '20',
+  SYNC_SWEEP_CRON: '0 3 * * *',
   MAPPING_FILE: 'manifest/mapping.json',
   DINGTALK_MONTHLY_CALL_BUDGET: '5000',
   ROBOT_MONTHLY_MESSAGE_BUDGET: '3000',
@@ -190,6 +202,15 @@ export function loadConfig(env: Env = process.env): Config {
   if (pushSecret !== undefined && !keyFromSecret(pushSecret)) problems.push('OKKI_WEBHOOK_SECRET: expected the security_config OKKI returned when the callback was created (base64 of 32 bytes; npm run okki:subscribe prints it)');
   const pushDebounceMs = check('PUSH_DEBOUNCE_MS', intIn('PUSH_DEBOUNCE_MS', 0, 60_000), read(env, 'PUSH_DEBOUNCE_MS') ?? '500');
 
+  const deletions = get('SYNC_DELETIONS').trim().toLowerCase();
+  if (!['off', 'mark', 'delete'].includes(deletions)) problems.push('SYNC_DELETIONS: expected off, mark or delete');
+  const discontinued = get('SYNC_DISCONTINUED').trim().toLowerCase();
+  if (!['keep', 'gone'].includes(discontinued)) problems.push('SYNC_DISCONTINUED: expected keep or gone');
+  const deleteMax = check('SYNC_DELETE_MAX', intIn('SYNC_DELETE_MAX', 0, 1_000_000), get('SYNC_DELETE_MAX'));
+  const sweepCron = get('SYNC_SWEEP_CRON').trim();
+  const sweepOff = /^off$/i.test(sweepCron);
+  if (!sweepOff && !cron.validate(sweepCron)) problems.push('SYNC_SWEEP_CRON: expected a cron expression with five or six fields, e.g. 0 3 * * *, or off');
+
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -226,6 +247,10 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: metricsToken?.trim(),
     trustProxy: /^(1|true|yes)$/i.test(trustProxy?.trim() ?? ''),
     push: pushSecret ? { secret: pushSecret, debounceMs: pushDebounceMs } : undefined,
+    mirror: {
+      deletions: deletions as Config['mirror']['deletions'], discontinued: discontinued as Config['mirror']['discontinued'],
+      deleteMax, sweepCron: sweepOff ? null : sweepCron,
+    },
   };
 }
 

@@ -13,7 +13,11 @@ import { RobotClient, RobotReporter } from './robot/index.js';
 import { LedgerWriter } from './sync/writer.js';
 import { SyncEngine } from './sync/engine.js';
 import type { Stores } from './store/types.js';
-import type { Mapping, ProductSource, PullOptions, PushQueue, Reporter } from './core/index.js';
+import type { Mapping, ProductSink, ProductSource, PullOptions, PushQueue, Reporter } from './core/index.js';
+import { ConfigError } from './errors.js';
+import { buildGroupTree } from './okki/groups.js';
+import { GoneActor } from './sync/gone.js';
+import type { MirrorParts } from './sync/mirror-parts.js';
 import { PushDrainer } from './push/drainer.js';
 import { pushMetrics, type PushMetrics } from './push/metrics.js';
 import { quietPushRuns } from './push/quiet-reporter.js';
@@ -59,8 +63,20 @@ function withDetailFields(source: ProductSource, detailFields: readonly string[]
     groups: (opts) => source.groups(opts),
     pages: (window, opts) => source.pages(window, pull(opts)),
     byProductNos: (productNos, opts) => source.byProductNos(productNos, pull(opts)),
+    // Not bound: a sweep reads keys only (no detail calls); an audit asks for the fields itself.
+    ...(source.catalogue ? { catalogue: (opts?: PullOptions) => source.catalogue!(opts) } : {}),
     formatTime: (instant) => source.formatTime(instant),
   };
+}
+
+/** Gone products, sweep and audit. SYNC_DELETIONS=mark needs something to write: the mapping's onDelete entries. */
+function mirrorParts(config: Config, p: { mapping: Mapping; sink: ProductSink; stores: Stores; detailFields: readonly string[]; logger: Logger }): MirrorParts {
+  const { mapping, sink, stores } = p;
+  if (config.mirror.deletions === 'mark' && !mapping.markData?.({ product_no: 'P' }, { groups: buildGroupTree([]), now: new Date(), timezone: config.sync.timezone })) {
+    throw new ConfigError([`SYNC_DELETIONS: mark writes the mapping's "onDelete" entries, and ${config.mappingFile} has none (add e.g. "onDelete": [{"field": "selectField_status", "label": "状态", "value": "已停用"}])`]);
+  }
+  const actor = new GoneActor({ ledger: stores.ledger, sink, mapping, keyField: mapping.keyField, policy: config.mirror, logger: p.logger });
+  return { actor, sink, ledger: stores.ledger, scanLedger: stores.scanLedger, detailFields: p.detailFields };
 }
 
 export async function buildConnector(config: Config, opts: BuildOptions): Promise<Connector> {
@@ -73,7 +89,10 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
   const usage = new UsageMeter({ store: stores.usage, timezone: config.sync.timezone, budgets: config.budgets, metrics, logger });
   const source = withDetailFields(createOkkiSource({ ...config.okki, timezone: config.sync.timezone }, { logger, metrics, meter: usage }), detailFields);
   const sink = createYidaSink({ dingtalk: config.dingtalk, yida: config.yida }, { logger, metrics, meter: usage });
-  const writer = new LedgerWriter({ ledger: stores.ledger, sink, keyField: mapping.keyField, logger, metrics, searchLagMs: config.yida.searchLagSeconds * 1000 });
+  const writer = new LedgerWriter({
+    ledger: stores.ledger, sink, keyField: mapping.keyField, logger, metrics, searchLagMs: config.yida.searchLagSeconds * 1000, clearMarks: mapping.clearMarks?.(),
+  });
+  const mirror = mirrorParts(config, { mapping, sink, stores, detailFields, logger });
   const reporter: RobotReporter | undefined = config.robot
     ? new RobotReporter({
       client: new RobotClient({ webhookUrl: config.robot.webhookUrl, secret: config.robot.secret, logger, meter: usage }),
@@ -81,7 +100,7 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
     })
     : undefined;
   const engine = new SyncEngine(
-    { source, mapping, writer, stores, reporter: reporter && quietPushRuns(reporter), usage, metrics, logger },
+    { source, mapping, writer, stores, reporter: reporter && quietPushRuns(reporter), usage, metrics, logger, mirror },
     {
       lookbackSeconds: config.sync.lookbackSeconds, timezone: config.sync.timezone,
       maxInFlight: Math.max(32, config.yida.concurrency * 4),

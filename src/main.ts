@@ -35,8 +35,12 @@ async function main(): Promise<void> {
   const coordinator = connector.stores.kind === 'redis' ? createCronCoordinator(connector.stores.lock, `replica-${process.pid}`) : undefined;
   const task = startSchedule(connector.engine, { cron: config.sync.cron, timezone: config.sync.timezone, coordinator }, logger);
   nextRun = () => task.getNextRun();
+  // The nightly sweep finds products deleted in OKKI; with SYNC_DELETIONS=off it would change nothing, so it is not run.
+  const sweepTask = config.mirror.sweepCron && config.mirror.deletions !== 'off'
+    ? startSchedule(connector.engine, { cron: config.mirror.sweepCron, timezone: config.sync.timezone, coordinator, mode: 'sweep', name: 'okki-yida-sweep' }, logger)
+    : undefined;
 
-  logger.info({ url: http.url, cron: config.sync.cron, store: connector.stores.kind, sandbox: config.sandbox, mapping: config.mappingFile, push: Boolean(connector.push) }, 'okki-yida-connector listening');
+  logger.info({ url: http.url, cron: config.sync.cron, sweepCron: sweepTask ? config.mirror.sweepCron : null, store: connector.stores.kind, sandbox: config.sandbox, mapping: config.mappingFile, push: Boolean(connector.push) }, 'okki-yida-connector listening');
   if (sandbox) {
     sandbox.pushTo(http.url);
     sandbox.announce(http.url);
@@ -50,6 +54,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down: no new triggers, letting in-flight writes settle');
     await task.stop();
+    await sweepTask?.stop();
     consoleHandle.close();
     const drained = connector.push?.drainer.stop();
     await connector.engine.shutdown();

@@ -121,7 +121,8 @@ describe('OKKI push end to end (the simulator pushes to the service)', function 
     expect(sims.okki.push.deliveries.map((d) => [d.biz[0].biz_type, d.state])).to.deep.equal([['xiaoman.crm.product.delete', 'delivered']]);
     const list = await eventually('the push run', async () => { const l = await settledPushRuns(svc); return l && l[0]?.deletedProductNos?.[0] === no ? l : undefined; });
     expect(list[0]).to.include({ status: 'succeeded', mode: 'targeted' });
-    expect(list[0].gone).to.deep.equal([no]);
+    expect(list[0].gone?.found).to.deep.equal({ count: 1, product_nos: [no] });
+    expect(list[0].gone).to.include({ kept: 1, deleted: 0, marked: 0 });
     expect(list[0].counts).to.include({ rejected: 0, created: 0, updated: 0 });
     expect(instancesByProductNo(sims.dt).get(no)).to.equal(1);
     expect(sims.dt.requests().slice(writesBefore).filter((r) => /yida\.(start|update|delete)/.test(r.api ?? ''))).to.deep.equal([]);
@@ -137,7 +138,7 @@ describe('OKKI push end to end (the simulator pushes to the service)', function 
       sims.okki.catalog.delete([no]);
       await sims.okki.push.settled();
       expect(sims.okki.push.deliveries.map((d) => d.biz[0].biz_type)).to.deep.equal(['xiaoman.crm.product.delete', 'xiaoman.crm.product.update']);
-      const list = await eventually('the push runs', async () => { const l = await settledPushRuns(svc); return l && (l[0]?.gone ?? []).includes(no) ? l : undefined; });
+      const list = await eventually('the push runs', async () => { const l = await settledPushRuns(svc); return l && (l[0]?.gone?.found.product_nos ?? []).includes(no) ? l : undefined; });
       expect(list[0].counts).to.include({ rejected: 0, created: 0, updated: 0 });
       expect(sims.dt.requests().slice(writesBefore).filter((r) => /yida\.(start|update)/.test(r.api ?? ''))).to.deep.equal([]);
       expect(instancesByProductNo(sims.dt).get(no)).to.equal(1);

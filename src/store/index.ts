@@ -19,6 +19,7 @@ import { createLeaseLock } from './lock.js';
 import { KeyvCursorStore } from './cursor.js';
 import { createRunStore } from './runs.js';
 import { KeyvLedger } from './ledger.js';
+import { createLedgerScan } from './ledger-scan.js';
 import { createUsageStore } from './usage.js';
 import { createAtomicKv } from './atomic.js';
 import { KeyvRunOwnerStore, KeyvFailureStreakStore } from './run-owners.js';
@@ -47,6 +48,7 @@ export async function createStores(store: Config['store'], deps: StoreDeps = {})
       kind: backend.kind,
       kv: backend.kv,
       ledger: new KeyvLedger(createAtomicKv(backend, backend.kv)),
+      scanLedger: createLedgerScan(backend),
       cursor: new KeyvCursorStore(backend.kv),
       runs: createRunStore(backend, { maxRuns: deps.maxRuns }),
       lock: createLeaseLock(backend),

@@ -32,6 +32,8 @@ export const $yida = {
   GetInstanceIdListHeaders: named<typeof yidaMod.GetInstanceIdListHeaders>(yidaMod, 'GetInstanceIdListHeaders'),
   GetInstancesRequest: named<typeof yidaMod.GetInstancesRequest>(yidaMod, 'GetInstancesRequest'),
   GetInstancesHeaders: named<typeof yidaMod.GetInstancesHeaders>(yidaMod, 'GetInstancesHeaders'),
+  DeleteInstanceRequest: named<typeof yidaMod.DeleteInstanceRequest>(yidaMod, 'DeleteInstanceRequest'),
+  DeleteInstanceHeaders: named<typeof yidaMod.DeleteInstanceHeaders>(yidaMod, 'DeleteInstanceHeaders'),
 };
 export const OpenApiConfig = named<typeof openapiMod.Config>(openapiMod, 'Config');
 export const RuntimeOptions = named<typeof teaUtilMod.RuntimeOptions>(teaUtilMod, 'RuntimeOptions');
