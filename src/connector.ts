@@ -15,7 +15,6 @@ import { SyncEngine } from './sync/engine.js';
 import type { Stores } from './store/types.js';
 import type { Mapping, ProductSink, ProductSource, PullOptions, PushQueue, Reporter } from './core/index.js';
 import { ConfigError } from './errors.js';
-import { buildGroupTree } from './okki/groups.js';
 import { GoneActor } from './sync/gone.js';
 import type { MirrorParts } from './sync/mirror-parts.js';
 import { PushDrainer } from './push/drainer.js';
@@ -72,7 +71,7 @@ function withDetailFields(source: ProductSource, detailFields: readonly string[]
 /** Gone products, sweep and audit. SYNC_DELETIONS=mark needs something to write: the mapping's onDelete entries. */
 function mirrorParts(config: Config, p: { mapping: Mapping; sink: ProductSink; stores: Stores; detailFields: readonly string[]; logger: Logger }): MirrorParts {
   const { mapping, sink, stores } = p;
-  if (config.mirror.deletions === 'mark' && !mapping.markData?.({ product_no: 'P' }, { groups: buildGroupTree([]), now: new Date(), timezone: config.sync.timezone })) {
+  if (config.mirror.deletions === 'mark' && !mapping.onDeleteFields?.().length) {
     throw new ConfigError([`SYNC_DELETIONS: mark writes the mapping's "onDelete" entries, and ${config.mappingFile} has none (add e.g. "onDelete": [{"field": "selectField_status", "label": "状态", "value": "已停用"}])`]);
   }
   const actor = new GoneActor({ ledger: stores.ledger, sink, mapping, keyField: mapping.keyField, policy: config.mirror, logger: p.logger });
@@ -83,7 +82,7 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
   const { logger } = opts;
   const metrics = opts.metrics ?? createMetrics();
   // The mapping is read first: a bad mapping file stops start-up before anything connects.
-  const mapping = loadMapping(config.mappingFile);
+  const mapping = loadMapping(config.mappingFile, { warn: (message) => logger.warn({ mapping: config.mappingFile }, message) });
   const detailFields = detailFieldsFor(mapping);
   const stores = await createStores(config.store, { logger });
   const usage = new UsageMeter({ store: stores.usage, timezone: config.sync.timezone, budgets: config.budgets, metrics, logger });

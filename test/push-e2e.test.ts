@@ -161,3 +161,37 @@ describe('OKKI push end to end (the simulator pushes to the service)', function 
     expect(robotText(sims.dt.robotMessages().at(-1)!.body)).to.include('1');
   });
 });
+
+describe('OKKI push end to end with SYNC_DELETIONS=delete', function () {
+  this.timeout(120_000);
+  let sims: Sims;
+  let svc: InProcessService;
+  let tmp: ReturnType<typeof tempDir>;
+  const secret = newSecurityConfig();
+
+  before(async () => {
+    sims = await startSims();
+    tmp = tempDir('push-e2e-del-');
+    svc = await startInProcess(sims, liveEnv(sims, { STORE_URL: `sqlite://${join(tmp.dir, 's.sqlite')}`, OKKI_WEBHOOK_SECRET: secret, PUSH_DEBOUNCE_MS: '150', SYNC_DELETIONS: 'delete' }));
+    sims.okki.push.configure({ callbackUrl: `${svc.url}/webhooks/okki`, securityConfig: secret });
+    const first = await svc.post({ mode: 'full', wait: true });
+    expect(first.json.status).to.equal('succeeded');
+  });
+  after(async () => {
+    await svc?.close();
+    await sims?.close();
+    tmp?.remove();
+  });
+
+  it('a product deleted in OKKI loses its Yida instance; restored, it gets a new one', async () => {
+    const no = [...sims.okki.catalog.all()][2].product_no as string;
+    expect(instancesByProductNo(sims.dt).get(no)).to.equal(1);
+    sims.okki.catalog.delete([no]);
+    await eventually('the instance removed', () => (instancesByProductNo(sims.dt).has(no) ? undefined : true), 20_000, 50);
+    const list = await eventually('the push run', () => settledPushRuns(svc));
+    expect(list[0].gone).to.include({ deleted: 1 });
+    expect(list[0].counts.deleted).to.equal(1);
+    sims.okki.catalog.restore([no]);
+    await eventually('a new instance', () => (instancesByProductNo(sims.dt).get(no) === 1 ? true : undefined), 20_000, 50);
+  });
+});

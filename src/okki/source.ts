@@ -199,8 +199,11 @@ export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {
   async function* byProductNos(productNos: readonly string[], opts: PullOptions = {}): AsyncGenerator<ProductPage> {
     const unique = productNoList(productNos);
     let index = 0;
-    for (let i = 0; i < unique.length; i += cfg.pageSize) {
-      const chunk = unique.slice(i, i + cfg.pageSize);
+    // One detail call per product: handed on in slices, so the first writes start after a slice's calls, not a page's
+    // (a push run's latency), and the pipeline's read-ahead keeps the next slices' calls in flight meanwhile.
+    const slice = Math.min(cfg.pageSize, DETAIL_SLICE);
+    for (let i = 0; i < unique.length; i += slice) {
+      const chunk = unique.slice(i, i + slice);
       const results = await Promise.all(chunk.map((no) => info(no, { signal: opts.signal })));
       const items: OkkiProduct[] = [];
       const rejected: RejectedRecord[] = [];
