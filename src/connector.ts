@@ -82,7 +82,7 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
   const { logger } = opts;
   const metrics = opts.metrics ?? createMetrics();
   // The mapping is read first: a bad mapping file stops start-up before anything connects.
-  const mapping = loadMapping(config.mappingFile);
+  const mapping = loadMapping(config.mappingFile, { warn: (message) => logger.warn({ mapping: config.mappingFile }, message) });
   const detailFields = detailFieldsFor(mapping);
   const stores = await createStores(config.store, { logger });
   const usage = new UsageMeter({ store: stores.usage, timezone: config.sync.timezone, budgets: config.budgets, metrics, logger });

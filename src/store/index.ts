@@ -24,6 +24,7 @@ import { createUsageStore } from './usage.js';
 import { createAtomicKv } from './atomic.js';
 import { KeyvRunOwnerStore, KeyvFailureStreakStore } from './run-owners.js';
 import { createPushQueue } from './push-queue.js';
+import { startSqlitePruner } from './sqlite-prune.js';
 
 export { StoreUnavailableError, StoreArgumentError, DEFAULT_NAMESPACE } from './keyv.js';
 export { CursorCorruptError } from './cursor.js';
@@ -38,11 +39,14 @@ export interface StoreDeps {
   opTimeoutMs?: number;
   /** run history kept (default 200) */
   maxRuns?: number;
+  /** sqlite: how often expired records are deleted (default hourly) */
+  pruneIntervalMs?: number;
 }
 
 export async function createStores(store: Config['store'], deps: StoreDeps = {}): Promise<Stores> {
   const backendOpts: BackendOptions = { logger: deps.logger, namespace: deps.namespace, opTimeoutMs: deps.opTimeoutMs };
   const backend = await openBackend(store, backendOpts);
+  const pruner = backend.sql ? startSqlitePruner(backend.sql, { intervalMs: deps.pruneIntervalMs, logger: deps.logger }) : undefined;
   try {
     return {
       kind: backend.kind,
@@ -57,9 +61,11 @@ export async function createStores(store: Config['store'], deps: StoreDeps = {})
       failureStreak: new KeyvFailureStreakStore(backend.kv),
       pushQueue: createPushQueue(backend),
       ping: () => backend.ping(),
-      close: () => backend.close(),
+      prune: () => pruner?.prune() ?? Promise.resolve(0),
+      close: () => { pruner?.stop(); return backend.close(); },
     };
   } catch (err) {
+    pruner?.stop();
     await backend.close();
     throw err;
   }

@@ -108,5 +108,7 @@ export interface Stores {
   pushQueue: PushQueue;
   /** true when the backing store answers */
   ping(): Promise<boolean>;
+  /** delete expired records now (sqlite; also done hourly by itself); Redis expires keys on its own: 0 */
+  prune(): Promise<number>;
   close(): Promise<void>;
 }
