@@ -39,7 +39,8 @@ export async function startSandbox(base: Config, opts: SandboxOptions): Promise<
   const okki = await startOkkiSimulator({ seed: opts.seed ?? 20261125, products: opts.products ?? 300 });
   const robotToken = `sandbox-robot-${randomBytes(8).toString('hex')}`;
   const robotSecret = `SEC${randomBytes(16).toString('hex')}`;
-  const dingtalk = await startDingtalkSimulator({ robots: [{ accessToken: robotToken, secret: robotSecret, name: 'sandbox' }] });
+  // YIDA_TARGET=form: the simulated product form is a plain form (batch writes) rather than a process form
+  const dingtalk = await startDingtalkSimulator({ robots: [{ accessToken: robotToken, secret: robotSecret, name: 'sandbox' }], formKind: base.yida.target === 'form' ? 'plain' : 'process' });
 
   // The simulators start empty every time, so a ledger or cursor kept from an earlier run would point at instances
   // that no longer exist. The sandbox therefore always works on a store of its own, fresh at each start and removed
@@ -60,6 +61,7 @@ export async function startSandbox(base: Config, opts: SandboxOptions): Promise<
     push: { secret: base.push?.secret ?? randomBytes(32).toString('base64'), debounceMs: base.push?.debounceMs ?? 500 },
   };
   const local = (url: string) => url.replace('://0.0.0.0', '://127.0.0.1');
+  const instancesPath = base.yida.target === 'form' ? '/__sim/forms/instances' : '/__sim/instances';
 
   return {
     config, okki, dingtalk,
@@ -76,12 +78,12 @@ export async function startSandbox(base: Config, opts: SandboxOptions): Promise<
         ` Built-in simulators on loopback with ${okki.catalog.size} seeded products.`,
         ` Operator console:    ${svc}/console   (no key needed in sandbox mode unless WEBHOOK_API_KEY is set)`,
         ` Trigger a sync:      curl -X POST ${svc}/webhooks/yida/sync -H 'Content-Type: application/json' -d '{}'`,
-        ` Yida instances:      ${dingtalk.url}/__sim/instances`,
+        ` Yida instances:      ${dingtalk.url}${instancesPath}`,
         ` Robot messages:      ${dingtalk.url}/__sim/robot/messages`,
         ` OKKI products:       ${okki.url}/__sim/products`,
         ` OKKI push is on: a product changed in the OKKI simulator reaches Yida in a second or two. Try it:`,
         `   curl -X POST ${okki.url}/__sim/edit -H 'Content-Type: application/json' -d '{"product_no":"${sample}","name":"改个名字"}'`,
-        `   curl -s ${dingtalk.url}/__sim/instances | grep -o '"[^"]*改个名字[^"]*"'`,
+        `   curl -s ${dingtalk.url}${instancesPath} | grep -o '"[^"]*改个名字[^"]*"'`,
         `   (deliveries: ${okki.url}/__sim/push/deliveries; push runs: ${svc}/ and GET /runs)`,
         ` Store:               ${store.url} (fresh; removed at exit)`,
         ...(opts.storeUrlSet ? [' STORE_URL is ignored in sandbox mode: the simulators start empty, so the sandbox keeps its own store.'] : []),

@@ -32,6 +32,21 @@ export const $yida = {
   GetInstanceIdListHeaders: named<typeof yidaMod.GetInstanceIdListHeaders>(yidaMod, 'GetInstanceIdListHeaders'),
   GetInstancesRequest: named<typeof yidaMod.GetInstancesRequest>(yidaMod, 'GetInstancesRequest'),
   GetInstancesHeaders: named<typeof yidaMod.GetInstancesHeaders>(yidaMod, 'GetInstancesHeaders'),
+  // plain forms (YIDA_TARGET=form)
+  BatchSaveFormDataRequest: named<typeof yidaMod.BatchSaveFormDataRequest>(yidaMod, 'BatchSaveFormDataRequest'),
+  BatchSaveFormDataHeaders: named<typeof yidaMod.BatchSaveFormDataHeaders>(yidaMod, 'BatchSaveFormDataHeaders'),
+  SaveFormDataRequest: named<typeof yidaMod.SaveFormDataRequest>(yidaMod, 'SaveFormDataRequest'),
+  SaveFormDataHeaders: named<typeof yidaMod.SaveFormDataHeaders>(yidaMod, 'SaveFormDataHeaders'),
+  BatchUpdateFormDataByInstanceMapRequest: named<typeof yidaMod.BatchUpdateFormDataByInstanceMapRequest>(yidaMod, 'BatchUpdateFormDataByInstanceMapRequest'),
+  BatchUpdateFormDataByInstanceMapHeaders: named<typeof yidaMod.BatchUpdateFormDataByInstanceMapHeaders>(yidaMod, 'BatchUpdateFormDataByInstanceMapHeaders'),
+  UpdateFormDataRequest: named<typeof yidaMod.UpdateFormDataRequest>(yidaMod, 'UpdateFormDataRequest'),
+  UpdateFormDataHeaders: named<typeof yidaMod.UpdateFormDataHeaders>(yidaMod, 'UpdateFormDataHeaders'),
+  SearchFormDataSecondGenerationRequest: named<typeof yidaMod.SearchFormDataSecondGenerationRequest>(yidaMod, 'SearchFormDataSecondGenerationRequest'),
+  SearchFormDataSecondGenerationHeaders: named<typeof yidaMod.SearchFormDataSecondGenerationHeaders>(yidaMod, 'SearchFormDataSecondGenerationHeaders'),
+  BatchGetFormDataByIdListRequest: named<typeof yidaMod.BatchGetFormDataByIdListRequest>(yidaMod, 'BatchGetFormDataByIdListRequest'),
+  BatchGetFormDataByIdListHeaders: named<typeof yidaMod.BatchGetFormDataByIdListHeaders>(yidaMod, 'BatchGetFormDataByIdListHeaders'),
+  DeleteFormDataRequest: named<typeof yidaMod.DeleteFormDataRequest>(yidaMod, 'DeleteFormDataRequest'),
+  DeleteFormDataHeaders: named<typeof yidaMod.DeleteFormDataHeaders>(yidaMod, 'DeleteFormDataHeaders'),
 };
 export const OpenApiConfig = named<typeof openapiMod.Config>(openapiMod, 'Config');
 export const RuntimeOptions = named<typeof teaUtilMod.RuntimeOptions>(teaUtilMod, 'RuntimeOptions');
