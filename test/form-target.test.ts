@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import { FIELDS, liveEnv, startInProcess, startSims, tempDir, type InProcessService, type Sims } from './helpers/e2e.js';
 import type { RunRecord } from '../src/core/index.js';
+import { loadConfig } from '../src/config.js';
 
 const KEY = FIELDS.productNo;
 
@@ -179,5 +180,17 @@ describe('form target (YIDA_TARGET=form), e2e', function () {
     const refused = sim.dt.requests({ api: 'yida.searchFormDataSecondGeneration' }).filter((q) => q.status !== 200);
     expect(refused.length, 'at most one refused page').to.be.at.most(1);
     expect(searches(sim), 'the scan took several slices').to.be.greaterThan(4);
+  });
+
+  it('YIDA_TARGET and YIDA_BATCH_SIZE are validated, naming the variable', () => {
+    const base = { SANDBOX: '1' };
+    expect(loadConfig(base).yida).to.include({ target: 'process', batchSize: 100 });
+    expect(loadConfig({ ...base, YIDA_TARGET: 'Form', YIDA_BATCH_SIZE: '25' }).yida).to.include({ target: 'form', batchSize: 25 });
+    for (const [name, value] of [['YIDA_TARGET', 'table'], ['YIDA_BATCH_SIZE', '0'], ['YIDA_BATCH_SIZE', '101'], ['YIDA_BATCH_SIZE', 'ten']]) {
+      let err: any;
+      try { loadConfig({ ...base, [name]: value }); } catch (e) { err = e; }
+      expect(err?.code, `${name}=${value}`).to.equal('CONFIG_INVALID');
+      expect(err.message).to.include(name).and.not.include(`=${value}`);
+    }
   });
 });
