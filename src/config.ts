@@ -8,12 +8,15 @@ import cron from 'node-cron';
 import { ConfigError } from './errors.js';
 import { isValidTimeZone } from './time.js';
 import { keyFromSecret } from './push/codec.js';
+import { httpsOrLoopback, isLoopbackHost } from './config-rules.js';
 
 export type Env = Record<string, string | undefined>;
 
 export interface Config {
   port: number;
   host: string;
+  /** HTTP_KEEP_ALIVE_TIMEOUT in ms: idle keep-alive connections live longer than a balancer's idle timeout */
+  keepAliveTimeoutMs: number;
   /** true when the built-in simulators stand in for OKKI and DingTalk */
   sandbox: boolean;
   /** why sandbox mode is on (for the start-up banner) */
@@ -46,6 +49,14 @@ export interface Config {
   trustProxy: boolean;
   /** OKKI push events (POST /webhooks/okki): on when OKKI_WEBHOOK_SECRET is set */
   push?: { secret: string; debounceMs: number };
+  /** the mirror (DESIGN "Mirror"): what gone products become, the delete guard, the sweep's schedule */
+  mirror: {
+    deletions: 'off' | 'mark' | 'delete';
+    discontinued: 'keep' | 'gone';
+    deleteMax: number;
+    /** SYNC_SWEEP_CRON; null when set to `off` */
+    sweepCron: string | null;
+  };
 }
 
 export const ROBOT_REPORT_MODES = ['changes', 'every', 'failures'] as const;
@@ -59,7 +70,7 @@ export const SECRET_VARIABLES = [
 
 const DEFAULTS = {
   PORT: '3000',
-  HOST: '0.0.0.0',
+  HTTP_KEEP_ALIVE_TIMEOUT: '65',
   OKKI_BASE_URL: 'https://api-sandbox.xiaoman.cn',
   OKKI_SCOPE: 'product',
   OKKI_PAGE_SIZE: '100',
@@ -74,6 +85,10 @@ const DEFAULTS = {
   SYNC_CRON: '*/10 * * * *',
   SYNC_TIMEZONE: 'Asia/Shanghai',
   SYNC_LOOKBACK: '00:30:01',
+  SYNC_DELETIONS: 'off',
+  SYNC_DISCONTINUED: 'keep',
+  SYNC_DELETE_MAX: '20',
+  SYNC_SWEEP_CRON: '0 3 * * *',
   MAPPING_FILE: 'manifest/mapping.json',
   DINGTALK_MONTHLY_CALL_BUDGET: '5000',
   ROBOT_MONTHLY_MESSAGE_BUDGET: '3000',
@@ -124,20 +139,25 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const port = check('PORT', intIn('PORT', 0, 65535), get('PORT'));
-  const host = get('HOST');
+  const keepAliveSeconds = check('HTTP_KEEP_ALIVE_TIMEOUT', intIn('HTTP_KEEP_ALIVE_TIMEOUT', 1, 3600), get('HTTP_KEEP_ALIVE_TIMEOUT'));
 
+  // Sandbox mode only when no credential variable at all is set (or SANDBOX=1): a deployment that set some of them and
+  // lost others (a missing secret mount) must stop and say which, not start a simulator with an open webhook.
   const sandboxForced = /^(1|true|yes)$/i.test(read(env, 'SANDBOX') ?? '');
-  const credVars = ['OKKI_CLIENT_ID', 'OKKI_CLIENT_SECRET', 'DINGTALK_APP_KEY', 'DINGTALK_APP_SECRET'] as const;
-  const anyCreds = credVars.some((v) => read(env, v) !== undefined);
-  const sandbox = sandboxForced || !anyCreds;
-  const sandboxReason = sandboxForced ? 'SANDBOX=1' : !anyCreds ? 'no OKKI/DingTalk credentials are set' : undefined;
-
+  const credVars = ['OKKI_CLIENT_ID', 'OKKI_CLIENT_SECRET', 'DINGTALK_APP_KEY', 'DINGTALK_APP_SECRET', 'YIDA_APP_TYPE', 'YIDA_SYSTEM_TOKEN', 'YIDA_USER_ID', 'YIDA_FORM_UUID'] as const;
+  const setCreds = credVars.filter((v) => read(env, v) !== undefined);
+  const sandbox = sandboxForced || setCreds.length === 0;
+  const sandboxReason = sandboxForced ? 'SANDBOX=1' : setCreds.length === 0 ? 'no OKKI/DingTalk/Yida credentials are set' : undefined;
   if (!sandbox) {
-    const required = [...credVars, 'YIDA_APP_TYPE', 'YIDA_SYSTEM_TOKEN', 'YIDA_USER_ID', 'YIDA_FORM_UUID'];
-    for (const v of required) if (read(env, v) === undefined) problems.push(`${v}: required when OKKI/DingTalk credentials are set (unset all of them, or set SANDBOX=1, for sandbox mode)`);
+    const given = `${setCreds.join(', ')} ${setCreds.length === 1 ? 'is' : 'are'} set`;
+    for (const v of credVars) if (!setCreds.includes(v)) problems.push(`${v}: required, because ${given} (set all of them; or none, or SANDBOX=1, for sandbox mode)`);
   }
+  // The simulators' open webhook stays on this machine unless HOST says otherwise.
+  const host = read(env, 'HOST')?.trim() ?? (sandbox ? '127.0.0.1' : '0.0.0.0');
 
   const okkiBaseUrl = check('OKKI_BASE_URL', httpUrl('OKKI_BASE_URL'), get('OKKI_BASE_URL'));
+  // Outside sandbox mode credentials and tokens travel to these: https, except to a loopback fake (tests, local proxies).
+  if (!sandbox && okkiBaseUrl !== undefined && !httpsOrLoopback(okkiBaseUrl)) problems.push('OKKI_BASE_URL: expected an https URL (plain http only to a loopback host: 127.0.0.0/8 or [::1])');
   const pageSize = check('OKKI_PAGE_SIZE', intIn('OKKI_PAGE_SIZE', 1, 1000), get('OKKI_PAGE_SIZE'));
   const okkiQps = check('OKKI_QPS', numIn('OKKI_QPS', 0.1, 1000), get('OKKI_QPS'));
 
@@ -145,6 +165,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (!/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(endpoint)) problems.push('DINGTALK_ENDPOINT: expected host[:port] without a scheme, e.g. api.dingtalk.com or 127.0.0.1:8080');
   const protocol = get('DINGTALK_PROTOCOL').trim().toLowerCase();
   if (protocol !== 'http' && protocol !== 'https') problems.push('DINGTALK_PROTOCOL: expected http or https');
+  else if (!sandbox && protocol === 'http' && !isLoopbackHost(endpoint.replace(/:\d{1,5}$/, ''))) problems.push('DINGTALK_PROTOCOL: expected https (http only with a loopback DINGTALK_ENDPOINT: 127.0.0.0/8 or [::1])');
 
   const yidaQps = check('YIDA_QPS', numIn('YIDA_QPS', 0.1, 1000), get('YIDA_QPS'));
   const concurrency = check('YIDA_CONCURRENCY', intIn('YIDA_CONCURRENCY', 1, 256), get('YIDA_CONCURRENCY'));
@@ -157,6 +178,7 @@ export function loadConfig(env: Env = process.env): Config {
   const robotUrl = read(env, 'ROBOT_WEBHOOK_URL');
   if (robotUrl !== undefined && check('ROBOT_WEBHOOK_URL', httpUrl('ROBOT_WEBHOOK_URL'), robotUrl) !== undefined) {
     if (!new URL(robotUrl.trim()).searchParams.get('access_token')) problems.push('ROBOT_WEBHOOK_URL: expected an access_token query parameter');
+    else if (!sandbox && !httpsOrLoopback(robotUrl.trim())) problems.push('ROBOT_WEBHOOK_URL: expected an https URL (plain http only to a loopback host: 127.0.0.0/8 or [::1])');
   }
   if (robotUrl === undefined && read(env, 'ROBOT_SECRET') !== undefined) problems.push('ROBOT_SECRET: set without ROBOT_WEBHOOK_URL');
 
@@ -197,10 +219,19 @@ export function loadConfig(env: Env = process.env): Config {
   if (pushSecret !== undefined && !keyFromSecret(pushSecret)) problems.push('OKKI_WEBHOOK_SECRET: expected the security_config OKKI returned when the callback was created (base64 of 32 bytes; npm run okki:subscribe prints it)');
   const pushDebounceMs = check('PUSH_DEBOUNCE_MS', intIn('PUSH_DEBOUNCE_MS', 0, 60_000), read(env, 'PUSH_DEBOUNCE_MS') ?? '500');
 
+  const deletions = get('SYNC_DELETIONS').trim().toLowerCase();
+  if (!['off', 'mark', 'delete'].includes(deletions)) problems.push('SYNC_DELETIONS: expected off, mark or delete');
+  const discontinued = get('SYNC_DISCONTINUED').trim().toLowerCase();
+  if (!['keep', 'gone'].includes(discontinued)) problems.push('SYNC_DISCONTINUED: expected keep or gone');
+  const deleteMax = check('SYNC_DELETE_MAX', intIn('SYNC_DELETE_MAX', 0, 1_000_000), get('SYNC_DELETE_MAX'));
+  const sweepCron = get('SYNC_SWEEP_CRON').trim();
+  const sweepOff = /^off$/i.test(sweepCron);
+  if (!sweepOff && !cron.validate(sweepCron)) problems.push('SYNC_SWEEP_CRON: expected a cron expression with five or six fields, e.g. 0 3 * * *, or off');
+
   if (problems.length) throw new ConfigError(problems);
 
   return {
-    port, host, sandbox, sandboxReason,
+    port, host, sandbox, sandboxReason, keepAliveTimeoutMs: keepAliveSeconds * 1000,
     okki: {
       baseUrl: okkiBaseUrl.replace(/\/+$/, ''),
       clientId: read(env, 'OKKI_CLIENT_ID') ?? '',
@@ -234,6 +265,10 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: metricsToken?.trim(),
     trustProxy: /^(1|true|yes)$/i.test(trustProxy?.trim() ?? ''),
     push: pushSecret ? { secret: pushSecret, debounceMs: pushDebounceMs } : undefined,
+    mirror: {
+      deletions: deletions as Config['mirror']['deletions'], discontinued: discontinued as Config['mirror']['discontinued'],
+      deleteMax, sweepCron: sweepOff ? null : sweepCron,
+    },
   };
 }
 

@@ -13,7 +13,10 @@ import { RobotClient, RobotReporter } from './robot/index.js';
 import { LedgerWriter } from './sync/writer.js';
 import { SyncEngine } from './sync/engine.js';
 import type { Stores } from './store/types.js';
-import type { Mapping, ProductSource, PullOptions, PushQueue, Reporter } from './core/index.js';
+import type { Mapping, ProductSink, ProductSource, PullOptions, PushQueue, Reporter } from './core/index.js';
+import { ConfigError } from './errors.js';
+import { GoneActor } from './sync/gone.js';
+import type { MirrorParts } from './sync/mirror-parts.js';
 import { PushDrainer } from './push/drainer.js';
 import { pushMetrics, type PushMetrics } from './push/metrics.js';
 import { quietPushRuns } from './push/quiet-reporter.js';
@@ -59,15 +62,27 @@ function withDetailFields(source: ProductSource, detailFields: readonly string[]
     groups: (opts) => source.groups(opts),
     pages: (window, opts) => source.pages(window, pull(opts)),
     byProductNos: (productNos, opts) => source.byProductNos(productNos, pull(opts)),
+    // Not bound: a sweep reads keys only (no detail calls); an audit asks for the fields itself.
+    ...(source.catalogue ? { catalogue: (opts?: PullOptions) => source.catalogue!(opts) } : {}),
     formatTime: (instant) => source.formatTime(instant),
   };
+}
+
+/** Gone products, sweep and audit. SYNC_DELETIONS=mark needs something to write: the mapping's onDelete entries. */
+function mirrorParts(config: Config, p: { mapping: Mapping; sink: ProductSink; stores: Stores; detailFields: readonly string[]; logger: Logger }): MirrorParts {
+  const { mapping, sink, stores } = p;
+  if (config.mirror.deletions === 'mark' && !mapping.onDeleteFields?.().length) {
+    throw new ConfigError([`SYNC_DELETIONS: mark writes the mapping's "onDelete" entries, and ${config.mappingFile} has none (add e.g. "onDelete": [{"field": "selectField_status", "label": "状态", "value": "已停用"}])`]);
+  }
+  const actor = new GoneActor({ ledger: stores.ledger, sink, mapping, keyField: mapping.keyField, policy: config.mirror, logger: p.logger });
+  return { actor, sink, ledger: stores.ledger, scanLedger: stores.scanLedger, detailFields: p.detailFields };
 }
 
 export async function buildConnector(config: Config, opts: BuildOptions): Promise<Connector> {
   const { logger } = opts;
   const metrics = opts.metrics ?? createMetrics();
   // The mapping is read first: a bad mapping file stops start-up before anything connects.
-  const mapping = loadMapping(config.mappingFile);
+  const mapping = loadMapping(config.mappingFile, { warn: (message) => logger.warn({ mapping: config.mappingFile }, message) });
   const detailFields = detailFieldsFor(mapping);
   const stores = await createStores(config.store, { logger });
   const usage = new UsageMeter({ store: stores.usage, timezone: config.sync.timezone, budgets: config.budgets, metrics, logger });
@@ -77,7 +92,10 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
   const sink = config.yida.target === 'form'
     ? createFormSink(yidaCfg, mapping.keyField, { logger, metrics, meter: usage })
     : createYidaSink(yidaCfg, { logger, metrics, meter: usage });
-  const writer = new LedgerWriter({ ledger: stores.ledger, sink, keyField: mapping.keyField, logger, metrics, searchLagMs: config.yida.searchLagSeconds * 1000 });
+  const writer = new LedgerWriter({
+    ledger: stores.ledger, sink, keyField: mapping.keyField, logger, metrics, searchLagMs: config.yida.searchLagSeconds * 1000, clearMarks: mapping.clearMarks?.(),
+  });
+  const mirror = mirrorParts(config, { mapping, sink, stores, detailFields, logger });
   const reporter: RobotReporter | undefined = config.robot
     ? new RobotReporter({
       client: new RobotClient({ webhookUrl: config.robot.webhookUrl, secret: config.robot.secret, logger, meter: usage }),
@@ -85,7 +103,7 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
     })
     : undefined;
   const engine = new SyncEngine(
-    { source, mapping, writer, stores, reporter: reporter && quietPushRuns(reporter), usage, metrics, logger },
+    { source, mapping, writer, stores, reporter: reporter && quietPushRuns(reporter), usage, metrics, logger, mirror },
     {
       lookbackSeconds: config.sync.lookbackSeconds, timezone: config.sync.timezone,
       // a batching sink needs enough writes in flight to fill its batches (several at once)

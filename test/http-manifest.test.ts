@@ -19,9 +19,9 @@ const MANIFEST_ID = 'connector.openapi.json';
 const RUN_RECORD_FIELDS: Record<keyof RunRecord, true> = {
   id: true, trigger: true, requestedBy: true, mode: true, status: true, window: true, startedAt: true, finishedAt: true,
   durationMs: true, counts: true, failures: true, failuresTotal: true, error: true, productNos: true, deletedProductNos: true, gone: true, cursorBefore: true,
-  cursorAfter: true, report: true, calls: true,
+  cursorAfter: true, report: true, calls: true, sweep: true, audit: true, options: true,
 };
-const RUN_COUNTS_FIELDS: Record<keyof RunCounts, true> = { fetched: true, created: true, updated: true, unchanged: true, rejected: true, failed: true };
+const RUN_COUNTS_FIELDS: Record<keyof RunCounts, true> = { fetched: true, created: true, updated: true, unchanged: true, rejected: true, failed: true, deleted: true, marked: true };
 const RUN_FAILURE_FIELDS: Record<keyof RunFailure, true> = { product_no: true, code: true, reason: true };
 
 const ajv = new Ajv({ strict: false, allErrors: true });
@@ -170,6 +170,11 @@ describe('manifest/connector.openapi.json', () => {
         { mode: 'fast' }, { mode: null }, { wait: 1 }, { product_nos: [] }, { product_nos: Array(501).fill('P') },
         { product_nos: [''] }, { product_nos: ['   '] }, { product_nos: ['x'.repeat(65)] }, { product_nos: [7] },
         { extra: 1 }, [], 'full', null,
+        { mode: 'sweep' }, { mode: 'audit' }, { mode: 'sweep', confirmDeletes: true }, { mode: 'audit', repair: true },
+        { mode: 'audit', repair: true, confirmDeletes: true }, { mode: 'sweep', confirmDeletes: false }, { mode: 'audit', repair: false },
+        { confirmDeletes: true }, { mode: 'full', confirmDeletes: true }, { mode: 'audit', confirmDeletes: true }, { repair: true },
+        { mode: 'sweep', repair: true }, { mode: 'sweep', product_nos: ['P-1'] }, { mode: 'audit', product_nos: ['P-1'] },
+        { mode: 'sweep', product_nos: [] }, { mode: 'sweep', confirmDeletes: 'yes' }, { mode: 'audit', repair: 1 },
       ];
       for (const body of bodies) {
         const res = await postWebhook(t.url, body);

@@ -121,7 +121,8 @@ describe('OKKI push end to end (the simulator pushes to the service)', function 
     expect(sims.okki.push.deliveries.map((d) => [d.biz[0].biz_type, d.state])).to.deep.equal([['xiaoman.crm.product.delete', 'delivered']]);
     const list = await eventually('the push run', async () => { const l = await settledPushRuns(svc); return l && l[0]?.deletedProductNos?.[0] === no ? l : undefined; });
     expect(list[0]).to.include({ status: 'succeeded', mode: 'targeted' });
-    expect(list[0].gone).to.deep.equal([no]);
+    expect(list[0].gone?.found).to.deep.equal({ count: 1, product_nos: [no] });
+    expect(list[0].gone).to.include({ kept: 1, deleted: 0, marked: 0 });
     expect(list[0].counts).to.include({ rejected: 0, created: 0, updated: 0 });
     expect(instancesByProductNo(sims.dt).get(no)).to.equal(1);
     expect(sims.dt.requests().slice(writesBefore).filter((r) => /yida\.(start|update|delete)/.test(r.api ?? ''))).to.deep.equal([]);
@@ -137,7 +138,7 @@ describe('OKKI push end to end (the simulator pushes to the service)', function 
       sims.okki.catalog.delete([no]);
       await sims.okki.push.settled();
       expect(sims.okki.push.deliveries.map((d) => d.biz[0].biz_type)).to.deep.equal(['xiaoman.crm.product.delete', 'xiaoman.crm.product.update']);
-      const list = await eventually('the push runs', async () => { const l = await settledPushRuns(svc); return l && (l[0]?.gone ?? []).includes(no) ? l : undefined; });
+      const list = await eventually('the push runs', async () => { const l = await settledPushRuns(svc); return l && (l[0]?.gone?.found.product_nos ?? []).includes(no) ? l : undefined; });
       expect(list[0].counts).to.include({ rejected: 0, created: 0, updated: 0 });
       expect(sims.dt.requests().slice(writesBefore).filter((r) => /yida\.(start|update)/.test(r.api ?? ''))).to.deep.equal([]);
       expect(instancesByProductNo(sims.dt).get(no)).to.equal(1);
@@ -158,5 +159,39 @@ describe('OKKI push end to end (the simulator pushes to the service)', function 
     sims.okki.catalog.edit(no, { name: '有变化' });
     await eventually('a robot message for the change', () => (sims.dt.robotMessages().length > robotBefore ? true : undefined), 20_000, 50);
     expect(robotText(sims.dt.robotMessages().at(-1)!.body)).to.include('1');
+  });
+});
+
+describe('OKKI push end to end with SYNC_DELETIONS=delete', function () {
+  this.timeout(120_000);
+  let sims: Sims;
+  let svc: InProcessService;
+  let tmp: ReturnType<typeof tempDir>;
+  const secret = newSecurityConfig();
+
+  before(async () => {
+    sims = await startSims();
+    tmp = tempDir('push-e2e-del-');
+    svc = await startInProcess(sims, liveEnv(sims, { STORE_URL: `sqlite://${join(tmp.dir, 's.sqlite')}`, OKKI_WEBHOOK_SECRET: secret, PUSH_DEBOUNCE_MS: '150', SYNC_DELETIONS: 'delete' }));
+    sims.okki.push.configure({ callbackUrl: `${svc.url}/webhooks/okki`, securityConfig: secret });
+    const first = await svc.post({ mode: 'full', wait: true });
+    expect(first.json.status).to.equal('succeeded');
+  });
+  after(async () => {
+    await svc?.close();
+    await sims?.close();
+    tmp?.remove();
+  });
+
+  it('a product deleted in OKKI loses its Yida instance; restored, it gets a new one', async () => {
+    const no = [...sims.okki.catalog.all()][2].product_no as string;
+    expect(instancesByProductNo(sims.dt).get(no)).to.equal(1);
+    sims.okki.catalog.delete([no]);
+    await eventually('the instance removed', () => (instancesByProductNo(sims.dt).has(no) ? undefined : true), 20_000, 50);
+    const list = await eventually('the push run', () => settledPushRuns(svc));
+    expect(list[0].gone).to.include({ deleted: 1 });
+    expect(list[0].counts.deleted).to.equal(1);
+    sims.okki.catalog.restore([no]);
+    await eventually('a new instance', () => (instancesByProductNo(sims.dt).get(no) === 1 ? true : undefined), 20_000, 50);
   });
 });

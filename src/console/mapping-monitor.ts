@@ -39,13 +39,18 @@ export class MappingMonitor {
 
   latest(): MappingCheckState | undefined { return this.state; }
 
-  /** Check now (or join the check under way); with `force: false` a recent answer is reused. */
-  check(opts: { force?: boolean } = {}): Promise<MappingCheckState> {
+  /** Check now (or join the check under way). */
+  check(): Promise<MappingCheckState> {
     if (this.inflight) return this.inflight;
-    if (this.state && (!opts.force || this.now() - this.lastAt < (this.opts.minGapMs ?? 10_000))) return Promise.resolve(this.state);
     this.lastAt = this.now();
     this.inflight = this.run().finally(() => { this.inflight = undefined; });
     return this.inflight;
+  }
+
+  /** An operator's "check again": the last answer is reused when it is younger than `minGapMs` (each check is a metered call). */
+  recheck(): Promise<MappingCheckState> {
+    if (this.state && !this.inflight && this.now() - this.lastAt < (this.opts.minGapMs ?? 10_000)) return Promise.resolve(this.state);
+    return this.check();
   }
 
   private async run(): Promise<MappingCheckState> {
@@ -66,8 +71,8 @@ export class MappingMonitor {
   start(delayMs = 2_000): void {
     const every = this.opts.intervalMs ?? 24 * 3600_000;
     const first = setTimeout(() => {
-      void this.check({ force: true });
-      this.timer = setInterval(() => void this.check({ force: true }), every);
+      void this.check();
+      this.timer = setInterval(() => void this.check(), every);
       this.timer.unref();
     }, delayMs);
     first.unref();

@@ -93,7 +93,7 @@ export function registerConsole(router: Router<HttpState>, deps: ConsoleDeps): C
   });
 
   router.post('/console/mapping/check', loadSession, requireAction, async (ctx) => {
-    await deps.monitor?.check({ force: true });
+    await deps.monitor?.recheck();
     ctx.status = 303;
     ctx.redirect('/console/mapping?notice=rechecked');
   });

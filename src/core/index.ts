@@ -12,4 +12,5 @@ export * from './sink-errors.js';
 export * from './writer.js';
 export * from './metering.js';
 export * from './push-queue.js';
+export * from './mirror.js';
 export * from './product-no.js';

@@ -22,4 +22,18 @@ export interface Mapping {
   map(product: OkkiProduct, ctx: MappingContext): MappingResult;
   /** top-level product field names the templates reference (`{fob.price_min}` → `fob`) */
   referencedProductFields(): Set<string>;
+  /**
+   * The mapping's `onDelete` entries evaluated for a gone product (SYNC_DELETIONS=mark): the fields written into its
+   * instance. `product` is what is known of it (at least its product number). Undefined when the mapping has none.
+   */
+  markData?(product: OkkiProduct, ctx: MappingContext): Record<string, unknown> | undefined;
+  /** the Yida field ids the onDelete entries write (empty: the mapping cannot mark) */
+  onDeleteFields?(): readonly string[];
+  /**
+   * For a marked product that comes back: its onDelete fields that no `request` entry writes, cleared (each to the
+   * empty value of its type). Empty when the mapping has no onDelete entries.
+   */
+  clearMarks?(): Record<string, unknown>;
+  /** the Yida field ids the `request` entries write (an audit compares these) */
+  requestFields?(): readonly string[];
 }

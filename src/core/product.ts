@@ -52,6 +52,13 @@ export interface ProductSource {
   groups(opts?: { signal?: AbortSignal }): Promise<GroupTree>;
   /** Every product updated within the window, each delivered exactly once, page by page (memory bounded by a page). */
   pages(window: SyncWindow, opts?: PullOptions): AsyncIterable<ProductPage>;
+  /**
+   * Every listed product, without a time window (a sweep or an audit), shift-safe like `pages`: it ends normally only
+   * when the rows seen cover the list's `data.count` and no page failed; otherwise it throws. Deleted products that
+   * OKKI still lists (enable_flag 0) are delivered like any other: the caller decides. Optional: a source without it
+   * cannot sweep or audit.
+   */
+  catalogue?(opts?: PullOptions): AsyncIterable<ProductPage>;
   /** Targeted pull by product numbers via /v1/product/info; not-found numbers come back as rejected records. */
   byProductNos(productNos: readonly string[], opts?: PullOptions): AsyncIterable<ProductPage>;
   /** The wall-clock text the source uses for an instant (SYNC_TIMEZONE, `YYYY-MM-DD HH:mm:ss`): for records and reports. */

@@ -1,4 +1,5 @@
 /** A run as everyone sees it: its record (`GET /runs/:id`, the robot report, the store) and the reporter port. */
+import type { AuditSummary, GoneSummary, SweepSummary } from './mirror.js';
 import type { CallCounts, QuotaStatus } from './metering.js';
 
 /** skipped: a scheduled run not started because the month's DingTalk call budget is spent (error BUDGET_EXHAUSTED) */
@@ -7,11 +8,15 @@ export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'skippe
  * What a run reads. `targeted` is chosen by the engine when product numbers are given. New modes (sweep, audit) are
  * added here and planned in `sync/plan.ts`.
  */
-export type RunMode = 'incremental' | 'full' | 'targeted';
+export type RunMode = 'incremental' | 'full' | 'targeted' | 'sweep' | 'audit';
 /** Who asked for a run. New triggers (an OKKI push queue, ...) are added here and call `SyncService.trigger`. */
 export type RunTrigger = 'webhook' | 'schedule' | 'cli' | 'startup' | 'push' | 'console';
 
-export interface RunCounts { fetched: number; created: number; updated: number; unchanged: number; rejected: number; failed: number }
+export interface RunCounts {
+  fetched: number; created: number; updated: number; unchanged: number; rejected: number; failed: number;
+  /** gone products whose instance was removed / marked (present once a run dealt with gone products) */
+  deleted?: number; marked?: number;
+}
 
 export interface RunFailure { product_no: string | null; code: string; reason: string }
 
@@ -42,16 +47,22 @@ export interface RunRecord {
   /** a targeted run's product numbers OKKI reported deleted (push delete events) */
   deletedProductNos?: string[];
   /**
-   * targets OKKI no longer has, read as deleted rather than rejected (see RunPlan.goneIfMissing); acted on per
-   * SYNC_DELETIONS
+   * gone products the run found (flagged in a list, missing targets of a push run, missing from a sweep and proven by
+   * /v1/product/info) and what was done about them per SYNC_DELETIONS, under the SYNC_DELETE_MAX guard
    */
-  gone?: string[];
+  gone?: GoneSummary;
   cursorBefore?: string | null;
   cursorAfter?: string | null;
   /** what the run cost: metered DingTalk calls, OKKI requests, robot messages (core/metering.ts) */
   calls?: CallCounts;
   /** robot delivery: `skipped` says why no message was sent on purpose (ROBOT_REPORT, robot budget) */
   report?: { sent: boolean; error?: string; skipped?: string };
+  /** a sweep's read of the whole catalogue */
+  sweep?: SweepSummary;
+  /** an audit's findings (and repairs) */
+  audit?: AuditSummary;
+  /** `confirmDeletes` / `repair` as asked */
+  options?: { confirmDeletes?: boolean; repair?: boolean };
 }
 
 /** Live progress of a run in this process (not stored): for a console or a progress bar. */

@@ -4,7 +4,7 @@ import type { UsageReport } from './metering.js';
 
 export interface TriggerRequest {
   trigger: RunTrigger;
-  /** incremental (default) or full; targeted when productNos is given */
+  /** incremental (default), full, sweep or audit; targeted when productNos (or deletedProductNos) is given */
   mode?: Exclude<RunMode, 'targeted'>;
   productNos?: string[];
   /**
@@ -13,6 +13,10 @@ export interface TriggerRequest {
    */
   deletedProductNos?: string[];
   requestedBy?: string;
+  /** sweep (or audit with repair): act on more gone products than SYNC_DELETE_MAX */
+  confirmDeletes?: boolean;
+  /** audit: repair what it finds (create missing, update stale, remove extra duplicates, orphans per SYNC_DELETIONS) */
+  repair?: boolean;
 }
 
 export interface TriggerResult {

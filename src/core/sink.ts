@@ -16,6 +16,17 @@
 
 export type FormData = Record<string, unknown>;
 
+/** One instance as an audit reads it. */
+export interface SinkRecord {
+  instanceId: string;
+  /** the key field's value ('' when the instance has none) */
+  key: string;
+  /** the instance's values of the fields asked for */
+  data: FormData;
+  /** creation time (epoch ms) when the sink says; the oldest of duplicates is kept */
+  createdAt?: number;
+}
+
 export interface SinkCallOptions {
   signal?: AbortSignal;
   /** the product number the record is written for (the key field's value): lets a batching sink tell records apart */
@@ -31,8 +42,19 @@ export interface ProductSink {
   findByKey(keyField: string, value: string, opts?: SinkCallOptions): Promise<string[]>;
   /** every instance: key field value → instance ids (a backfill's lookups in bulk); absent = look each key up */
   scanKeys?(keyField: string, opts?: SinkCallOptions): Promise<Map<string, string[]>>;
-  /** delete one instance (deletions with SYNC_DELETIONS=delete); absent = the sink cannot delete */
+  /**
+   * delete one instance (SYNC_DELETIONS=delete, an audit removing duplicates); absent = the sink cannot delete.
+   * An instance that no longer exists counts as removed (a repeated removal after a crash is harmless). An answer
+   * that is lost throws WriteAmbiguousError: the caller finds out by `findByKey`.
+   */
   remove?(instanceId: string, opts?: SinkCallOptions): Promise<void>;
+  /** delete many instances in as few calls as the sink can (a batch sink); absent = `remove` one by one */
+  removeMany?(instanceIds: readonly string[], opts?: SinkCallOptions): Promise<void>;
+  /**
+   * Every instance of the form with its key and field values, page by page (an audit): a sink slices its reads so that
+   * no search pages past a cap. `fields` limits the values delivered (memory). Absent = the sink cannot be audited.
+   */
+  scanRecords?(keyField: string, opts?: SinkCallOptions & { fields?: readonly string[] }): AsyncIterable<SinkRecord[]>;
   /** send whatever a batching sink holds back now (called when the caller is about to wait for its writes) */
   flush?(opts?: SinkCallOptions): Promise<void>;
   /** current paced rate per API, requests per second (for logs and the benchmark) */

@@ -4,7 +4,7 @@
  */
 import type { Mapping } from '../core/index.js';
 import { CompiledMapping } from './mapping.js';
-import { compileMapping, readMappingFile } from './parse.js';
+import { compileMapping, readMappingFileWithWarnings } from './parse.js';
 
 export { MappingError } from './errors.js';
 export { CompiledMapping, REJECTED_CODE, type MappedFieldInfo } from './mapping.js';
@@ -13,6 +13,7 @@ export { previewMapping, formatPreview, type PreviewItem } from './preview.js';
 export { COMPONENT_TYPES, FIELD_TYPES, type FieldType } from './coerce.js';
 export { VARIABLE_NAMES, FILTER_NAMES, GROUP_PATH_SEPARATOR } from './variables.js';
 export { FUNCTION_NAMES } from './functions.js';
+export { parseMappingText } from './file-forms.js';
 
 /**
  * Product fields that `/v1/product/list` items lack; the source fetches them from `/v1/product/info`,
@@ -26,8 +27,11 @@ export function parseMapping(json: unknown, sourceName = '(inline document)'): C
 }
 
 /** Reads and validates a mapping file. Throws MappingError (code MAPPING_INVALID) listing every problem. */
-export function loadMapping(path: string): CompiledMapping {
-  return parseMapping(readMappingFile(path), path);
+export function loadMapping(path: string, opts: { warn?: (message: string) => void } = {}): CompiledMapping {
+  const { document, warnings } = readMappingFileWithWarnings(path);
+  const mapping = parseMapping(document, path);
+  for (const w of warnings) opts.warn?.(w);
+  return mapping;
 }
 
 /** The `detailFields` to pass to `ProductSource`: referenced fields that list items do not carry. */

@@ -31,11 +31,13 @@ export class CompiledMapping implements Mapping {
   readonly keyField: string;
   readonly source: string;
   private readonly entries: readonly CompiledEntry[];
+  private readonly onDelete: readonly CompiledEntry[];
   private readonly referenced: ReadonlySet<string>;
 
   constructor(spec: CompiledMappingSpec, source: string) {
     this.keyField = spec.keyField;
     this.entries = spec.entries;
+    this.onDelete = spec.onDelete ?? [];
     this.source = source;
     const fields = new Set<string>(['product_no']);
     for (const e of spec.entries) {
@@ -53,6 +55,49 @@ export class CompiledMapping implements Mapping {
 
   referencedProductFields(): Set<string> {
     return new Set(this.referenced);
+  }
+
+  requestFields(): readonly string[] {
+    return this.entries.map((e) => e.field);
+  }
+
+  onDeleteFields(): readonly string[] {
+    return this.onDelete.map((e) => e.field);
+  }
+
+  /**
+   * The onDelete entries for a gone product. Templates see what is known of it (often only its number: a product
+   * OKKI no longer has cannot be read); a value that cannot be evaluated is left out rather than failing the mark.
+   */
+  markData(product: OkkiProduct, ctx: MappingContext): Record<string, unknown> | undefined {
+    if (!this.onDelete.length) return undefined;
+    const out: Record<string, unknown> = {};
+    const env: EvalEnv = { product, ctx };
+    for (const e of this.onDelete) {
+      try {
+        let v = orNull(e.value.kind === 'template' ? evaluateTemplate(e.value.template, env) : evaluateExpression(e.value.expr, env));
+        if (v !== null) {
+          const c = coerce(v, e.type, ctx.timezone);
+          if (!c.ok) continue;
+          v = c.value;
+        }
+        out[e.field] = v;
+      } catch (err) {
+        if (!(err instanceof ValueProblem)) throw err;
+      }
+    }
+    return out;
+  }
+
+  /** onDelete fields no request entry writes, each set to its type's empty value (a product that came back). */
+  clearMarks(): Record<string, unknown> {
+    const written = new Set(this.entries.map((e) => e.field));
+    const out: Record<string, unknown> = {};
+    for (const e of this.onDelete) {
+      if (written.has(e.field)) continue;
+      out[e.field] = e.type === 'string' ? '' : e.type === 'array' ? [] : null;
+    }
+    return out;
   }
 
   /** Never throws: whatever the product holds, the answer is form data or a rejection with a reason. */

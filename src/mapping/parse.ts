@@ -8,6 +8,7 @@ import { MappingError } from './errors.js';
 import { parseExpression, type Expr } from './expression.js';
 import { parseTemplate, type Problem, type Template } from './template.js';
 import { isPlainObject } from './values.js';
+import { MappingSyntaxError, parseMappingText, type MappingText } from './file-forms.js';
 
 export type CompiledValue = { kind: 'template'; template: Template } | { kind: 'function'; expr: Expr };
 
@@ -26,9 +27,11 @@ export interface CompiledEntry {
 export interface CompiledMappingSpec {
   keyField: string;
   entries: CompiledEntry[];
+  /** what SYNC_DELETIONS=mark writes into a gone product's instance (same entry format as request) */
+  onDelete: CompiledEntry[];
 }
 
-const TOP_LEVEL_KEYS = ['request', 'keyField', '$schema', 'description'];
+const TOP_LEVEL_KEYS = ['request', 'keyField', 'onDelete', '$schema', 'description'];
 const ENTRY_KEYS = ['field', 'label', 'type', 'componentName', 'value', 'required', 'description'];
 /** the whole-value marker for a function expression */
 const FUNCTION_PREFIX = /^\s*_function(?=\s|$)/;
@@ -62,7 +65,7 @@ export function compileMapping(json: unknown, sourceName = '(inline document)'):
   const problems: string[] = [];
   const fail = (): never => { throw new MappingError(sourceName, problems); };
   if (!isPlainObject(json)) {
-    problems.push('expected a JSON object like {"request": [{"field": ..., "label": ..., "type": ..., "value": ...}]}');
+    problems.push('expected a JSON object like {"request": [{"field": ..., "label": ..., "type": ..., "value": ...}]}, a bare array of such entries, or the text "request":[...] as an integration platform shows it');
     return fail();
   }
   for (const k of Object.keys(json)) {
@@ -78,16 +81,44 @@ export function compileMapping(json: unknown, sourceName = '(inline document)'):
     return fail();
   }
 
+  const entries = compileEntries('request', request, problems);
+  const seen = new Set(request.map((raw) => (isPlainObject(raw) && typeof raw.field === 'string' ? raw.field.trim() : '')).filter(Boolean));
+  let onDelete: CompiledEntry[] = [];
+  if (json.onDelete !== undefined) {
+    if (!Array.isArray(json.onDelete)) problems.push('onDelete: expected an array of field entries like request\'s (what SYNC_DELETIONS=mark writes)');
+    else onDelete = compileEntries('onDelete', json.onDelete, problems);
+  }
+
+  let keyField: string | undefined;
+  if (typeof keyFieldOption === 'string' && keyFieldOption.trim()) {
+    keyField = keyFieldOption.trim();
+    if (!seen.has(keyField)) problems.push(`keyField "${keyField}" is not the field of any request entry`);
+  } else {
+    const keyEntry = request.find((raw) => isPlainObject(raw) && typeof raw.value === 'string' && PRODUCT_NO_VALUE.test(raw.value) && typeof raw.field === 'string');
+    if (keyEntry) keyField = ((keyEntry as Record<string, unknown>).field as string).trim();
+    else problems.push('missing key field: set "keyField" or map one entry\'s value to exactly "{product_no}" (the ledger and Yida searches need it)');
+  }
+  const key = entries.find((e) => e.field === keyField);
+  if (key && key.type !== 'string') problems.push(`request[${key.index}] "${key.label}" (${key.field}): the key field must have type string, not ${key.type}`);
+  // Marking a gone product must leave its key alone: the key is how its instance is found again when it comes back.
+  for (const e of onDelete) if (e.field === keyField) problems.push(`onDelete[${e.index}] "${e.label}" (${e.field}): must not write the key field`);
+
+  if (problems.length > 0) return fail();
+  return { keyField: keyField!, entries, onDelete };
+}
+
+/** The entries of one block (`request`, `onDelete`): every problem names the block, index, label and field. */
+function compileEntries(block: string, list: readonly unknown[], problems: string[]): CompiledEntry[] {
   const entries: CompiledEntry[] = [];
   const seen = new Map<string, number>();
-  request.forEach((raw, index) => {
+  list.forEach((raw, index) => {
     if (!isPlainObject(raw)) {
-      problems.push(`request[${index}]: expected an object with field, label, type and value`);
+      problems.push(`${block}[${index}]: expected an object with field, label, type and value`);
       return;
     }
     const field = typeof raw.field === 'string' ? raw.field.trim() : '';
     const label = typeof raw.label === 'string' && raw.label.trim() ? raw.label.trim() : field;
-    const where = `request[${index}]${typeof raw.label === 'string' && raw.label.trim() ? ` "${raw.label.trim()}"` : ''}${field ? ` (${field})` : ''}`;
+    const where = `${block}[${index}]${typeof raw.label === 'string' && raw.label.trim() ? ` "${raw.label.trim()}"` : ''}${field ? ` (${field})` : ''}`;
     const before = problems.length;
     const problem = (msg: string) => problems.push(`${where}: ${msg}`);
 
@@ -131,7 +162,7 @@ export function compileMapping(json: unknown, sourceName = '(inline document)'):
 
     if (field) {
       const first = seen.get(field);
-      if (first !== undefined) problem(`duplicate target field "${field}" (already mapped by request[${first}])`);
+      if (first !== undefined) problem(`duplicate target field "${field}" (already mapped by ${block}[${first}])`);
       else seen.set(field, index);
     }
     if (problems.length === before && value) {
@@ -141,24 +172,14 @@ export function compileMapping(json: unknown, sourceName = '(inline document)'):
     }
   });
 
-  let keyField: string | undefined;
-  if (typeof keyFieldOption === 'string' && keyFieldOption.trim()) {
-    keyField = keyFieldOption.trim();
-    if (!seen.has(keyField)) problems.push(`keyField "${keyField}" is not the field of any request entry`);
-  } else {
-    const keyEntry = request.find((raw) => isPlainObject(raw) && typeof raw.value === 'string' && PRODUCT_NO_VALUE.test(raw.value) && typeof raw.field === 'string');
-    if (keyEntry) keyField = ((keyEntry as Record<string, unknown>).field as string).trim();
-    else problems.push('missing key field: set "keyField" or map one entry\'s value to exactly "{product_no}" (the ledger and Yida searches need it)');
-  }
-  const key = entries.find((e) => e.field === keyField);
-  if (key && key.type !== 'string') problems.push(`request[${key.index}] "${key.label}" (${key.field}): the key field must have type string, not ${key.type}`);
-
-  if (problems.length > 0) return fail();
-  return { keyField: keyField!, entries };
+  return entries;
 }
 
-/** Reads a mapping file; unreadable files and JSON syntax errors are MappingErrors too (with line and column). */
-export function readMappingFile(path: string): unknown {
+/**
+ * Reads a mapping file in any of its forms (file-forms.ts); unreadable files and syntax errors are MappingErrors too
+ * (with line and column). `warnings` are for the operator (start-up log).
+ */
+export function readMappingFileWithWarnings(path: string): MappingText {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -166,18 +187,10 @@ export function readMappingFile(path: string): unknown {
     const code = (e as NodeJS.ErrnoException).code ?? 'unknown error';
     throw new MappingError(path, [`cannot read the mapping file (${code})`]);
   }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   try {
-    return JSON.parse(text);
+    return parseMappingText(text);
   } catch (e) {
-    const message = (e as Error).message;
-    const at = /position (\d+)/.exec(message);
-    let where = '';
-    if (at) {
-      const before = text.slice(0, Number(at[1]));
-      const line = before.split('\n').length;
-      where = ` at line ${line}, column ${Number(at[1]) - before.lastIndexOf('\n')}`;
-    }
-    throw new MappingError(path, [`not valid JSON${where}: ${message}`]);
+    if (e instanceof MappingSyntaxError) throw new MappingError(path, [e.message]);
+    throw e;
   }
 }

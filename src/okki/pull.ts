@@ -19,19 +19,22 @@ export interface ListPage { count: number; list: unknown[] }
 export interface PullPlan {
   /** epoch seconds, inclusive; undefined = no lower bound */
   startS?: number;
-  endS: number;
+  /** epoch seconds, inclusive; undefined = no upper bound (a sweep reads the whole list, without a time window) */
+  endS?: number;
   pageSize: number;
   /** re-reads of an unsplittable (single-second) window before giving up */
   maxPasses: number;
-  list(startS: number | undefined, endS: number, startIndex: number, count: number): Promise<ListPage>;
+  list(startS: number | undefined, endS: number | undefined, startIndex: number, count: number): Promise<ListPage>;
   /** epoch seconds of a row's update_time, when readable */
   updateSeconds(raw: unknown): number | undefined;
   logger: Logger;
   /** called when the server serves fewer rows than asked while more remain (it clamps `count`) */
   onClamp?(served: number): void;
+  /** told the window's size (`data.count` of its first page) once, for run progress */
+  onTotal?(total: number): void;
 }
 
-interface Span { lo?: number; hi: number }
+interface Span { lo?: number; hi?: number }
 
 /** Yields the raw rows of each page not delivered before (possibly empty arrays are skipped). */
 export async function* pullWindow(plan: PullPlan): AsyncGenerator<unknown[]> {
@@ -40,7 +43,7 @@ export async function* pullWindow(plan: PullPlan): AsyncGenerator<unknown[]> {
   let pass = 0;
   let pageSize = plan.pageSize;
   const stack: Span[] = [{ lo: plan.startS, hi: plan.endS }];
-  if (plan.startS !== undefined && plan.startS > plan.endS) return;
+  if (plan.startS !== undefined && plan.endS !== undefined && plan.startS > plan.endS) return;
 
   while (stack.length) {
     const span = stack.pop()!;
@@ -61,6 +64,7 @@ export async function* pullWindow(plan: PullPlan): AsyncGenerator<unknown[]> {
           restart = true;
         }
         counts.push(total);
+        if (pass === 1 && index === 1) plan.onTotal?.(total);
         const fresh: unknown[] = [];
         for (const raw of rows) {
           const key = rowKey(raw);
@@ -97,18 +101,21 @@ export async function* pullWindow(plan: PullPlan): AsyncGenerator<unknown[]> {
  * A span that cannot be split (a single second) comes back whole.
  */
 export function splitSpan(span: Span, times: number[], chunk: number): Span[] {
-  const inside = times.filter((t) => (span.lo === undefined || t >= span.lo) && t <= span.hi).sort((a, b) => a - b);
+  const hi = span.hi ?? Number.POSITIVE_INFINITY;
+  const inside = times.filter((t) => (span.lo === undefined || t >= span.lo) && t <= hi).sort((a, b) => a - b);
   const cuts: number[] = [];
   for (let i = chunk; i < inside.length; i += chunk) {
     const c = inside[i];
-    if ((span.lo === undefined || c > span.lo) && c <= span.hi && (cuts.length === 0 || c > cuts[cuts.length - 1])) cuts.push(c);
+    if ((span.lo === undefined || c > span.lo) && c <= hi && (cuts.length === 0 || c > cuts[cuts.length - 1])) cuts.push(c);
   }
   if (!cuts.length) {
     // all rows seen share a second (or none were seen): isolate the span's newest second from the rest
-    if (span.lo !== undefined && span.lo >= span.hi) return [span];
-    const newest = inside.length ? inside[inside.length - 1] : span.hi;
-    const c = newest > (span.lo ?? -Infinity) ? newest : span.hi;
-    if (span.lo !== undefined && c <= span.lo) return [span];
+    if (span.lo !== undefined && span.lo >= hi) return [span];
+    const newest = inside.length ? inside[inside.length - 1] : hi;
+    // an open-ended span with no rows seen has no second to cut at: it is re-read whole
+    if (!Number.isFinite(newest)) return [span];
+    const c = newest > (span.lo ?? -Infinity) ? newest : hi;
+    if (!Number.isFinite(c) || (span.lo !== undefined && c <= span.lo)) return [span];
     cuts.push(c);
   }
   const out: Span[] = [];

@@ -20,6 +20,7 @@ import { formatWallClock, parseWallClock } from './time.js';
 export type InfoResult = { ok: true; product: OkkiProduct } | { ok: false; error: OkkiNotFoundError };
 
 export interface OkkiSource extends ProductSource {
+  catalogue(opts?: PullOptions): AsyncIterable<ProductPage>;
   /** the underlying client, for raw calls (`client.get(path, query)`) */
   readonly client: OkkiClient;
   /** one product's full record by product_no (or `{product_id}`); not found is a result, not an exception */
@@ -62,6 +63,9 @@ class Lru<K, V> {
     if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K);
   }
 }
+
+/** enable_flag 0 (number or string): OKKI lists the product as deleted */
+const listedDeleted = (item: OkkiProduct) => item.enable_flag === 0 || (typeof item.enable_flag === 'string' && item.enable_flag.trim() === '0');
 
 /** products per delivered page when each needs a /v1/product/info call */
 const DETAIL_SLICE = 25;
@@ -126,16 +130,17 @@ export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {
     const items: OkkiProduct[] = [];
     const rejected: RejectedRecord[] = [];
     const fields = opts.detailFields ?? [];
-    const done = await Promise.all(raws.map(checkItem).map((c) => (c.ok && fields.length ? withDetails(c.item, fields, opts.signal) : c)));
+    // A product listed as deleted (enable_flag 0) is not known to /v1/product/info: it needs no details, it is gone.
+    const done = await Promise.all(raws.map(checkItem).map((c) => (c.ok && fields.length && !listedDeleted(c.item) ? withDetails(c.item, fields, opts.signal) : c)));
     for (const d of done) {
       if (d.ok) items.push(d.item); else rejected.push(d.rejected);
     }
     return { index, items, rejected };
   }
 
-  const listPage = (opts: PullOptions, productType?: number) => (lo: number | undefined, hi: number, startIndex: number, count: number) =>
+  const listPage = (opts: PullOptions, productType?: number) => (lo: number | undefined, hi: number | undefined, startIndex: number, count: number) =>
     get<ListPage>(LIST_PATH, {
-      time_type: 1, start_time: lo === undefined ? undefined : fmtS(lo), end_time: fmtS(hi), start_index: startIndex, count, product_type: productType,
+      time_type: 1, start_time: lo === undefined ? undefined : fmtS(lo), end_time: hi === undefined ? undefined : fmtS(hi), start_index: startIndex, count, product_type: productType,
     }, { signal: opts.signal }).then((d) => (d && typeof d === 'object' ? d : { count: 0, list: [] }));
   const updateSeconds = (raw: unknown) => {
     const t = (raw as { update_time?: unknown })?.update_time;
@@ -148,40 +153,57 @@ export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {
     logger.warn({ asked: cfg.pageSize, served }, 'OKKI serves fewer rows per page than OKKI_PAGE_SIZE; paging at its size');
   };
 
-  async function* pages(window: SyncWindow, opts: PullOptions = {}): AsyncGenerator<ProductPage> {
+  function pages(window: SyncWindow, opts: PullOptions = {}): AsyncGenerator<ProductPage> {
     const endS = Math.floor(window.end.getTime() / 1000);
     const startS = window.start ? Math.floor(window.start.getTime() / 1000) : undefined;
     logger.info({ start: startS === undefined ? null : fmtS(startS), end: fmtS(endS) }, 'OKKI pull started');
+    return read(startS, endS, opts);
+  }
+
+  /** The whole list without a time window (a sweep, an audit): no start_time, no end_time. */
+  function catalogue(opts: PullOptions = {}): AsyncGenerator<ProductPage> {
+    logger.info('OKKI catalogue read started (no time window)');
+    return read(undefined, undefined, opts);
+  }
+
+  async function* read(startS: number | undefined, endS: number | undefined, opts: PullOptions): AsyncGenerator<ProductPage> {
     const fields = opts.detailFields ?? [];
     let index = 0;
+    // the window's size as OKKI's first page counts it: every page carries it, for run progress
+    let total: number | undefined;
+    const onTotal = (n: number) => { total ??= n; };
+    const withTotal = (p: ProductPage): ProductPage => (total === undefined ? p : { ...p, total });
     // With detail calls a page is handed on in slices: the first writes start after a slice's calls, not a page's.
     const sliced = async function* (raws: unknown[], o: PullOptions) {
       const slice = o.detailFields?.length ? DETAIL_SLICE : Number.POSITIVE_INFINITY;
-      for (let i = 0; i < raws.length; i += slice) yield await toPage(++index, raws.slice(i, i + slice), o);
+      for (let i = 0; i < raws.length; i += slice) yield withTotal(await toPage(++index, raws.slice(i, i + slice), o));
     };
     if (fields.length && fields.every((f) => f === 'product_type')) {
       // product_type is all the mapping lacks: one list pass per type tells it (type-passes.ts)
       const typed = pullByType({
-        startS, endS, pageSize: cfg.pageSize, maxPasses, logger, updateSeconds, onClamp, state: typeFilter,
+        startS, endS, pageSize: cfg.pageSize, maxPasses, logger, updateSeconds, onClamp, onTotal, state: typeFilter,
         list: (t, lo, hi, i, c) => listPage(opts, t)(lo, hi, i, c),
       });
       for await (const { rows, productType } of typed) {
         if (productType === undefined) { yield* sliced(rows, opts); continue; }
         const page = await toPage(++index, rows, { ...opts, detailFields: [] });
         for (const item of page.items) if (!('product_type' in item)) item.product_type = productType;
-        yield page;
+        yield withTotal(page);
       }
       return;
     }
-    const rows = pullWindow({ startS, endS, pageSize: cfg.pageSize, maxPasses, logger, list: listPage(opts), updateSeconds, onClamp });
+    const rows = pullWindow({ startS, endS, pageSize: cfg.pageSize, maxPasses, logger, list: listPage(opts), updateSeconds, onClamp, onTotal });
     for await (const raws of rows) yield* sliced(raws, opts);
   }
 
   async function* byProductNos(productNos: readonly string[], opts: PullOptions = {}): AsyncGenerator<ProductPage> {
     const unique = productNoList(productNos);
     let index = 0;
-    for (let i = 0; i < unique.length; i += cfg.pageSize) {
-      const chunk = unique.slice(i, i + cfg.pageSize);
+    // One detail call per product: handed on in slices, so the first writes start after a slice's calls, not a page's
+    // (a push run's latency), and the pipeline's read-ahead keeps the next slices' calls in flight meanwhile.
+    const slice = Math.min(cfg.pageSize, DETAIL_SLICE);
+    for (let i = 0; i < unique.length; i += slice) {
+      const chunk = unique.slice(i, i + slice);
       const results = await Promise.all(chunk.map((no) => info(no, { signal: opts.signal })));
       const items: OkkiProduct[] = [];
       const rejected: RejectedRecord[] = [];
@@ -190,7 +212,7 @@ export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {
         const c = checkItem(r.product);
         if (c.ok) items.push(c.item); else rejected.push({ ...c.rejected, product_no: c.rejected.product_no ?? chunk[k] });
       });
-      yield { index: ++index, items, rejected };
+      yield { index: ++index, items, rejected, total: unique.length };
     }
   }
 
@@ -211,5 +233,5 @@ export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {
     });
   }
 
-  return { client, info, pages, byProductNos, groups, formatTime, parseTime };
+  return { client, info, pages, catalogue, byProductNos, groups, formatTime, parseTime };
 }

@@ -24,14 +24,17 @@ const SMALL_WINDOW = 3;
 
 export interface TypedPullPlan {
   startS?: number;
-  endS: number;
+  /** undefined = no upper bound (the whole catalogue) */
+  endS?: number;
   pageSize: number;
   maxPasses: number;
   logger: Logger;
   /** one list call; `productType` undefined = unfiltered */
-  list(productType: number | undefined, startS: number | undefined, endS: number, startIndex: number, count: number): Promise<ListPage>;
+  list(productType: number | undefined, startS: number | undefined, endS: number | undefined, startIndex: number, count: number): Promise<ListPage>;
   updateSeconds(raw: unknown): number | undefined;
   onClamp?(served: number): void;
+  /** told the window's unfiltered size once, for run progress */
+  onTotal?(total: number): void;
   /** shared across pulls of one source: once the filter is seen ignored, later windows skip the probe */
   state: { filter: 'unknown' | 'works' | 'ignored' };
 }
@@ -46,10 +49,10 @@ const totalOf = (p: ListPage) => {
 
 export async function* pullByType(plan: TypedPullPlan): AsyncGenerator<TypedRows> {
   const { startS, endS, pageSize } = plan;
-  if (startS !== undefined && startS > endS) return;
+  if (startS !== undefined && endS !== undefined && startS > endS) return;
   // first pages read ahead of their pull, handed to it once (a re-read of the same page goes to the server again)
   const memo = new Map<string, ListPage>();
-  const key = (t: number | undefined, lo: number | undefined, hi: number, i: number, c: number) => `${t ?? ''}|${lo ?? ''}|${hi}|${i}|${c}`;
+  const key = (t: number | undefined, lo: number | undefined, hi: number | undefined, i: number, c: number) => `${t ?? ''}|${lo ?? ''}|${hi ?? ''}|${i}|${c}`;
   const firstPage = async (t: number | undefined) => {
     const page = await plan.list(t, startS, endS, 1, pageSize);
     memo.set(key(t, startS, endS, 1, pageSize), page);
@@ -73,6 +76,7 @@ export async function* pullByType(plan: TypedPullPlan): AsyncGenerator<TypedRows
   }
 
   const total = await firstPage(undefined);
+  plan.onTotal?.(total);
   if (total === 0) return;
   if (total <= SMALL_WINDOW || plan.state.filter === 'ignored') { yield* pass(undefined); return; }
 

@@ -5,6 +5,7 @@
  */
 import { redact } from '../redact.js';
 import type { RunRecord, RunStatus } from '../core/index.js';
+import { goneCountsText, mirrorLines } from './report-mirror.js';
 import type { QuotaStatus } from '../core/metering.js';
 import { callsLine, quotaLines } from './policy.js';
 
@@ -30,7 +31,7 @@ const MAX_TEXT = 15_000;
 const STATUS_TEXT: Record<RunStatus, string> = { succeeded: '成功', partial: '部分成功', failed: '失败', running: '进行中', skipped: '已跳过' };
 const STATUS_ICON: Record<RunStatus, string> = { succeeded: '✅', partial: '⚠️', failed: '❌', running: '⏳', skipped: '⏸️' };
 const TRIGGER_TEXT: Record<string, string> = { schedule: '定时任务', webhook: '宜搭按钮', cli: '命令行', startup: '服务启动', console: '控制台' };
-const MODE_TEXT: Record<string, string> = { incremental: '增量', full: '全量', targeted: '指定产品' };
+const MODE_TEXT: Record<string, string> = { incremental: '增量', full: '全量', targeted: '指定产品', sweep: '删除核对（全量列表）', audit: '核对宜搭与 OKKI' };
 
 /**
  * Escape text for DingTalk markdown: one line, inline markup neutralised, HTML-ish tags defused.
@@ -129,9 +130,10 @@ export function renderRunReport(run: RunRecord, opts: ReportOptions = {}): Rende
     const shown = run.productNos.slice(0, 10).map((p) => escapeMarkdown(p, 60)).join('、');
     lines.push(`- **产品编号**：${shown}${run.productNos.length > 10 ? ` 等 ${run.productNos.length} 个` : ''}`);
   }
-  lines.push(`- **时间窗口**：${windowText(run)}`);
+  if (run.mode !== 'sweep' && run.mode !== 'audit') lines.push(`- **时间窗口**：${windowText(run)}`);
   lines.push(`- **拉取**：${run.counts.fetched} 条`);
-  lines.push(`- **结果**：${countsLine(run.counts)}`);
+  lines.push(`- **结果**：${countsLine(run.counts)}${goneCountsText(run)}`);
+  lines.push(...mirrorLines(run));
   const ms = runDurationMs(run);
   lines.push(`- **耗时**：${ms === undefined ? '—' : formatDuration(ms)}`);
   const tp = throughput(run);

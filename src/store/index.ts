@@ -19,10 +19,12 @@ import { createLeaseLock } from './lock.js';
 import { KeyvCursorStore } from './cursor.js';
 import { createRunStore } from './runs.js';
 import { KeyvLedger } from './ledger.js';
+import { createLedgerScan } from './ledger-scan.js';
 import { createUsageStore } from './usage.js';
 import { createAtomicKv } from './atomic.js';
 import { KeyvRunOwnerStore, KeyvFailureStreakStore } from './run-owners.js';
 import { createPushQueue } from './push-queue.js';
+import { startSqlitePruner } from './sqlite-prune.js';
 
 export { StoreUnavailableError, StoreArgumentError, DEFAULT_NAMESPACE } from './keyv.js';
 export { CursorCorruptError } from './cursor.js';
@@ -37,16 +39,20 @@ export interface StoreDeps {
   opTimeoutMs?: number;
   /** run history kept (default 200) */
   maxRuns?: number;
+  /** sqlite: how often expired records are deleted (default hourly) */
+  pruneIntervalMs?: number;
 }
 
 export async function createStores(store: Config['store'], deps: StoreDeps = {}): Promise<Stores> {
   const backendOpts: BackendOptions = { logger: deps.logger, namespace: deps.namespace, opTimeoutMs: deps.opTimeoutMs };
   const backend = await openBackend(store, backendOpts);
+  const pruner = backend.sql ? startSqlitePruner(backend.sql, { intervalMs: deps.pruneIntervalMs, logger: deps.logger }) : undefined;
   try {
     return {
       kind: backend.kind,
       kv: backend.kv,
       ledger: new KeyvLedger(createAtomicKv(backend, backend.kv)),
+      scanLedger: createLedgerScan(backend),
       cursor: new KeyvCursorStore(backend.kv),
       runs: createRunStore(backend, { maxRuns: deps.maxRuns }),
       lock: createLeaseLock(backend),
@@ -55,9 +61,11 @@ export async function createStores(store: Config['store'], deps: StoreDeps = {})
       failureStreak: new KeyvFailureStreakStore(backend.kv),
       pushQueue: createPushQueue(backend),
       ping: () => backend.ping(),
-      close: () => backend.close(),
+      prune: () => pruner?.prune() ?? Promise.resolve(0),
+      close: () => { pruner?.stop(); return backend.close(); },
     };
   } catch (err) {
+    pruner?.stop();
     await backend.close();
     throw err;
   }

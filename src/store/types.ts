@@ -11,8 +11,10 @@ export interface LedgerEntry {
   state: 'pending' | 'done';
   /** id of the write attempt that set `pending` */
   attemptId?: string;
-  /** what the pending attempt was doing */
-  op?: 'start' | 'update';
+  /** what the pending attempt was doing: creating, updating, marking a gone product, removing a gone product's instance */
+  op?: 'start' | 'update' | 'mark' | 'remove';
+  /** the product is gone from OKKI (SYNC_DELETIONS): its instance was marked, or removed (then no instanceId) */
+  gone?: 'marked' | 'deleted';
   /** ISO time of the last state change */
   syncedAt: string;
 }
@@ -94,6 +96,8 @@ export interface Stores {
   /** the raw keyv (namespaced) for small extra records */
   kv: Keyv;
   ledger: Ledger;
+  /** the whole ledger, a page at a time (a sweep); memory is one page */
+  scanLedger(pageSize?: number): AsyncIterable<Array<[productNo: string, entry: LedgerEntry]>>;
   cursor: CursorStore;
   runs: RunStore;
   lock: LeaseLock;
@@ -104,5 +108,7 @@ export interface Stores {
   pushQueue: PushQueue;
   /** true when the backing store answers */
   ping(): Promise<boolean>;
+  /** delete expired records now (sqlite; also done hourly by itself); Redis expires keys on its own: 0 */
+  prune(): Promise<number>;
   close(): Promise<void>;
 }

@@ -20,6 +20,7 @@ import { RunRecovery } from './recovery.js';
 import { RunLifecycle, type LiveRun } from './lifecycle.js';
 import { RunFinisher } from './finish.js';
 import { modeOf } from './plan.js';
+import type { MirrorParts } from './mirror-parts.js';
 import { sleep } from '../sleep.js';
 import type { UsagePort, UsageReport } from '../core/metering.js';
 import { exhaustedFor, skippedRecord } from './metering.js';
@@ -51,6 +52,8 @@ export interface EngineDeps {
   metrics: Metrics;
   logger: Logger;
   now?: () => Date;
+  /** gone products, sweep and audit (SYNC_DELETIONS ...); absent: gone products are written as usual */
+  mirror?: MirrorParts;
 }
 
 interface ActiveRun extends LiveRun {
@@ -90,7 +93,7 @@ export class SyncEngine implements SyncService {
     }, { saveRetryMs: opts.saveRetryMs });
     this.lifecycle = new RunLifecycle({
       source: deps.source, mapping: deps.mapping, writer: deps.writer, cursor: stores.cursor, runs: stores.runs,
-      lease: this.lease, finisher, usage: deps.usage, metrics, logger, now: this.now,
+      lease: this.lease, finisher, usage: deps.usage, metrics, logger, now: this.now, mirror: deps.mirror,
     }, { lookbackSeconds: opts.lookbackSeconds, maxInFlight: opts.maxInFlight, timezone: opts.timezone });
   }
 

@@ -1,20 +1,173 @@
 /**
- * A targeted read's pages with the products that are *gone* taken out: a target OKKI does not have (`OKKI_NOT_FOUND`)
- * that the plan expects may be missing is not a rejection but a deleted product, collected in `gone` for the run record
- * (and for what SYNC_DELETIONS does with deleted products).
+ * Gone products (DESIGN "Mirror"): which products are gone, and what happens to their instances — nothing
+ * (SYNC_DELETIONS=off), the mapping's onDelete entries written into them (mark), or removed (delete) — each exactly
+ * once, through the ledger:
+ *
+ *   mark:   pending(op:mark, instanceId) → update(instance, onDelete data) → done(gone:marked, instanceId)
+ *   delete: pending(op:remove)           → remove(instance)                → done(gone:deleted, no instance)
+ *
+ * A pending entry found later (a crash, a lost answer) is settled the same way, from an exact key search instead of the
+ * ledger's instance id: every instance holding the key is marked or removed, so a crash never leaves a gone product
+ * both removed and present, or present twice. A product that comes back is the writer's business (a marked entry's
+ * hash never matches, so it is updated and its marks cleared; a deleted one has no instance, so it is created anew).
+ *
+ * The guard: no run acts on more than SYNC_DELETE_MAX products unless the caller confirmed; above it nothing at all is
+ * marked or removed and the caller records DELETE_GUARD.
  */
-import type { ProductPage } from '../core/index.js';
+import { randomUUID } from 'node:crypto';
+import { errorCode, errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import type {
+  GoneReason, Mapping, MappingContext, MirrorPolicy, OkkiProduct, ProductSink, RunFailure,
+} from '../core/index.js';
+import type { Ledger, LedgerEntry } from '../store/types.js';
 
-export const NOT_FOUND_CODE = 'OKKI_NOT_FOUND';
+/** The hash of a marked entry: never a content hash, so a product that comes back is always written again. */
+export const MARKED_HASH = 'gone:marked';
 
-export async function* withoutGone(pages: AsyncIterable<ProductPage>, goneIfMissing: ReadonlySet<string> | undefined, gone: string[]): AsyncGenerator<ProductPage> {
-  for await (const page of pages) {
-    if (!goneIfMissing?.size) { yield page; continue; }
-    const rejected = page.rejected.filter((r) => {
-      if (r.code !== NOT_FOUND_CODE || r.product_no === null || !goneIfMissing.has(r.product_no)) return true;
-      gone.push(r.product_no);
-      return false;
-    });
-    yield { ...page, rejected };
+/** A flag is 0 when it says 0 as a number or a string; absent or anything else is the normal state (1). */
+function flagIsZero(v: unknown): boolean {
+  return v === 0 || (typeof v === 'string' && v.trim() === '0');
+}
+
+/** Why OKKI's own record says a product is gone (enable_flag 0; disable_flag 0 with SYNC_DISCONTINUED=gone). */
+export function flaggedGone(product: OkkiProduct, policy: Pick<MirrorPolicy, 'discontinued'>): GoneReason | undefined {
+  if (flagIsZero(product.enable_flag)) return 'deleted';
+  if (policy.discontinued === 'gone' && flagIsZero(product.disable_flag)) return 'discontinued';
+  return undefined;
+}
+
+export interface GoneTarget {
+  productNo: string;
+  reason: GoneReason;
+  /** what is known of the product (onDelete templates read it); at least its number */
+  product?: OkkiProduct;
+  /** act on exactly these instances (an audit's orphans, which the ledger may not know) instead of the ledger's */
+  instanceIds?: readonly string[];
+}
+
+export interface ActOptions {
+  /** apply SYNC_DELETE_MAX (false when the caller applied it already, or the user confirmed) */
+  guard: boolean;
+  ctx: MappingContext;
+  signal?: AbortSignal;
+}
+
+export interface ActResult {
+  /** every gone product asked about */
+  found: string[];
+  /** products that needed something done (before the guard) */
+  due: string[];
+  marked: number;
+  deleted: number;
+  /** SYNC_DELETIONS=off: due, left alone */
+  kept: number;
+  /** over SYNC_DELETE_MAX: nothing was done */
+  guarded: boolean;
+  failures: RunFailure[];
+}
+
+export interface GoneActorDeps {
+  ledger: Ledger;
+  sink: ProductSink;
+  mapping: Mapping;
+  keyField: string;
+  policy: MirrorPolicy;
+  logger?: Logger;
+  /** products worked on at once */
+  concurrency?: number;
+}
+
+type Outcome = 'marked' | 'deleted' | 'none';
+
+export class GoneActor {
+  constructor(private readonly deps: GoneActorDeps) {
+    if (deps.policy.deletions === 'mark' && !(deps.mapping.markData && deps.mapping.onDeleteFields?.().length)) throw new TypeError('GoneActor: SYNC_DELETIONS=mark needs a mapping with onDelete entries');
+    if (deps.policy.deletions === 'delete' && !deps.sink.remove) throw new TypeError('GoneActor: SYNC_DELETIONS=delete needs a sink that can remove instances');
+  }
+
+  get policy(): MirrorPolicy { return this.deps.policy; }
+
+  reasonOf(product: OkkiProduct): GoneReason | undefined { return flaggedGone(product, this.deps.policy); }
+
+  /** Does this ledger entry still need the policy's action? (never synced, or already marked/removed: no) */
+  needsAction(entry: LedgerEntry | undefined, target?: Pick<GoneTarget, 'instanceIds'>): boolean {
+    if (target?.instanceIds?.length) return true;
+    if (!entry) return false;
+    if (entry.state === 'pending') return true;
+    if (entry.gone === 'deleted') return false;
+    if (entry.gone === 'marked') return this.deps.policy.deletions === 'delete';
+    return true;
+  }
+
+  /** Mark or remove the instances of gone products per SYNC_DELETIONS, under the guard. Never throws for a product. */
+  async act(targets: readonly GoneTarget[], opts: ActOptions): Promise<ActResult> {
+    const { policy, ledger, logger } = this.deps;
+    const seen = new Set<string>();
+    const due: GoneTarget[] = [];
+    for (const t of targets) {
+      if (seen.has(t.productNo)) continue;
+      seen.add(t.productNo);
+      if (this.needsAction(await ledger.get(t.productNo), t)) due.push(t);
+    }
+    const result: ActResult = { found: [...seen], due: due.map((t) => t.productNo), marked: 0, deleted: 0, kept: 0, guarded: false, failures: [] };
+    if (!due.length) return result;
+    if (policy.deletions === 'off') {
+      result.kept = due.length;
+      logger?.info({ products: due.length }, 'gone products found; SYNC_DELETIONS=off leaves their instances alone');
+      return result;
+    }
+    if (opts.guard && due.length > policy.deleteMax) {
+      result.guarded = true;
+      logger?.warn({ products: due.length, max: policy.deleteMax }, 'more gone products than SYNC_DELETE_MAX: nothing marked or deleted until confirmed');
+      return result;
+    }
+    const queue = [...due];
+    const worker = async () => {
+      for (let t = queue.shift(); t; t = queue.shift()) {
+        if (opts.signal?.aborted) return;
+        try {
+          const o = await this.one(t, opts);
+          if (o === 'marked') result.marked++;
+          else if (o === 'deleted') result.deleted++;
+        } catch (err) {
+          const code = errorCode(err);
+          logger?.warn({ productNo: t.productNo, code, err: errorMessage(err) }, 'gone product not settled; the next run or sweep settles it');
+          result.failures.push({ product_no: t.productNo, code, reason: `${policy.deletions === 'mark' ? 'marking' : 'removing'} the instance failed: ${errorMessage(err)}` });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(this.deps.concurrency ?? 4, due.length)) }, worker));
+    return result;
+  }
+
+  private entry(partial: Omit<LedgerEntry, 'syncedAt'>): LedgerEntry {
+    return { ...partial, syncedAt: new Date().toISOString() };
+  }
+
+  /** The instances the product has: the ledger's confirmed one, else an exact search (a pending entry, an orphan). */
+  private async instancesOf(t: GoneTarget, entry: LedgerEntry | undefined, signal?: AbortSignal): Promise<string[]> {
+    if (t.instanceIds?.length) return [...t.instanceIds];
+    if (entry?.state === 'done' && entry.instanceId) return [entry.instanceId];
+    return this.deps.sink.findByKey(this.deps.keyField, t.productNo, { signal, key: t.productNo });
+  }
+
+  private async one(t: GoneTarget, opts: ActOptions): Promise<Outcome> {
+    const { ledger, sink, mapping, policy } = this.deps;
+    const entry = await ledger.get(t.productNo);
+    const ids = await this.instancesOf(t, entry, opts.signal);
+    const call = { signal: opts.signal, key: t.productNo };
+    if (policy.deletions === 'mark') {
+      const data = mapping.markData!(t.product ?? { product_no: t.productNo }, opts.ctx) ?? {};
+      await ledger.set(t.productNo, this.entry({ hash: MARKED_HASH, state: 'pending', op: 'mark', attemptId: randomUUID(), instanceId: ids[0] }));
+      for (const id of ids) await sink.update(id, data, call);
+      await ledger.set(t.productNo, this.entry({ hash: MARKED_HASH, state: 'done', gone: 'marked', instanceId: ids[0] }));
+      return ids.length ? 'marked' : 'none';
+    }
+    await ledger.set(t.productNo, this.entry({ hash: '', state: 'pending', op: 'remove', attemptId: randomUUID(), instanceId: ids[0] }));
+    if (ids.length > 1 && sink.removeMany) await sink.removeMany(ids, call);
+    else for (const id of ids) await sink.remove!(id, call);
+    await ledger.set(t.productNo, this.entry({ hash: '', state: 'done', gone: 'deleted' }));
+    return ids.length ? 'deleted' : 'none';
   }
 }

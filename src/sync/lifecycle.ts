@@ -14,8 +14,11 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { CursorStore, RunStore } from '../store/types.js';
 import { runPipeline, type PipelineProgress } from './pipeline.js';
-import { planRun, type RunPlan } from './plan.js';
-import { withoutGone } from './gone.js';
+import { isMirrorMode, planRun, type RunPlan } from './plan.js';
+import type { MirrorParts } from './mirror-parts.js';
+import { divertGone, settleDiverted, type GoneOutcome } from './mirror.js';
+import { runSweep } from './sweep.js';
+import { runAudit } from './audit.js';
 import type { RunLease } from './lease.js';
 import type { RunFinisher } from './finish.js';
 import type { UsagePort } from '../core/metering.js';
@@ -37,6 +40,8 @@ export interface LifecycleDeps {
   metrics: Metrics;
   logger: Logger;
   now: () => Date;
+  /** gone products, sweep and audit (absent: gone products are written like any other, and those modes fail) */
+  mirror?: MirrorParts;
 }
 
 export interface LifecycleOptions {
@@ -93,9 +98,11 @@ export class RunLifecycle {
     if (plan.window) run.window = { start: plan.window.start ? source.formatTime(plan.window.start) : null, end: source.formatTime(plan.window.end) };
     await runs.put(run);
 
+    if (isMirrorMode(plan.mode)) return this.mirrorRun(live, plan, ctx);
+    const mirror = this.deps.mirror;
+    const diverted = mirror ? divertGone(this.pages(plan), mirror.actor, plan.goneIfMissing) : undefined;
     const session = await writer.openSession({ adopt: plan.adopt, bulk: plan.mode !== 'targeted', signal: abort.signal });
-    const gone: string[] = [];
-    const result = await runPipeline(this.pages(plan, gone), ctx, {
+    const result = await runPipeline(diverted?.pages ?? this.pages(plan), ctx, {
       mapping, writer, session, metrics, maxInFlight: this.opts.maxInFlight,
       onFailure: (code, reason) => {
         if (FATAL_WRITE_CODES.has(code) && isErrorCode(code) && !abort.signal.aborted) abort.abort(new ConnectorError(code, reason));
@@ -105,24 +112,45 @@ export class RunLifecycle {
     run.counts = result.counts;
     run.failures = result.failures;
     run.failuresTotal = result.failuresTotal;
-    if (gone.length) run.gone = gone;
     if (result.aborted) throw abort.signal.reason ?? new ConnectorError('RUN_ABORTED', 'The run was stopped');
+    // Gone products set aside from the pages: marked or removed per SYNC_DELETIONS, under the guard.
+    const gone: GoneOutcome = mirror && diverted ? await settleDiverted(run, mirror.actor, diverted.gone, ctx, abort.signal) : { failed: 0, partial: false };
 
-    // The cursor moves only when every product of the window is done or parked as rejected; a failed write
-    // means the next run must read this window again.
-    if (plan.window && result.counts.failed === 0) {
+    // The cursor moves only when every product of the window is done or parked as rejected; a failed write (or a
+    // failed mark or removal) means the next run must read this window again.
+    if (plan.window && result.counts.failed === 0 && gone.failed === 0) {
       await cursorStore.set(plan.window.end);
       run.cursorAfter = source.formatTime(plan.window.end);
     } else {
       run.cursorAfter = run.cursorBefore;
     }
-    run.status = result.counts.failed > 0 || result.counts.rejected > 0 ? 'partial' : 'succeeded';
+    run.status = result.counts.failed > 0 || result.counts.rejected > 0 || gone.partial ? 'partial' : 'succeeded';
+  }
+
+  /** A sweep or an audit: the whole catalogue against the ledger or the form (sweep.ts, audit.ts); the cursor stays. */
+  private async mirrorRun(live: LiveRun, plan: RunPlan, ctx: MappingContext): Promise<void> {
+    const { record: run, request } = live;
+    const m = this.deps.mirror;
+    if (!m) throw new ConnectorError('MIRROR_UNSUPPORTED', `This service is not set up for ${plan.mode} runs`);
+    const confirm = request.confirmDeletes === true;
+    const repair = plan.mode === 'audit' && request.repair === true;
+    if (confirm || repair) run.options = { ...(confirm ? { confirmDeletes: true } : {}), ...(repair ? { repair: true } : {}) };
+    await this.deps.runs.put(run);
+    const { source, mapping, writer, logger } = this.deps;
+    const o = plan.mode === 'sweep'
+      ? await runSweep(run, { source, scanLedger: m.scanLedger, actor: m.actor, logger }, { confirm, ctx, signal: plan.signal })
+      : await runAudit(run, {
+        source, sink: m.sink, mapping, writer, ledger: m.ledger, actor: m.actor, logger, detailFields: m.detailFields, maxInFlight: this.opts.maxInFlight,
+      }, { repair, confirm, ctx, signal: plan.signal });
+    if (plan.signal.aborted) throw plan.signal.reason ?? new ConnectorError('RUN_ABORTED', 'The run was stopped');
+    run.cursorAfter = run.cursorBefore;
+    run.status = o.partial || run.counts.failed > 0 ? 'partial' : 'succeeded';
   }
 
   /** What the plan reads. A new mode adds its reader here. */
-  private pages(plan: RunPlan, gone: string[]): AsyncIterable<ProductPage> {
+  private pages(plan: RunPlan): AsyncIterable<ProductPage> {
     const pull = { signal: plan.signal };
-    if (plan.mode === 'targeted') return withoutGone(this.deps.source.byProductNos(plan.targets ?? [], pull), plan.goneIfMissing, gone);
+    if (plan.mode === 'targeted') return this.deps.source.byProductNos(plan.targets ?? [], pull);
     return this.deps.source.pages(plan.window!, pull);
   }
 

@@ -38,6 +38,9 @@ export function modeOf(req: Pick<TriggerRequest, 'mode' | 'productNos' | 'delete
   return req.productNos?.length || req.deletedProductNos?.length ? 'targeted' : req.mode ?? 'incremental';
 }
 
+/** Modes that read the whole catalogue and compare (mirror.ts): no window, no cursor move. */
+export const isMirrorMode = (mode: RunMode): mode is 'sweep' | 'audit' => mode === 'sweep' || mode === 'audit';
+
 export function planRun(
   req: TriggerRequest, at: { runId: string; cursor?: Date; now: Date; lookbackSeconds: number; signal: AbortSignal },
 ): RunPlan {
@@ -48,5 +51,6 @@ export function planRun(
     const targets = [...new Set([...(req.productNos ?? []), ...deleted])];
     return { ...base, targets, goneIfMissing: new Set(req.trigger === 'push' ? targets : deleted) };
   }
+  if (isMirrorMode(mode)) return base;
   return { ...base, window: windowFor(mode, at.cursor, at.lookbackSeconds, at.now) };
 }

@@ -42,6 +42,8 @@ export interface LedgerWriterDeps {
   metrics?: Metrics;
   /** pause before the in-call reconciliation of an ambiguous start; negative = leave it to the next run (default 1500) */
   reconcileDelayMs?: number;
+  /** the mapping's onDelete fields cleared (Mapping.clearMarks): written with a marked product that comes back */
+  clearMarks?: Record<string, unknown>;
   /**
    * YIDA_SEARCH_LAG: a pending start younger than this is never started again when the search finds nothing, because
    * the search may not show a fresh commit yet and a timed-out SDK call is never cancelled (default 60 s)
@@ -76,6 +78,7 @@ export class LedgerWriter implements ProductWriter {
   private readonly reconcileDelayMs: number;
   private readonly searchLagMs: number;
   private readonly now: () => number;
+  private readonly clearMarks?: Record<string, unknown>;
   /** writes of one product number run one after another, never interleaved */
   private readonly perKey = new Map<string, Promise<unknown>>();
 
@@ -92,6 +95,7 @@ export class LedgerWriter implements ProductWriter {
     if (deps.searchLagMs !== undefined && !(Number.isFinite(deps.searchLagMs) && deps.searchLagMs >= 0)) throw new TypeError('LedgerWriter: deps.searchLagMs must be a number of milliseconds ≥ 0');
     this.searchLagMs = deps.searchLagMs ?? 60_000;
     this.now = deps.now ?? Date.now;
+    this.clearMarks = deps.clearMarks && Object.keys(deps.clearMarks).length ? deps.clearMarks : undefined;
   }
 
   /**
@@ -139,12 +143,15 @@ export class LedgerWriter implements ProductWriter {
     // Stopped mid-way, the write may or may not have reached Yida: the ledger says pending when it might have, and the
     // next run's search settles it either way.
     const reason = aborted ? 'the run was stopped before this product\'s write was confirmed; the next run checks Yida and finishes it' : errorMessage(err);
-    this.logger?.warn({ productNo: item?.productNo, code, reason }, 'product not written');
+    // debug: a failure storm would be one line per product per run; the run's end summarises them (finish.ts).
+    this.logger?.debug({ productNo: item?.productNo, code, reason }, 'product not written');
     return { kind: 'failed', productNo: item?.productNo ?? '', code, reason };
   }
 
   private async decide(item: Item, opts: Opts): Promise<WriteOutcome> {
     const entry = await this.ledger.get(item.productNo);
+    // A product marked gone (SYNC_DELETIONS=mark) that comes back: its marks are cleared unless the request writes them.
+    if (this.clearMarks && (entry?.gone === 'marked' || entry?.op === 'mark')) item = { ...item, formData: { ...this.clearMarks, ...item.formData } };
     if (entry?.state === 'done' && entry.instanceId) {
       if (entry.hash === item.hash) return { kind: 'unchanged', productNo: item.productNo, instanceId: entry.instanceId };
       return this.update(item, entry.instanceId, 'updated', entry, entry, opts);
@@ -180,7 +187,7 @@ export class LedgerWriter implements ProductWriter {
       instanceId = await this.sink.create(item.formData, { signal: opts.signal, key: item.productNo });
     } catch (err) {
       if (isAmbiguous(err)) {
-        this.logger?.warn({ productNo: item.productNo, attemptId: pending.attemptId, reason: errorMessage(err) }, 'start outcome unknown; reconciling by search');
+        this.logger?.debug({ productNo: item.productNo, attemptId: pending.attemptId, reason: errorMessage(err) }, 'start outcome unknown; reconciling by search');
         if (mayReconcileNow && this.reconcileDelayMs >= 0) {
           await sleep(this.reconcileDelayMs, opts.signal);
           return this.reconcile(item, pending, pending, true, opts);

@@ -127,6 +127,15 @@ export class FormApi {
     }, signal);
   }
 
+  /** batchRemovalByFormInstanceIdList: up to 500 records; ids that no longer exist are skipped (no per-id answer) */
+  batchRemove(list: string[], signal: Signal): Promise<void> {
+    return this.gate.call('batchRemovalByFormInstanceIdList', 'idempotent', async (token) => {
+      await this.gate.client.batchRemovalByFormInstanceIdListWithOptions(
+        new $yida.BatchRemovalByFormInstanceIdListRequest({ ...this.target, formInstanceIdList: list, asynchronousExecution: false, executeExpression: false }),
+        new $yida.BatchRemovalByFormInstanceIdListHeaders({ xAcsDingtalkAccessToken: token }), runtimeOptions(this.gate.timeouts));
+    }, signal);
+  }
+
   /** deleteFormData: one record */
   remove(id: string, signal: Signal): Promise<void> {
     return this.gate.call('deleteFormData', 'idempotent', async (token) => {

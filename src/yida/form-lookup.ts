@@ -97,29 +97,32 @@ export class FormLookup {
   /** Every record's key (key → ids), in creation-time slices of at most 5,000 rows each. */
   async scan(keyField: string, signal?: AbortSignal, now = Date.now()): Promise<Map<string, string[]>> {
     const keys = new Map<string, string[]>();
-    const seen = new Set<string>();
-    const add = (records: FormRecord[]) => {
+    for await (const records of this.records(signal, now)) {
       for (const r of records) {
-        if (seen.has(r.id)) continue;
-        seen.add(r.id);
         const k = keyOf(r, keyField);
         if (k !== undefined) keys.set(k, [...(keys.get(k) ?? []), r.id]);
       }
-    };
+    }
+    return keys;
+  }
+
+  /** Every record, slice by slice (oldest first); each record once, memory bounded by a slice. */
+  async *records(signal?: AbortSignal, now = Date.now()): AsyncGenerator<FormRecord[]> {
+    const seen = new Set<string>();
     // a few seconds past now: a clock a little ahead of ours still counts as now
     const slices: Array<[number, number]> = [[0, now + 5_000]];
     while (slices.length) {
       const [lo, hi] = slices.pop()!;
       const slice = await this.readSlice(lo, hi, signal);
       if (slice === 'split') {
-        if (hi - lo < 1) throw new Error(`more than ${SEARCH_WINDOW} records were created in one millisecond; they cannot be listed`);
+        if (hi - lo < 1) throw new Error(`more than ${this.window} records were created in one millisecond; they cannot be listed`);
         const mid = Math.floor((lo + hi) / 2);
         slices.push([mid + 1, hi], [lo, mid]);
         continue;
       }
-      add(slice);
+      const fresh = slice.filter((r) => { if (seen.has(r.id)) return false; seen.add(r.id); return true; });
+      if (fresh.length) yield fresh;
     }
-    return keys;
   }
 
   /** the records created in [lo, hi], or 'split' when they are more than a query can page through */

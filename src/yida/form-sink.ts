@@ -16,12 +16,16 @@
  *  - scanKeys reads every record in creation-time slices of at most 5,000 rows (Yida's paging limit).
  */
 import type { Config } from '../config.js';
-import { sinkErrorKind, WriteAmbiguousError, type FormData, type ProductSink, type SinkCallOptions } from '../core/index.js';
+import { sinkErrorKind, WriteAmbiguousError, type FormData, type ProductSink, type SinkCallOptions, type SinkRecord } from '../core/index.js';
 import type { Logger } from '../log.js';
 import { MicroBatcher, type BatchEntry } from './batcher.js';
 import { FormApi } from './form-api.js';
 import { FormLookup, keyOf } from './form-lookup.js';
 import { YidaGate, formJson, requireText, type YidaGateDeps } from './gate.js';
+import { saysInstanceMissing } from './sink.js';
+
+/** ids per batchRemovalByFormInstanceIdList (Yida: at most 500 with rules off) */
+const REMOVE_BATCH = 500;
 
 export interface FormSinkDeps extends YidaGateDeps {
   /**
@@ -113,9 +117,43 @@ export class FormSink implements ProductSink {
     return this.lookups.scan(keyField, opts.signal);
   }
 
-  remove(instanceId: string, opts: SinkCallOptions = {}): Promise<void> {
+  /** deleteFormData; a record already gone counts as removed, an answer still lost after retries is ambiguous */
+  async remove(instanceId: string, opts: SinkCallOptions = {}): Promise<void> {
     requireText('instanceId', instanceId);
-    return this.api.remove(instanceId, opts.signal);
+    try {
+      await this.api.remove(instanceId, opts.signal);
+    } catch (err) {
+      if (sinkErrorKind(err) === 'rejected' && saysInstanceMissing(err)) return;
+      if (sinkErrorKind(err) === 'unavailable') throw new WriteAmbiguousError(`deleteFormData ${instanceId}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw err;
+    }
+  }
+
+  /** batchRemovalByFormInstanceIdList, 500 ids per call (ids already gone are skipped by Yida) */
+  async removeMany(instanceIds: readonly string[], opts: SinkCallOptions = {}): Promise<void> {
+    for (let i = 0; i < instanceIds.length; i += REMOVE_BATCH) {
+      try {
+        await this.api.batchRemove(instanceIds.slice(i, i + REMOVE_BATCH), opts.signal);
+      } catch (err) {
+        if (sinkErrorKind(err) === 'unavailable') throw new WriteAmbiguousError(`batchRemovalByFormInstanceIdList: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        throw err;
+      }
+    }
+  }
+
+  /** every record with its key and field values (an audit), in creation-time slices under the paging limit */
+  async *scanRecords(keyField: string, opts: SinkCallOptions & { fields?: readonly string[] } = {}): AsyncGenerator<SinkRecord[]> {
+    const keep = opts.fields ? new Set([...opts.fields, keyField]) : undefined;
+    for await (const records of this.lookups.records(opts.signal)) {
+      yield records.map((r) => {
+        const created = Date.parse(r.createdAt ?? '');
+        return {
+          instanceId: r.id, key: keyOf(r, keyField) ?? '',
+          data: keep ? Object.fromEntries(Object.entries(r.data).filter(([k]) => keep.has(k))) : r.data,
+          createdAt: Number.isFinite(created) ? created : undefined,
+        };
+      });
+    }
   }
 
   async flush(): Promise<void> {

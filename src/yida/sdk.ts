@@ -32,6 +32,8 @@ export const $yida = {
   GetInstanceIdListHeaders: named<typeof yidaMod.GetInstanceIdListHeaders>(yidaMod, 'GetInstanceIdListHeaders'),
   GetInstancesRequest: named<typeof yidaMod.GetInstancesRequest>(yidaMod, 'GetInstancesRequest'),
   GetInstancesHeaders: named<typeof yidaMod.GetInstancesHeaders>(yidaMod, 'GetInstancesHeaders'),
+  DeleteInstanceRequest: named<typeof yidaMod.DeleteInstanceRequest>(yidaMod, 'DeleteInstanceRequest'),
+  DeleteInstanceHeaders: named<typeof yidaMod.DeleteInstanceHeaders>(yidaMod, 'DeleteInstanceHeaders'),
   // plain forms (YIDA_TARGET=form)
   BatchSaveFormDataRequest: named<typeof yidaMod.BatchSaveFormDataRequest>(yidaMod, 'BatchSaveFormDataRequest'),
   BatchSaveFormDataHeaders: named<typeof yidaMod.BatchSaveFormDataHeaders>(yidaMod, 'BatchSaveFormDataHeaders'),
@@ -47,6 +49,8 @@ export const $yida = {
   BatchGetFormDataByIdListHeaders: named<typeof yidaMod.BatchGetFormDataByIdListHeaders>(yidaMod, 'BatchGetFormDataByIdListHeaders'),
   DeleteFormDataRequest: named<typeof yidaMod.DeleteFormDataRequest>(yidaMod, 'DeleteFormDataRequest'),
   DeleteFormDataHeaders: named<typeof yidaMod.DeleteFormDataHeaders>(yidaMod, 'DeleteFormDataHeaders'),
+  BatchRemovalByFormInstanceIdListRequest: named<typeof yidaMod.BatchRemovalByFormInstanceIdListRequest>(yidaMod, 'BatchRemovalByFormInstanceIdListRequest'),
+  BatchRemovalByFormInstanceIdListHeaders: named<typeof yidaMod.BatchRemovalByFormInstanceIdListHeaders>(yidaMod, 'BatchRemovalByFormInstanceIdListHeaders'),
 };
 export const OpenApiConfig = named<typeof openapiMod.Config>(openapiMod, 'Config');
 export const RuntimeOptions = named<typeof teaUtilMod.RuntimeOptions>(teaUtilMod, 'RuntimeOptions');

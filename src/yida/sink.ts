@@ -4,10 +4,10 @@
  * is a write never repeated on an ambiguous outcome, `updateInstance` may be (it merges the same data again).
  */
 import type { Config } from '../config.js';
-import type { FormData, ProductSink, SinkCallOptions } from '../core/index.js';
+import type { FormData, ProductSink, SinkCallOptions, SinkRecord } from '../core/index.js';
 import { $yida, runtimeOptions } from './sdk.js';
 import { YidaGate, formJson, requireText, type YidaGateDeps } from './gate.js';
-import { YidaMalformedAnswer, YidaError } from './errors.js';
+import { YidaMalformedAnswer, YidaError, YidaRejectedError, YidaUnavailableError, YidaWriteAmbiguousError } from './errors.js';
 
 export type { FormData } from '../core/index.js';
 export type CallOptions = SinkCallOptions;
@@ -20,7 +20,17 @@ export interface YidaSinkDeps extends YidaGateDeps {
   searchPageSize?: number;
 }
 
-type Api = 'startInstance' | 'updateInstance' | 'getInstanceIdList' | 'getInstances';
+type Api = 'startInstance' | 'updateInstance' | 'getInstanceIdList' | 'getInstances' | 'deleteInstance';
+
+/**
+ * How Yida says an instance does not exist (the simulator: 400 InvalidParameter.ProcessInstanceId 流程实例 … 不存在; the
+ * real code is undocumented): a removal answered so was done before (a repeat after a lost answer or a crash).
+ */
+export function saysInstanceMissing(err: unknown): boolean {
+  const e = err as { remoteCode?: unknown; message?: unknown };
+  return /InstanceId|NotFound|not.?exist/i.test(String(e?.remoteCode ?? '')) || /不存在|not exist|not found/i.test(String(e?.message ?? ''));
+}
+
 
 const MAX_SEARCH_PAGES = 10_000;
 
@@ -107,6 +117,62 @@ class SdkYidaSink implements YidaSink {
       if (data.length === 0 || data.length < this.pageSize || page * this.pageSize >= total) break;
     }
     return [...ids];
+  }
+
+  /**
+   * deleteInstance. Repeating it is harmless (an instance already gone is answered "does not exist", taken as done), so
+   * timeouts and 5xx are retried like an update; an answer still lost after that is ambiguous: the caller searches.
+   */
+  async remove(instanceId: string, opts: CallOptions = {}): Promise<void> {
+    const { yida } = this.cfg;
+    requireText('instanceId', instanceId);
+    try {
+      await this.call('deleteInstance', 'idempotent', (token) => this.client.deleteInstanceWithOptions(
+        new $yida.DeleteInstanceRequest({
+          appType: yida.appType, systemToken: yida.systemToken, userId: yida.userId, language: yida.language, processInstanceId: instanceId,
+        }),
+        new $yida.DeleteInstanceHeaders({ xAcsDingtalkAccessToken: token }),
+        runtimeOptions(this.timeouts),
+      ), opts.signal);
+    } catch (err) {
+      if (err instanceof YidaRejectedError && saysInstanceMissing(err)) return;
+      if (err instanceof YidaUnavailableError) throw new YidaWriteAmbiguousError(`deleteInstance ${instanceId}: ${err.message}`, { remoteCode: err.remoteCode, remoteStatus: err.remoteStatus, cause: err });
+      throw err;
+    }
+  }
+
+  /** getInstances pages (100 per call): every instance with its key and the values of `fields` (an audit). */
+  async *scanRecords(keyField: string, opts: CallOptions & { fields?: readonly string[] } = {}): AsyncGenerator<SinkRecord[]> {
+    const { yida } = this.cfg;
+    requireText('keyField', keyField);
+    const keep = opts.fields ? new Set([...opts.fields, keyField]) : undefined;
+    for (let page = 1; page <= MAX_SEARCH_PAGES; page++) {
+      const body = await this.call('getInstances', 'read', async (token) => (await this.client.getInstancesWithOptions(
+        new $yida.GetInstancesRequest({
+          appType: yida.appType, systemToken: yida.systemToken, userId: yida.userId, language: yida.language,
+          formUuid: yida.formUuid, pageNumber: page, pageSize: this.pageSize,
+        }),
+        new $yida.GetInstancesHeaders({ xAcsDingtalkAccessToken: token }),
+        runtimeOptions(this.timeouts),
+      )).body, opts.signal);
+      const data = body?.data ?? [];
+      const out: SinkRecord[] = [];
+      for (const inst of data) {
+        if (!inst?.processInstanceId) continue;
+        const values = (inst.data ?? {}) as Record<string, unknown>;
+        const raw = values[keyField];
+        const created = Date.parse(String(inst.createTimeGMT ?? ''));
+        out.push({
+          instanceId: inst.processInstanceId,
+          key: raw === undefined || raw === null ? '' : String(raw),
+          data: keep ? Object.fromEntries(Object.entries(values).filter(([k]) => keep.has(k))) : values,
+          createdAt: Number.isFinite(created) ? created : undefined,
+        });
+      }
+      if (out.length) yield out;
+      const total = Number(body?.totalCount ?? 0);
+      if (data.length === 0 || data.length < this.pageSize || page * this.pageSize >= total) break;
+    }
   }
 
   async scanKeys(keyField: string, opts: CallOptions = {}): Promise<Map<string, string[]>> {

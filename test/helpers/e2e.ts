@@ -18,7 +18,7 @@ import { startOkkiSimulator, type OkkiSimulator, type OkkiSimulatorOptions } fro
 import { startDingtalkSimulator, type DingtalkSimulator, type DingtalkSimulatorOptions } from '../../src/sandbox/dingtalk/index.js';
 import type { RunRecord } from '../../src/core/index.js';
 import { request, type TestResponse } from './fake-service.js';
-import { buildConsole } from '../../src/console/index.js';
+import { buildConsole, type ConsoleHandle } from '../../src/console/index.js';
 
 export const E2E_API_KEY = `e2e-api-key-${randomBytes(12).toString('hex')}`;
 export const WEBHOOK = '/webhooks/yida/sync';
@@ -100,6 +100,8 @@ export function derivedMapping(path: string, patch: Record<string, Record<string
 }
 
 export interface InProcessService {
+  /** the operator console as main.ts wires it (its mapping monitor is not started: tests call check()) */
+  console: ConsoleHandle;
   sims: Sims;
   config: Config;
   connector: Connector;
@@ -127,7 +129,7 @@ export async function startInProcess(sims: Sims, env: Record<string, string>): P
   await connector.push?.drainer.start(); // as main.ts does
   const auth = { 'x-api-key': E2E_API_KEY };
   return {
-    sims, config, connector, http, url: http.url, logs,
+    sims, config, connector, http, url: http.url, logs, console: consoleHandle,
     post: (body, headers = auth) => request(http.url, {
       method: 'POST', path: WEBHOOK, headers: { 'content-type': 'application/json', ...headers },
       body: typeof body === 'string' ? body : JSON.stringify(body),

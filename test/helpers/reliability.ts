@@ -194,7 +194,7 @@ export function serviceEnv(o: ServiceEnvInput): Record<string, string> {
 
 /** The secret values of a service env (README: never in logs, errors, run records or reports). */
 export function envSecrets(env: Record<string, string>): string[] {
-  const out = ['OKKI_CLIENT_SECRET', 'DINGTALK_APP_SECRET', 'YIDA_SYSTEM_TOKEN', 'ROBOT_SECRET', 'WEBHOOK_API_KEY', 'WEBHOOK_SIGNING_SECRET']
+  const out = ['OKKI_CLIENT_SECRET', 'DINGTALK_APP_SECRET', 'YIDA_SYSTEM_TOKEN', 'ROBOT_SECRET', 'WEBHOOK_API_KEY', 'WEBHOOK_SIGNING_SECRET', 'OKKI_WEBHOOK_SECRET']
     .map((k) => env[k]).filter((v): v is string => Boolean(v));
   if (env.ROBOT_WEBHOOK_URL) {
     const token = new URL(env.ROBOT_WEBHOOK_URL).searchParams.get('access_token');

@@ -38,8 +38,9 @@ export interface ServiceProcess {
 
 const all: ServiceProcess[] = [];
 
-export function spawnService(env: Record<string, string>, opts: { npmStart?: boolean; cwd?: string } = {}): ServiceProcess {
-  const [cmd, args] = opts.npmStart ? ['npm', ['start', '--silent']] : [process.execPath, ['--import', 'tsx', 'src/main.ts']];
+export function spawnService(env: Record<string, string>, opts: { npmStart?: boolean; cwd?: string; args?: string[] } = {}): ServiceProcess {
+  // `args`: another entry point (e.g. ['src/cli.ts', '--full']) run the same way
+  const [cmd, args] = opts.npmStart ? ['npm', ['start', '--silent']] : [process.execPath, ['--import', 'tsx', ...(opts.args ?? ['src/main.ts'])]];
   // detached: the service gets its own process group, so `npm start` and its node child are stopped together
   const child = spawn(cmd, args, { cwd: opts.cwd ?? PROJECT_DIR, env: baseEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const stdout: string[] = [];

@@ -54,6 +54,8 @@ export function registerWebhookRoute(router: Router<HttpState>, opts: WebhookRou
       trigger: 'webhook',
       ...(body.mode ? { mode: body.mode } : {}),
       ...(body.product_nos?.length ? { productNos: body.product_nos } : {}),
+      ...(body.confirmDeletes ? { confirmDeletes: true } : {}),
+      ...(body.repair ? { repair: true } : {}),
       ...(requestedBy ? { requestedBy } : {}),
     });
     ctx.state.log.info({ runId: result.runId, coalesced: result.coalesced, auth: method, mode: body.mode, productNos: body.product_nos?.length }, 'webhook trigger');
