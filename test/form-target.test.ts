@@ -150,13 +150,16 @@ describe('form target (YIDA_TARGET=form), e2e', function () {
       const r = await run(s);
       expect(r.status, JSON.stringify(r.failures.slice(0, 3))).to.equal('succeeded');
       expect(r.counts.created).to.equal(70);
-      expect(apiCalls(sim, 'yida.batchSaveFormData')).to.equal(1);
+      // one batch (two when a slow machine let the batch's linger run out before the list was read)
+      const batches = apiCalls(sim, 'yida.batchSaveFormData');
+      expect(batches).to.be.within(1, 2);
       const m = byKey(sim);
       expect(m.size).to.equal(75);
       expect([...m.values()].every((v) => v.length === 1), 'nothing saved twice').to.equal(true);
-      const perKey = variant === 'apply' ? 0 : 70;
-      // one bulk search when `in` works; otherwise (refused or ignored, noticed on its first page) one per key
-      expect(searches(sim)).to.equal(1 + 1 + perKey);
+      // the key scan, then one bulk search per lost batch when `in` works; otherwise (refused, or ignored and noticed
+      // on its first page) one failed bulk search and one search per key
+      if (variant === 'apply') expect(searches(sim)).to.equal(1 + batches);
+      else expect(searches(sim)).to.equal(1 + 1 + 70);
     });
   }
 
