@@ -45,6 +45,8 @@ export interface Config {
   trustProxy: boolean;
   /** OKKI push events (POST /webhooks/okki): on when OKKI_WEBHOOK_SECRET is set */
   push?: { secret: string; debounceMs: number };
+  /** the groups mirror: OKKI's product groups written into a plain Yida form of their own (YIDA_GROUP_FORM_UUID) */
+  groups?: { formUuid: string };
   /** the mirror (DESIGN "Mirror"): what gone products become, the delete guard, the sweep's schedule */
   mirror: {
     deletions: 'off' | 'mark' | 'delete';
@@ -212,6 +214,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (pushSecret !== undefined && !keyFromSecret(pushSecret)) problems.push('OKKI_WEBHOOK_SECRET: expected the security_config OKKI returned when the callback was created (base64 of 32 bytes; npm run okki:subscribe prints it)');
   const pushDebounceMs = check('PUSH_DEBOUNCE_MS', intIn('PUSH_DEBOUNCE_MS', 0, 60_000), read(env, 'PUSH_DEBOUNCE_MS') ?? '500');
 
+  const groupFormUuid = read(env, 'YIDA_GROUP_FORM_UUID')?.trim();
+  if (groupFormUuid !== undefined && groupFormUuid === read(env, 'YIDA_FORM_UUID')?.trim()) problems.push('YIDA_GROUP_FORM_UUID: expected a form of its own for the product groups, not the product form (YIDA_FORM_UUID)');
   const deletions = get('SYNC_DELETIONS').trim().toLowerCase();
   if (!['off', 'mark', 'delete'].includes(deletions)) problems.push('SYNC_DELETIONS: expected off, mark or delete');
   const discontinued = get('SYNC_DISCONTINUED').trim().toLowerCase();
@@ -257,6 +261,7 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: metricsToken?.trim(),
     trustProxy: /^(1|true|yes)$/i.test(trustProxy?.trim() ?? ''),
     push: pushSecret ? { secret: pushSecret, debounceMs: pushDebounceMs } : undefined,
+    groups: groupFormUuid ? { formUuid: groupFormUuid } : undefined,
     mirror: {
       deletions: deletions as Config['mirror']['deletions'], discontinued: discontinued as Config['mirror']['discontinued'],
       deleteMax, sweepCron: sweepOff ? null : sweepCron,

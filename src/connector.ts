@@ -20,6 +20,7 @@ import type { MirrorParts } from './sync/mirror-parts.js';
 import { PushDrainer } from './push/drainer.js';
 import { pushMetrics, type PushMetrics } from './push/metrics.js';
 import { quietPushRuns } from './push/quiet-reporter.js';
+import { buildGroupPhase, checkGroupMapping } from './connector-groups.js';
 
 /** OKKI push (OKKI_WEBHOOK_SECRET set): what POST /webhooks/okki needs, and the drainer the entry point starts. */
 export interface PushIntake {
@@ -62,6 +63,7 @@ function withDetailFields(source: ProductSource, detailFields: readonly string[]
     groups: (opts) => source.groups(opts),
     pages: (window, opts) => source.pages(window, pull(opts)),
     byProductNos: (productNos, opts) => source.byProductNos(productNos, pull(opts)),
+    groupListed: source.groupListed && ((groupId, opts) => source.groupListed!(groupId, opts)),
     // Not bound: a sweep reads keys only (no detail calls); an audit asks for the fields itself.
     ...(source.catalogue ? { catalogue: (opts?: PullOptions) => source.catalogue!(opts) } : {}),
     formatTime: (instant) => source.formatTime(instant),
@@ -84,6 +86,7 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
   // The mapping is read first: a bad mapping file stops start-up before anything connects.
   const mapping = loadMapping(config.mappingFile, { warn: (message) => logger.warn({ mapping: config.mappingFile }, message) });
   const detailFields = detailFieldsFor(mapping);
+  checkGroupMapping(config, mapping);
   const stores = await createStores(config.store, { logger });
   const usage = new UsageMeter({ store: stores.usage, timezone: config.sync.timezone, budgets: config.budgets, metrics, logger });
   const source = withDetailFields(createOkkiSource({ ...config.okki, timezone: config.sync.timezone }, { logger, metrics, meter: usage }), detailFields);
@@ -98,8 +101,9 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
       publicUrl: config.publicUrl, logger, mode: config.robotReport,
     })
     : undefined;
+  const groups = buildGroupPhase(config, { mapping, stores, source, meter: usage, metrics, logger });
   const engine = new SyncEngine(
-    { source, mapping, writer, stores, reporter: reporter && quietPushRuns(reporter), usage, metrics, logger, mirror },
+    { source, mapping, writer, stores, reporter: reporter && quietPushRuns(reporter), usage, groups, metrics, logger, mirror },
     {
       lookbackSeconds: config.sync.lookbackSeconds, timezone: config.sync.timezone,
       maxInFlight: Math.max(32, config.yida.concurrency * 4),
