@@ -22,6 +22,8 @@ export interface ConsoleDeps {
   timezone: string;
   sandbox: boolean;
   apiKey?: string;
+  /** open event streams, ended when the console closes (so a shutdown does not wait for browsers to hang up) */
+  streams?: Set<() => void>;
 }
 
 /** The trigger the console's buttons send (`console` is a trigger of its own in run records and reports). */

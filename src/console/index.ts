@@ -105,6 +105,14 @@ export function buildConsole(connector: Connector, config: Config, opts: BuildCo
     timezone: config.sync.timezone,
     sandbox: config.sandbox,
     apiKey: config.webhook.apiKey,
+    streams: new Set(),
   };
-  return { deps, monitor, reader, close() { monitor.stop(); stopFeed(); } };
+  return {
+    deps, monitor, reader,
+    close() {
+      monitor.stop();
+      stopFeed();
+      for (const end of [...deps.streams!]) end();
+    },
+  };
 }

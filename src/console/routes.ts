@@ -60,6 +60,9 @@ export function registerConsole(router: Router<HttpState>, deps: ConsoleDeps): C
     ctx.type = 'text/event-stream; charset=utf-8';
     const stream = new PassThrough();
     ctx.body = stream;
+    const end = () => stream.destroy();
+    deps.streams?.add(end);
+    stream.on('close', () => deps.streams?.delete(end));
     void streamRun(stream, id, { getRun: (runId) => deps.service.getRun(runId), kv: deps.kv }, (fn) => { ctx.req.on('close', fn); stream.on('close', fn); });
   });
 
