@@ -28,6 +28,10 @@ export interface Config {
     processCode?: string; language: string; qps: number; concurrency: number;
     /** YIDA_SEARCH_LAG: a pending start younger than this is not started again on an empty search */
     searchLagSeconds: number;
+    /** YIDA_TARGET: process instances (startInstance/updateInstance) or a plain form (batch writes) */
+    target: 'process' | 'form';
+    /** YIDA_BATCH_SIZE: records per batch write on the form target (1–100) */
+    batchSize: number;
   };
   robot?: { webhookUrl: string; secret?: string };
   webhook: { apiKey?: string; signingSecret?: string };
@@ -167,6 +171,9 @@ export function loadConfig(env: Env = process.env): Config {
 
   const yidaQps = check('YIDA_QPS', numIn('YIDA_QPS', 0.1, 1000), get('YIDA_QPS'));
   const concurrency = check('YIDA_CONCURRENCY', intIn('YIDA_CONCURRENCY', 1, 256), get('YIDA_CONCURRENCY'));
+  const yidaTarget = (read(env, 'YIDA_TARGET') ?? 'process').trim().toLowerCase();
+  if (yidaTarget !== 'process' && yidaTarget !== 'form') problems.push('YIDA_TARGET: expected process (a process form: one startInstance per product) or form (a plain form: batch writes)');
+  const batchSize = check('YIDA_BATCH_SIZE', intIn('YIDA_BATCH_SIZE', 1, 100), read(env, 'YIDA_BATCH_SIZE') ?? '100');
   const searchLag = parseDuration(get('YIDA_SEARCH_LAG'));
   if (searchLag === undefined) problems.push('YIDA_SEARCH_LAG: expected HH:MM:SS or a number of seconds');
 
@@ -249,6 +256,7 @@ export function loadConfig(env: Env = process.env): Config {
       processCode: read(env, 'YIDA_PROCESS_CODE'),
       language: get('YIDA_LANGUAGE').trim(),
       qps: yidaQps, concurrency, searchLagSeconds: searchLag!,
+      target: yidaTarget as 'process' | 'form', batchSize,
     },
     robot: robotUrl ? { webhookUrl: robotUrl.trim(), secret: read(env, 'ROBOT_SECRET') } : undefined,
     webhook: { apiKey, signingSecret: read(env, 'WEBHOOK_SIGNING_SECRET') },

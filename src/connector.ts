@@ -7,7 +7,7 @@ import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { detailFieldsFor, loadMapping } from './mapping/index.js';
 import { createOkkiSource } from './okki/index.js';
-import { createYidaSink } from './yida/index.js';
+import { createFormSink, createYidaSink } from './yida/index.js';
 import { createStores } from './store/index.js';
 import { RobotClient, RobotReporter } from './robot/index.js';
 import { LedgerWriter } from './sync/writer.js';
@@ -90,7 +90,11 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
   const stores = await createStores(config.store, { logger });
   const usage = new UsageMeter({ store: stores.usage, timezone: config.sync.timezone, budgets: config.budgets, metrics, logger });
   const source = withDetailFields(createOkkiSource({ ...config.okki, timezone: config.sync.timezone }, { logger, metrics, meter: usage }), detailFields);
-  const sink = createYidaSink({ dingtalk: config.dingtalk, yida: config.yida }, { logger, metrics, meter: usage });
+  const yidaCfg = { dingtalk: config.dingtalk, yida: config.yida };
+  // YIDA_TARGET: one process instance per product, or a plain form written in batches (same port, same writer)
+  const sink = config.yida.target === 'form'
+    ? createFormSink(yidaCfg, mapping.keyField, { logger, metrics, meter: usage })
+    : createYidaSink(yidaCfg, { logger, metrics, meter: usage });
   const writer = new LedgerWriter({
     ledger: stores.ledger, sink, keyField: mapping.keyField, logger, metrics, searchLagMs: config.yida.searchLagSeconds * 1000, clearMarks: mapping.clearMarks?.(),
   });
@@ -106,7 +110,8 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
     { source, mapping, writer, stores, reporter: reporter && quietPushRuns(reporter), usage, groups, metrics, logger, mirror },
     {
       lookbackSeconds: config.sync.lookbackSeconds, timezone: config.sync.timezone,
-      maxInFlight: Math.max(32, config.yida.concurrency * 4),
+      // a batching sink needs enough writes in flight to fill its batches (several at once)
+      maxInFlight: config.yida.target === 'form' ? Math.max(32, config.yida.batchSize * 4) : Math.max(32, config.yida.concurrency * 4),
     },
   );
   // Runs left `running` by a process that died are recorded as interrupted, and a lease one left is freed, before any

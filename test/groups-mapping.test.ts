@@ -12,6 +12,9 @@ import { checkRenames } from '../src/sync/groups/renames.js';
 import { createStores } from '../src/store/index.js';
 import type { GroupRecord, MappingContext } from '../src/core/index.js';
 import { tempDir } from './helpers/e2e.js';
+import { renderRunReport } from '../src/robot/report.js';
+import { hasNews } from '../src/robot/policy.js';
+import { emptyCounts, emptyGroupSummary, type RunRecord } from '../src/core/index.js';
 
 const PRODUCT_REQUEST = [{ field: 'textField_no', label: '编号', value: '{product_no}' }];
 const GROUPS = {
@@ -150,6 +153,25 @@ describe('groups mirror: mapping, records, cleaning', () => {
         expect((await checkRenames(renamedTree, stores.groupState)).renamed).to.deep.equal([]);
         expect((await stores.groupState.paths())!.get(3)).to.equal('餐具 / 杯子 / 保温杯');
       } finally { await stores.close(); }
+    });
+  });
+
+  describe('the robot report', () => {
+    const run = (extra: Partial<RunRecord>): RunRecord => ({
+      id: 'run-1', trigger: 'schedule', mode: 'incremental', status: 'succeeded', window: { start: null, end: null },
+      startedAt: '2026-01-01T00:00:00Z', finishedAt: '2026-01-01T00:00:01Z', counts: emptyCounts(), failures: [], ...extra,
+    });
+
+    it('shows what the groups mirror did, names a group\'s failure by the group, and a group change is news', () => {
+      const groups = { ...emptyGroupSummary(40), updated: 2, unchanged: 37, rejected: 1, renamed: { groups: 2, group_ids: [1, 2], productsRead: 9 } };
+      const text = renderRunReport(run({ status: 'partial', groups, failures: [{ product_no: null, group_id: 12, code: 'GROUP_NAME_EMPTY', reason: 'group 12 has an empty name' }] })).text;
+      expect(text).to.include('**分组**：OKKI 共 40 个；新增 **0** · 更新 **2** · 未变 **37** · 拒绝 **1**');
+      expect(text).to.include('改名的分组**：2 个，重新读取其产品 9 条');
+      expect(text).to.include('- 分组 12：GROUP\\_NAME\\_EMPTY group 12 has an empty name');
+      expect(hasNews(run({ groups: { ...emptyGroupSummary(3), unchanged: 3 } }))).to.equal(false);
+      expect(hasNews(run({ groups: { ...emptyGroupSummary(3), unchanged: 2, updated: 1 } }))).to.equal(true);
+      const gone = { found: 3, group_ids: [7, 8, 9], marked: 0, deleted: 0, kept: 0, guarded: { count: 3, max: 2, confirm: '{"mode":"sweep","confirmDeletes":true}' } };
+      expect(renderRunReport(run({ groups: { ...emptyGroupSummary(3), gone } })).text).to.include('已删除的分组**：3 个（7、8、9）').and.include('删除保护');
     });
   });
 });

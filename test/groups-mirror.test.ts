@@ -6,42 +6,9 @@
  * deletions at once.
  */
 import { expect } from 'chai';
-import { join } from 'node:path';
-import {
-  FIELDS, liveEnv, robotText, startInProcess, startSims, tempDir, type InProcessService, type Sims,
-} from './helpers/e2e.js';
-import type { RunRecord } from '../src/core/index.js';
+import { FIELDS, robotText, tempDir, type InProcessService, type Sims } from './helpers/e2e.js';
 import type { OkkiGroup } from '../src/sandbox/okki/index.js';
-import type { DingtalkApi } from '../src/sandbox/dingtalk/knobs.js';
-
-export const GROUP_FORM = 'FORM-TEST-GROUPS';
-/** the shipped mapping's groups block */
-export const G = { id: 'textField_grp0id01', name: 'textField_grp0nm02', parent: 'textField_grp0pa03', layer: 'numberField_grp0lv04', path: 'textField_grp0pt05' } as const;
-
-const FORM_WRITES: DingtalkApi[] = ['yida.saveFormData', 'yida.updateFormData', 'yida.deleteFormData'];
-export const formWrites = (sims: Sims) => FORM_WRITES.reduce((n, api) => n + sims.dt.requests({ api }).length, 0);
-export const groupRecords = (sims: Sims) => sims.dt.formInstances({ formUuid: GROUP_FORM });
-/** group id → records holding it */
-export function recordsById(sims: Sims): Map<string, Array<Record<string, unknown>>> {
-  const m = new Map<string, Array<Record<string, unknown>>>();
-  for (const r of groupRecords(sims)) { const k = String(r.data[G.id]); m.set(k, [...(m.get(k) ?? []), r.data]); }
-  return m;
-}
-
-export async function startGroupsService(tmp: { dir: string }, env: Record<string, string> = {}): Promise<{ sims: Sims; svc: InProcessService }> {
-  const sims = await startSims({ okki: { products: 30, groups: 12 } });
-  sims.dt.setKnobs({ plainForms: [GROUP_FORM] });
-  const svc = await startInProcess(sims, liveEnv(sims, {
-    STORE_URL: `sqlite://${join(tmp.dir, 'store.sqlite')}`, YIDA_GROUP_FORM_UUID: GROUP_FORM, ROBOT_REPORT: 'every', ...env,
-  }));
-  return { sims, svc };
-}
-
-export async function runNow(svc: InProcessService, body: Record<string, unknown> = {}): Promise<RunRecord> {
-  const r = await svc.post({ ...body, wait: true });
-  expect(r.status, r.text).to.equal(200);
-  return r.json as RunRecord;
-}
+import { G, formWrites, groupRecords, recordsById, runNow, startGroupsService } from './helpers/groups-e2e.js';
 
 describe('groups mirror e2e: groups into their own form, renames into products', function () {
   this.timeout(60_000);

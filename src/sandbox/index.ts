@@ -52,9 +52,12 @@ export async function startSandbox(base: Config, opts: SandboxOptions): Promise<
   const robotToken = `sandbox-robot-${randomBytes(8).toString('hex')}`;
   const robotSecret = `SEC${randomBytes(16).toString('hex')}`;
   // The groups mirror is on when the mapping says what goes into a group form (the shipped one does): a plain form
-  // of the simulated app stands for it.
+  // of the simulated app stands for it. YIDA_TARGET=form: the product form is a plain form too (batch writes).
   const groupForm = base.groups?.formUuid ?? (mappingHasGroups(base.mappingFile) ? SANDBOX_GROUP_FORM_UUID : undefined);
-  const dingtalk = await startDingtalkSimulator({ robots: [{ accessToken: robotToken, secret: robotSecret, name: 'sandbox' }], plainForms: groupForm ? [groupForm] : [] });
+  const dingtalk = await startDingtalkSimulator({
+    robots: [{ accessToken: robotToken, secret: robotSecret, name: 'sandbox' }], plainForms: groupForm ? [groupForm] : [],
+    formKind: base.yida.target === 'form' ? 'plain' : 'process',
+  });
 
   // The simulators start empty every time, so a ledger or cursor kept from an earlier run would point at instances
   // that no longer exist. The sandbox therefore always works on a store of its own, fresh at each start and removed
@@ -76,6 +79,7 @@ export async function startSandbox(base: Config, opts: SandboxOptions): Promise<
     groups: groupForm ? { formUuid: groupForm } : undefined,
   };
   const local = (url: string) => url.replace('://0.0.0.0', '://127.0.0.1');
+  const instancesPath = base.yida.target === 'form' ? '/__sim/forms/instances' : '/__sim/instances';
 
   return {
     config, okki, dingtalk,
@@ -92,13 +96,13 @@ export async function startSandbox(base: Config, opts: SandboxOptions): Promise<
         ` Built-in simulators on loopback with ${okki.catalog.size} seeded products.`,
         ` Operator console:    ${svc}/console   (no key needed in sandbox mode unless WEBHOOK_API_KEY is set)`,
         ` Trigger a sync:      curl -X POST ${svc}/webhooks/yida/sync -H 'Content-Type: application/json' -d '{}'`,
-        ` Yida instances:      ${dingtalk.url}/__sim/instances`,
+        ` Yida instances:      ${dingtalk.url}${instancesPath}`,
         ` Robot messages:      ${dingtalk.url}/__sim/robot/messages`,
         ...(groupForm ? [` Group form records:  ${dingtalk.url}/__sim/forms/instances?formUuid=${groupForm}`] : []),
         ` OKKI products:       ${okki.url}/__sim/products`,
         ` OKKI push is on: a product changed in the OKKI simulator reaches Yida in a second or two. Try it:`,
         `   curl -X POST ${okki.url}/__sim/edit -H 'Content-Type: application/json' -d '{"product_no":"${sample}","name":"改个名字"}'`,
-        `   curl -s ${dingtalk.url}/__sim/instances | grep -o '"[^"]*改个名字[^"]*"'`,
+        `   curl -s ${dingtalk.url}${instancesPath} | grep -o '"[^"]*改个名字[^"]*"'`,
         `   (deliveries: ${okki.url}/__sim/push/deliveries; push runs: ${svc}/ and GET /runs)`,
         ` Store:               ${store.url} (fresh; removed at exit)`,
         ...(opts.storeUrlSet ? [' STORE_URL is ignored in sandbox mode: the simulators start empty, so the sandbox keeps its own store.'] : []),

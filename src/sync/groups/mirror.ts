@@ -15,6 +15,7 @@ import type { GroupStateStore } from '../../store/types.js';
 import type { Logger } from '../../log.js';
 import { cleanGroups } from './clean.js';
 import { GoneGroups, type GoneGroupsDeps } from './gone.js';
+import { auditGroups } from './audit.js';
 
 /** group writes in flight at once (the sink paces below it) */
 const GROUP_WRITES_IN_FLIGHT = 8;
@@ -84,10 +85,26 @@ export class GroupMirror {
     const goneCandidates = [...known].filter((id) => !listed.has(id));
     if (goneCandidates.length) {
       const gone = await this.gone.handle(goneCandidates, ctx, opts);
-      summary.gone = gone.summary;
+      // Marked before (and still to be left marked): nothing to report again.
+      if (gone.summary.found > 0) summary.gone = gone.summary;
       failures.push(...gone.failures);
     }
     this.deps.logger?.info({ groups: summary }, 'groups mirrored');
+    return { summary, failures };
+  }
+
+  /** An audit run: compare the group form with OKKI's groups (audit.ts); nothing else is written. */
+  async audit(tree: GroupTree, ctx: MappingContext, opts: { repair: boolean; confirm: boolean; signal?: AbortSignal }): Promise<GroupMirrorResult> {
+    const records = tree.records?.() ?? [];
+    const summary = emptyGroupSummary(records.length);
+    const { clean, issues } = cleanGroups(records);
+    const failures: RunFailure[] = issues.map((i) => ({ product_no: null, group_id: i.group.id, code: i.code, reason: i.reason }));
+    summary.rejected = issues.length;
+    const audited = await auditGroups(this.deps, clean, new Set(records.map((g) => g.id)), ctx, opts);
+    summary.audit = audited.audit;
+    const r = audited.audit.repaired;
+    if (r) { summary.created = r.created; summary.updated = r.updated; summary.failed = r.failed; }
+    failures.push(...audited.failures);
     return { summary, failures };
   }
 }
