@@ -49,7 +49,7 @@ async function rig(products: number, policy: Partial<MirrorPolicy> = {}): Promis
   });
   const sink = createYidaRecordSink({
     dingtalk: { ...dt.credentials, endpoint: dt.endpoint, protocol: 'http' },
-    yida: { ...dt.yida, language: 'zh_CN', qps: 500, concurrency: 8, searchLagSeconds: 0 }, timezone: TZ,
+    yida: { ...dt.yida, language: 'zh_CN', qps: 500, concurrency: 8, searchLagSeconds: 0, target: 'form', batchSize: 100 }, timezone: TZ,
   });
   const writer = new LedgerWriter({ ledger: stores.ledger, sink, keyField: KEY, searchLagMs: 0, reconcileDelayMs: 5 });
   const actor = new GoneActor({ ledger: stores.ledger, sink, mapping: MAPPING, keyField: KEY, policy: { deletions: 'delete', discontinued: 'keep', deleteMax: 20, ...policy } });
