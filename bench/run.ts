@@ -10,12 +10,13 @@ import { dirname, join } from 'node:path';
 import { fullSync, naive, incremental, sourcePull, webhookBurst, type FullSyncFigures, type KeptSetup } from './scenarios.js';
 import { removeTempStores } from './sims.js';
 import { pushSingle, pushBurst, pushMemory } from './push.js';
+import { auditCost, sweepMemory } from './mirror.js';
 import { codeState, newestSourceMtime, sourceChangedSince } from './code-state.js';
 import { machine, markdownTable, terminalTable, fmt, type Row } from './report.js';
 
 const quick = process.argv.includes('--quick');
 /** Every measure, by the id `--only` takes and the results table shows. */
-const MEASURES = ['full-sync', 'naive-baseline', 'incremental-unchanged', 'incremental-changed', 'source-memory', 'webhook-burst', 'adaptive-pacing', 'push-latency', 'push-burst', 'push-memory'] as const;
+const MEASURES = ['full-sync', 'naive-baseline', 'incremental-unchanged', 'incremental-changed', 'source-memory', 'webhook-burst', 'adaptive-pacing', 'push-latency', 'push-burst', 'push-memory', 'audit-cost', 'sweep-memory'] as const;
 type MeasureId = (typeof MEASURES)[number];
 /** `--only full-sync,webhook-burst`: run just these measures (printed, RESULTS.md left alone) */
 const onlyArg = process.argv.indexOf('--only');
@@ -248,6 +249,31 @@ async function main(): Promise<void> {
       note: 'events wait in the store (SQLite), not in memory; the drainer holds at most 500 product numbers per run. RSS is shown for information: V8 and the allocator keep freed pages, so it moves with the last collection, not with what is held',
     });
     detail('push-memory', f);
+  });
+
+  await step('audit-cost', 'audit and repair calls', async () => {
+    const f = await auditCost({ products: S(2000), okkiQps: OKKI_QPS });
+    const met = f.yidaCalls <= f.yidaExpected && f.okkiCalls <= f.okkiExpected + 4;
+    rows.push({
+      item: 'audit-cost', measure: `Audit of ${fmt.int(f.instances)} Yida instances against ${fmt.int(f.products)} OKKI products (5 instances deleted by hand, 5 duplicated), shipped mapping; then the same with repair`,
+      figures: `audit: ${f.yidaCalls} DingTalk calls (⌈instances/100⌉ = ${f.yidaExpected}), ${f.okkiCalls} OKKI calls (${Object.entries(f.okkiByEndpoint).map(([k, v]) => `${k} ${v}`).join(', ')}; ⌈products/100⌉ = ${f.okkiExpected}), ${fmt.n(f.seconds)} s; findings ${Object.entries(f.findings).map(([k, v]) => `${k} ${v}`).join(', ')}. repair: ${f.repair.yidaCalls} DingTalk calls, ${f.repair.okkiCalls} OKKI calls, ${fmt.n(f.repair.seconds)} s, repaired ${JSON.stringify(f.repair.repaired)}`,
+      target: 'DingTalk ≤ ⌈instances/100⌉, OKKI ≤ ⌈products/100⌉ + the typed passes\' first pages (4)', verdict: met ? 'met' : 'MISSED',
+      note: 'the audit reads the form with getInstances (100 per call) and the catalogue with the list (100 per call; product_type from the three typed passes, so no /v1/product/info); a repair adds its reads again plus one call per repair (create, update, removal)',
+    });
+    detail('audit-cost', f);
+  });
+
+  await step('sweep-memory', 'sweep of 100k', async () => {
+    const f = await sweepMemory({ products: S(100_000), removed: quick ? 5 : 50, okkiQps: OKKI_QPS });
+    const removals = f.yidaByApi['yida.deleteInstance'] ?? 0;
+    const met = f.rssPeakMb - f.rssIdleMb < 100 && f.deleted === f.removed && removals === f.removed;
+    rows.push({
+      item: 'sweep-memory', measure: `Sweep: ${fmt.int(f.products)} OKKI products against a ${fmt.int(f.ledger)}-entry ledger, ${f.removed} removed in OKKI (SYNC_DELETIONS=delete, SYNC_DELETE_MAX=${f.removed}); the service's RSS`,
+      figures: `RSS idle ${f.rssIdleMb} MB, peak ${f.rssPeakMb} MB during the sweep (+${fmt.n(f.rssPeakMb - f.rssIdleMb)} MB); ${fmt.n(f.seconds)} s; listed ${fmt.int(f.listed)}; OKKI calls ${f.okkiCalls} (${Object.entries(f.okkiByEndpoint).map(([k, v]) => `${k} ${v}`).join(', ')}); DingTalk calls ${f.yidaCalls} (${Object.entries(f.yidaByApi).filter(([k]) => k.startsWith('yida.')).map(([k, v]) => `${k.slice(5)} ${v}`).join(', ')}); deleted ${f.deleted}; ${f.status}`,
+      target: 'bounded: < 100 MB over idle for 100,000 keys; DingTalk writes = the removals', verdict: met ? 'met' : 'MISSED',
+      note: 'the sweep keeps a set of product numbers (not records) and reads the ledger a page (500) at a time; OKKI calls = list pages (100 per page) + one /v1/product/info proof per unlisted product; time is latency-bound (one list page in flight, 20–80 ms)',
+    });
+    detail('sweep-memory', f);
   });
 
   const totalS = (Date.now() - startedAt) / 1000;

@@ -12,6 +12,7 @@ import { loadConfig } from './config.js';
 import { redact, setGlobalSecrets, addSecret } from './redact.js';
 import { errorMessage } from './errors.js';
 import { createLogger } from './log.js';
+import { installCrashHandlers } from './crash.js';
 import { OkkiClient } from './okki/index.js';
 import { registerCallback, sendTestEvent, subscribeProducts } from './okki/subscribe.js';
 import { OKKI_PUSH_PATH } from './http/routes/okki-webhook.js';
@@ -51,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
   if (!okki.clientId || !okki.clientSecret) { say(`OKKI_CLIENT_ID and OKKI_CLIENT_SECRET must be set\n${USAGE}`); return 2; }
   setGlobalSecrets([okki.clientSecret]);
   const logger = createLogger({ stream: process.stderr, level: process.env.LOG_LEVEL ?? 'warn' });
+  installCrashHandlers({ logger, name: 'npm run okki:subscribe' });
   const client = new OkkiClient({ ...okki, logger });
 
   const reg = await registerCallback(client, url.href, { regenerate: args['regenerate-secret'] });

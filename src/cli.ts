@@ -12,6 +12,9 @@ import { previewPages, type PreviewItem } from './mapping/preview.js';
 import { windowFor } from './sync/window.js';
 import { productNoList, type RunProgress, type RunRecord, type SyncService } from './core/index.js';
 import { startCliProgress } from './cli-progress.js';
+import { installCrashHandlers } from './crash.js';
+
+installCrashHandlers({ name: 'npm run sync' });
 
 const USAGE = `usage: npm run sync -- [--full] [--product-no P-001 ...] [--dry-run] [--limit N] [--quiet] [--progress-every S]
   --full            read the whole catalogue, not just what changed since the cursor
@@ -61,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
   try { base = readConfig(process.env); } catch (err) { process.stderr.write(`${errorMessage(err)}\n`); return 1; }
   // Logs go to stderr so stdout carries only the result.
   const logger = createLogger({ stream: process.stderr, level: process.env.LOG_LEVEL ?? 'warn' });
+  installCrashHandlers({ logger });
   const runtime = await startRuntime(base, { logger });
   const { config, connector } = runtime;
   if (config.sandbox) process.stderr.write(`SANDBOX MODE (${config.sandboxReason}): reading and writing the built-in simulators, not real OKKI/DingTalk\n`);

@@ -8,12 +8,15 @@ import cron from 'node-cron';
 import { ConfigError } from './errors.js';
 import { isValidTimeZone } from './time.js';
 import { keyFromSecret } from './push/codec.js';
+import { httpsOrLoopback, isLoopbackHost } from './config-rules.js';
 
 export type Env = Record<string, string | undefined>;
 
 export interface Config {
   port: number;
   host: string;
+  /** HTTP_KEEP_ALIVE_TIMEOUT in ms: idle keep-alive connections live longer than a balancer's idle timeout */
+  keepAliveTimeoutMs: number;
   /** true when the built-in simulators stand in for OKKI and DingTalk */
   sandbox: boolean;
   /** why sandbox mode is on (for the start-up banner) */
@@ -25,6 +28,10 @@ export interface Config {
     processCode?: string; language: string; qps: number; concurrency: number;
     /** YIDA_SEARCH_LAG: a pending start younger than this is not started again on an empty search */
     searchLagSeconds: number;
+    /** YIDA_TARGET: process instances (startInstance/updateInstance) or a plain form (batch writes) */
+    target: 'process' | 'form';
+    /** YIDA_BATCH_SIZE: records per batch write on the form target (1–100) */
+    batchSize: number;
   };
   robot?: { webhookUrl: string; secret?: string };
   webhook: { apiKey?: string; signingSecret?: string };
@@ -42,6 +49,8 @@ export interface Config {
   trustProxy: boolean;
   /** OKKI push events (POST /webhooks/okki): on when OKKI_WEBHOOK_SECRET is set */
   push?: { secret: string; debounceMs: number };
+  /** the groups mirror: OKKI's product groups written into a plain Yida form of their own (YIDA_GROUP_FORM_UUID) */
+  groups?: { formUuid: string };
   /** the mirror (DESIGN "Mirror"): what gone products become, the delete guard, the sweep's schedule */
   mirror: {
     deletions: 'off' | 'mark' | 'delete';
@@ -63,7 +72,7 @@ export const SECRET_VARIABLES = [
 
 const DEFAULTS = {
   PORT: '3000',
-  HOST: '0.0.0.0',
+  HTTP_KEEP_ALIVE_TIMEOUT: '65',
   OKKI_BASE_URL: 'https://api-sandbox.xiaoman.cn',
   OKKI_SCOPE: 'product',
   OKKI_PAGE_SIZE: '100',
@@ -132,20 +141,25 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const port = check('PORT', intIn('PORT', 0, 65535), get('PORT'));
-  const host = get('HOST');
+  const keepAliveSeconds = check('HTTP_KEEP_ALIVE_TIMEOUT', intIn('HTTP_KEEP_ALIVE_TIMEOUT', 1, 3600), get('HTTP_KEEP_ALIVE_TIMEOUT'));
 
+  // Sandbox mode only when no credential variable at all is set (or SANDBOX=1): a deployment that set some of them and
+  // lost others (a missing secret mount) must stop and say which, not start a simulator with an open webhook.
   const sandboxForced = /^(1|true|yes)$/i.test(read(env, 'SANDBOX') ?? '');
-  const credVars = ['OKKI_CLIENT_ID', 'OKKI_CLIENT_SECRET', 'DINGTALK_APP_KEY', 'DINGTALK_APP_SECRET'] as const;
-  const anyCreds = credVars.some((v) => read(env, v) !== undefined);
-  const sandbox = sandboxForced || !anyCreds;
-  const sandboxReason = sandboxForced ? 'SANDBOX=1' : !anyCreds ? 'no OKKI/DingTalk credentials are set' : undefined;
-
+  const credVars = ['OKKI_CLIENT_ID', 'OKKI_CLIENT_SECRET', 'DINGTALK_APP_KEY', 'DINGTALK_APP_SECRET', 'YIDA_APP_TYPE', 'YIDA_SYSTEM_TOKEN', 'YIDA_USER_ID', 'YIDA_FORM_UUID'] as const;
+  const setCreds = credVars.filter((v) => read(env, v) !== undefined);
+  const sandbox = sandboxForced || setCreds.length === 0;
+  const sandboxReason = sandboxForced ? 'SANDBOX=1' : setCreds.length === 0 ? 'no OKKI/DingTalk/Yida credentials are set' : undefined;
   if (!sandbox) {
-    const required = [...credVars, 'YIDA_APP_TYPE', 'YIDA_SYSTEM_TOKEN', 'YIDA_USER_ID', 'YIDA_FORM_UUID'];
-    for (const v of required) if (read(env, v) === undefined) problems.push(`${v}: required when OKKI/DingTalk credentials are set (unset all of them, or set SANDBOX=1, for sandbox mode)`);
+    const given = `${setCreds.join(', ')} ${setCreds.length === 1 ? 'is' : 'are'} set`;
+    for (const v of credVars) if (!setCreds.includes(v)) problems.push(`${v}: required, because ${given} (set all of them; or none, or SANDBOX=1, for sandbox mode)`);
   }
+  // The simulators' open webhook stays on this machine unless HOST says otherwise.
+  const host = read(env, 'HOST')?.trim() ?? (sandbox ? '127.0.0.1' : '0.0.0.0');
 
   const okkiBaseUrl = check('OKKI_BASE_URL', httpUrl('OKKI_BASE_URL'), get('OKKI_BASE_URL'));
+  // Outside sandbox mode credentials and tokens travel to these: https, except to a loopback fake (tests, local proxies).
+  if (!sandbox && okkiBaseUrl !== undefined && !httpsOrLoopback(okkiBaseUrl)) problems.push('OKKI_BASE_URL: expected an https URL (plain http only to a loopback host: 127.0.0.0/8 or [::1])');
   const pageSize = check('OKKI_PAGE_SIZE', intIn('OKKI_PAGE_SIZE', 1, 1000), get('OKKI_PAGE_SIZE'));
   const okkiQps = check('OKKI_QPS', numIn('OKKI_QPS', 0.1, 1000), get('OKKI_QPS'));
 
@@ -153,15 +167,20 @@ export function loadConfig(env: Env = process.env): Config {
   if (!/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(endpoint)) problems.push('DINGTALK_ENDPOINT: expected host[:port] without a scheme, e.g. api.dingtalk.com or 127.0.0.1:8080');
   const protocol = get('DINGTALK_PROTOCOL').trim().toLowerCase();
   if (protocol !== 'http' && protocol !== 'https') problems.push('DINGTALK_PROTOCOL: expected http or https');
+  else if (!sandbox && protocol === 'http' && !isLoopbackHost(endpoint.replace(/:\d{1,5}$/, ''))) problems.push('DINGTALK_PROTOCOL: expected https (http only with a loopback DINGTALK_ENDPOINT: 127.0.0.0/8 or [::1])');
 
   const yidaQps = check('YIDA_QPS', numIn('YIDA_QPS', 0.1, 1000), get('YIDA_QPS'));
   const concurrency = check('YIDA_CONCURRENCY', intIn('YIDA_CONCURRENCY', 1, 256), get('YIDA_CONCURRENCY'));
+  const yidaTarget = (read(env, 'YIDA_TARGET') ?? 'process').trim().toLowerCase();
+  if (yidaTarget !== 'process' && yidaTarget !== 'form') problems.push('YIDA_TARGET: expected process (a process form: one startInstance per product) or form (a plain form: batch writes)');
+  const batchSize = check('YIDA_BATCH_SIZE', intIn('YIDA_BATCH_SIZE', 1, 100), read(env, 'YIDA_BATCH_SIZE') ?? '100');
   const searchLag = parseDuration(get('YIDA_SEARCH_LAG'));
   if (searchLag === undefined) problems.push('YIDA_SEARCH_LAG: expected HH:MM:SS or a number of seconds');
 
   const robotUrl = read(env, 'ROBOT_WEBHOOK_URL');
   if (robotUrl !== undefined && check('ROBOT_WEBHOOK_URL', httpUrl('ROBOT_WEBHOOK_URL'), robotUrl) !== undefined) {
     if (!new URL(robotUrl.trim()).searchParams.get('access_token')) problems.push('ROBOT_WEBHOOK_URL: expected an access_token query parameter');
+    else if (!sandbox && !httpsOrLoopback(robotUrl.trim())) problems.push('ROBOT_WEBHOOK_URL: expected an https URL (plain http only to a loopback host: 127.0.0.0/8 or [::1])');
   }
   if (robotUrl === undefined && read(env, 'ROBOT_SECRET') !== undefined) problems.push('ROBOT_SECRET: set without ROBOT_WEBHOOK_URL');
 
@@ -202,6 +221,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (pushSecret !== undefined && !keyFromSecret(pushSecret)) problems.push('OKKI_WEBHOOK_SECRET: expected the security_config OKKI returned when the callback was created (base64 of 32 bytes; npm run okki:subscribe prints it)');
   const pushDebounceMs = check('PUSH_DEBOUNCE_MS', intIn('PUSH_DEBOUNCE_MS', 0, 60_000), read(env, 'PUSH_DEBOUNCE_MS') ?? '500');
 
+  const groupFormUuid = read(env, 'YIDA_GROUP_FORM_UUID')?.trim();
+  if (groupFormUuid !== undefined && groupFormUuid === read(env, 'YIDA_FORM_UUID')?.trim()) problems.push('YIDA_GROUP_FORM_UUID: expected a form of its own for the product groups, not the product form (YIDA_FORM_UUID)');
   const deletions = get('SYNC_DELETIONS').trim().toLowerCase();
   if (!['off', 'mark', 'delete'].includes(deletions)) problems.push('SYNC_DELETIONS: expected off, mark or delete');
   const discontinued = get('SYNC_DISCONTINUED').trim().toLowerCase();
@@ -214,7 +235,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (problems.length) throw new ConfigError(problems);
 
   return {
-    port, host, sandbox, sandboxReason,
+    port, host, sandbox, sandboxReason, keepAliveTimeoutMs: keepAliveSeconds * 1000,
     okki: {
       baseUrl: okkiBaseUrl.replace(/\/+$/, ''),
       clientId: read(env, 'OKKI_CLIENT_ID') ?? '',
@@ -235,6 +256,7 @@ export function loadConfig(env: Env = process.env): Config {
       processCode: read(env, 'YIDA_PROCESS_CODE'),
       language: get('YIDA_LANGUAGE').trim(),
       qps: yidaQps, concurrency, searchLagSeconds: searchLag!,
+      target: yidaTarget as 'process' | 'form', batchSize,
     },
     robot: robotUrl ? { webhookUrl: robotUrl.trim(), secret: read(env, 'ROBOT_SECRET') } : undefined,
     webhook: { apiKey, signingSecret: read(env, 'WEBHOOK_SIGNING_SECRET') },
@@ -247,6 +269,7 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: metricsToken?.trim(),
     trustProxy: /^(1|true|yes)$/i.test(trustProxy?.trim() ?? ''),
     push: pushSecret ? { secret: pushSecret, debounceMs: pushDebounceMs } : undefined,
+    groups: groupFormUuid ? { formUuid: groupFormUuid } : undefined,
     mirror: {
       deletions: deletions as Config['mirror']['deletions'], discontinued: discontinued as Config['mirror']['discontinued'],
       deleteMax, sweepCron: sweepOff ? null : sweepCron,

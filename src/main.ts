@@ -12,6 +12,10 @@ import { createApp, startHttpServer } from './http/index.js';
 import { startSchedule } from './schedule.js';
 import { createCronCoordinator } from './store/index.js';
 import { buildConsole } from './console/index.js';
+import { installCrashHandlers } from './crash.js';
+
+// Before anything else: a crash from here on is reported redacted, and the process exits 1.
+installCrashHandlers();
 
 async function main(): Promise<void> {
   let base: Config;
@@ -22,6 +26,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const logger = createLogger();
+  installCrashHandlers({ logger });
   let nextRun: (() => Date | null) | undefined;
   const metrics = createMetrics({ defaultMetrics: true });
   const runtime = await startRuntime(base, { logger, metrics });
@@ -29,7 +34,7 @@ async function main(): Promise<void> {
   const nextScheduledRun = () => nextRun?.() ?? null;
   const consoleHandle = buildConsole(connector, config, { logger, metrics, nextScheduledRun });
   const app = createApp({ config, service: connector.engine, metrics, logger, nextScheduledRun, push: connector.push, console: consoleHandle.deps });
-  const http = await startHttpServer(app, { port: config.port, host: config.host });
+  const http = await startHttpServer(app, { port: config.port, host: config.host, keepAliveTimeoutMs: config.keepAliveTimeoutMs });
   // Events acknowledged before a restart are drained now.
   await connector.push?.drainer.start();
   const coordinator = connector.stores.kind === 'redis' ? createCronCoordinator(connector.stores.lock, `replica-${process.pid}`) : undefined;
@@ -40,7 +45,7 @@ async function main(): Promise<void> {
     ? startSchedule(connector.engine, { cron: config.mirror.sweepCron, timezone: config.sync.timezone, coordinator, mode: 'sweep', name: 'okki-yida-sweep' }, logger)
     : undefined;
 
-  logger.info({ url: http.url, cron: config.sync.cron, sweepCron: sweepTask ? config.mirror.sweepCron : null, store: connector.stores.kind, sandbox: config.sandbox, mapping: config.mappingFile, push: Boolean(connector.push) }, 'okki-yida-connector listening');
+  logger.info({ url: http.url, host: config.host, cron: config.sync.cron, sweepCron: sweepTask ? config.mirror.sweepCron : null, store: connector.stores.kind, sandbox: config.sandbox, mapping: config.mappingFile, push: Boolean(connector.push) }, 'okki-yida-connector listening');
   if (sandbox) {
     sandbox.pushTo(http.url);
     sandbox.announce(http.url);

@@ -32,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
   setGlobalSecrets(secretValues(config));
   const logger = createLogger({ stream: process.stderr, level: process.env.LOG_LEVEL ?? 'warn' });
   let mapping;
-  try { mapping = loadMapping(config.mappingFile); } catch (err) { process.stderr.write(`${errorMessage(err)}\n`); return 1; }
+  try { mapping = loadMapping(config.mappingFile, { warn: (m) => process.stderr.write(`warning: ${m}\n`) }); } catch (err) { process.stderr.write(`${errorMessage(err)}\n`); return 1; }
   let sandbox: Sandbox | undefined;
   if (config.sandbox) {
     sandbox = await startSandbox(config, { logger, storeUrlSet: false });

@@ -23,9 +23,10 @@ describe('config', () => {
   it('defaults to sandbox mode when no OKKI/DingTalk credentials are set, with the documented defaults', () => {
     const c = loadConfig({});
     expect(c.sandbox).to.equal(true);
-    expect(c.sandboxReason).to.match(/no OKKI\/DingTalk credentials/);
+    expect(c.sandboxReason).to.match(/no OKKI\/DingTalk\/Yida credentials/);
     expect(c.port).to.equal(3000);
-    expect(c.host).to.equal('0.0.0.0');
+    expect(c.host, 'the simulators\' open webhook stays on this machine').to.equal('127.0.0.1');
+    expect(c.keepAliveTimeoutMs).to.equal(65_000);
     expect(c.okki).to.include({ baseUrl: 'https://api-sandbox.xiaoman.cn', scope: 'product', pageSize: 100, qps: 5 });
     expect(c.dingtalk).to.include({ endpoint: 'api.dingtalk.com', protocol: 'https' });
     expect(c.yida).to.include({ language: 'zh_CN', qps: 15, concurrency: 8 });
@@ -66,6 +67,48 @@ describe('config', () => {
     for (const v of ['DINGTALK_APP_KEY', 'DINGTALK_APP_SECRET', 'YIDA_APP_TYPE', 'YIDA_SYSTEM_TOKEN', 'YIDA_USER_ID', 'YIDA_FORM_UUID']) {
       expect(problems.some((p) => p.startsWith(`${v}:`)), v).to.equal(true);
     }
+  });
+
+  it('sandbox mode binds 127.0.0.1 unless HOST says otherwise; a live config binds 0.0.0.0 by default', () => {
+    expect(loadConfig({}).host).to.equal('127.0.0.1');
+    expect(loadConfig({ HOST: '0.0.0.0' }).host).to.equal('0.0.0.0');
+    expect(loadConfig({ ...live, SANDBOX: '1' }).host).to.equal('127.0.0.1');
+    expect(loadConfig(live).host).to.equal('0.0.0.0');
+    expect(loadConfig({ ...live, HOST: '10.1.2.3' }).host).to.equal('10.1.2.3');
+  });
+
+  it('stops start-up, naming the missing ones, when some but not all credential variables are set (also only Yida\'s)', () => {
+    // A deployment that lost its OKKI/DingTalk secrets must not come up as a simulator with an open webhook.
+    const yidaOnly = { YIDA_APP_TYPE: 'APP_X', YIDA_SYSTEM_TOKEN: 'yida-system-token-VALUE', YIDA_USER_ID: 'u', YIDA_FORM_UUID: 'FORM-1' };
+    const problems = problemsOf(yidaOnly);
+    expect(problems.map((p) => p.split(':')[0])).to.deep.equal(['OKKI_CLIENT_ID', 'OKKI_CLIENT_SECRET', 'DINGTALK_APP_KEY', 'DINGTALK_APP_SECRET']);
+    expect(problems[0]).to.include('because YIDA_APP_TYPE, YIDA_SYSTEM_TOKEN, YIDA_USER_ID, YIDA_FORM_UUID are set');
+    expect(problemsOf({ DINGTALK_APP_SECRET: 'ding-secret-VALUE' })).to.have.length(7);
+    const { OKKI_CLIENT_SECRET: _gone, ...noOkkiSecret } = live;
+    expect(problemsOf(noOkkiSecret).map((p) => p.split(':')[0])).to.deep.equal(['OKKI_CLIENT_SECRET']);
+    for (const p of problemsOf(yidaOnly)) expect(p).not.to.include('VALUE');
+  });
+
+  it('requires https for OKKI, DingTalk and the robot outside sandbox mode, except to loopback hosts', () => {
+    const bad = (env: Record<string, string>) => problemsOf({ ...live, ...env }).map((p) => p.split(':')[0]);
+    expect(bad({ OKKI_BASE_URL: 'http://api.xiaoman.cn' })).to.deep.equal(['OKKI_BASE_URL']);
+    expect(bad({ DINGTALK_PROTOCOL: 'http' })).to.deep.equal(['DINGTALK_PROTOCOL']);
+    expect(bad({ DINGTALK_PROTOCOL: 'http', DINGTALK_ENDPOINT: '10.0.0.5:8080' })).to.deep.equal(['DINGTALK_PROTOCOL']);
+    expect(bad({ ROBOT_WEBHOOK_URL: 'http://oapi.dingtalk.com/robot/send?access_token=robot-token-VALUE' })).to.deep.equal(['ROBOT_WEBHOOK_URL']);
+    expect(bad({ OKKI_BASE_URL: 'http://localhost:8080' }), 'a name is not loopback: it resolves').to.deep.equal(['OKKI_BASE_URL']);
+    // loopback fakes and local proxies: 127.0.0.0/8 and ::1
+    const ok = loadConfig({
+      ...live, OKKI_BASE_URL: 'http://127.0.0.1:9', DINGTALK_PROTOCOL: 'http', DINGTALK_ENDPOINT: '127.8.9.10:7001',
+      ROBOT_WEBHOOK_URL: 'http://[::1]:7001/robot/send?access_token=robot-token-VALUE',
+    });
+    expect(ok.okki.baseUrl).to.equal('http://127.0.0.1:9');
+    // sandbox mode points everything at its own loopback simulators and is not checked
+    expect(loadConfig({ OKKI_BASE_URL: 'http://api.xiaoman.cn', DINGTALK_PROTOCOL: 'http' }).sandbox).to.equal(true);
+  });
+
+  it('HTTP_KEEP_ALIVE_TIMEOUT: seconds, default 65 (above a balancer\'s 60 s idle timeout)', () => {
+    expect(loadConfig({ HTTP_KEEP_ALIVE_TIMEOUT: '120' }).keepAliveTimeoutMs).to.equal(120_000);
+    expect(problemsOf({ HTTP_KEEP_ALIVE_TIMEOUT: '0' })).to.deep.equal(['HTTP_KEEP_ALIVE_TIMEOUT: expected a whole number from 1 to 3600']);
   });
 
   it('lists every bad value with the variable name and what was expected, never the value', () => {

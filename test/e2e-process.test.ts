@@ -52,8 +52,9 @@ describe('e2e process: the service as `npm start` runs it', function () {
   });
 
   it('(a) sandbox: with no credentials it logs the SANDBOX banner, serves /healthz and its start-up run succeeds', async () => {
+    // no HOST: the sandbox's open webhook must stay on this machine
     const svc = spawnService({
-      PORT: '0', HOST: '127.0.0.1', STORE_URL: `sqlite://${join(tmp.dir, 'sandbox.sqlite')}`,
+      PORT: '0', STORE_URL: `sqlite://${join(tmp.dir, 'sandbox.sqlite')}`,
       YIDA_QPS: '200', OKKI_QPS: '500', SYNC_CRON: '0 0 1 1 *',
     }, { npmStart: true });
     try {
@@ -63,12 +64,16 @@ describe('e2e process: the service as `npm start` runs it', function () {
       const health = await request(url, { path: '/healthz' });
       expect(health.status).to.equal(200);
       expect(health.json).to.deep.equal({ status: 'ok' });
+      const listening = svc.logs().find((l) => l.msg === 'okki-yida-connector listening')!;
+      expect(listening.host, 'sandbox mode listens on loopback only unless HOST is set').to.equal('127.0.0.1');
+      expect((await request(url, { path: '/readyz' })).json.sandbox, '/readyz says sandbox').to.equal(true);
 
       // sandbox without WEBHOOK_API_KEY: the runs routes are open
       const run = await eventually('the start-up run to finish', async () => {
         const runs = await listRuns(url, {});
         const r = runs.find((x) => x.trigger === 'startup');
-        return r && r.status !== 'running' ? r : undefined;
+        // finished, and reported: the record is saved as finished before the report goes out
+        return r && r.status !== 'running' && r.report ? r : undefined;
       }, 60_000, 250);
       records.push(run);
       expect(run.status, JSON.stringify(run)).to.equal('succeeded');
@@ -107,7 +112,9 @@ describe('e2e process: the service as `npm start` runs it', function () {
       expect(msgs[0].msgUuid).to.equal(run.id);
       expect(robotText(msgs[0].body)).to.include(`新增 **${CATALOGUE}**`);
       records.push(...msgs.map((m) => m.body));
-      expect((await request(url, { path: '/readyz' })).status).to.equal(200);
+      const ready = await request(url, { path: '/readyz' });
+      expect(ready.status).to.equal(200);
+      expect(ready.json.sandbox).to.equal(false);
     } finally {
       expect((await svc.stop('SIGTERM')).code).to.equal(0);
     }

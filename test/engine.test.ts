@@ -322,6 +322,26 @@ describe('sync engine', () => {
     await engine.waitForRun(second.runId, 10_000);
   });
 
+  it('a failure storm is summarised once per run: one warning with counts by code and a few product numbers', async () => {
+    const lines: Array<Record<string, any>> = [];
+    const { Writable } = await import('node:stream');
+    const { createLogger } = await import('../src/log.js');
+    const logger = createLogger({ level: 'info', stream: new Writable({ write(c, _e, cb) { lines.push(JSON.parse(String(c))); cb(); } }) });
+    source.products = products(120);
+    writer.failFor.add('*');
+    engine = new SyncEngine(
+      { source, mapping, writer, stores, metrics: createMetrics(), logger, now: () => now },
+      { lookbackSeconds: 1801, timezone: 'Asia/Shanghai', maxInFlight: 8 },
+    );
+    const run = await runToEnd(engine);
+    expect(run.counts.failed).to.equal(120);
+    const warnings = lines.filter((l) => l.level >= 40);
+    expect(warnings.map((l) => l.msg)).to.deep.equal(['run finished']);
+    expect(Object.keys(warnings[0].failures)).to.deep.equal(['YIDA_WRITE_AMBIGUOUS']);
+    expect(warnings[0].failures.YIDA_WRITE_AMBIGUOUS.count).to.equal(120);
+    expect(warnings[0].failures.YIDA_WRITE_AMBIGUOUS.examples).to.have.length(5);
+  });
+
   it('a trigger that arrives once the record says finished, while the lease is still being released, starts a new run', async () => {
     // The moment between "final record saved" and "engine handed back" is where Node 22 landed a webhook call: it was
     // coalesced into the finished run, so the caller got the old run (no cursor, reported once, listed twice by the test).

@@ -72,7 +72,7 @@ describe('HTTP read routes', () => {
     it('GET /readyz follows service.ready() and shutdown', async () => {
       let res = await request(t.url, { path: '/readyz' });
       expect(res.status).to.equal(200);
-      expect(res.json).to.deep.equal({ status: 'ready', checks: { store: true, config: true, mapping: true, accepting: true } });
+      expect(res.json).to.deep.equal({ status: 'ready', sandbox: false, checks: { store: true, config: true, mapping: true, accepting: true } });
 
       t.service.readiness = { ok: false, checks: { store: false, config: true, mapping: true } };
       res = await request(t.url, { path: '/readyz' });

@@ -24,6 +24,41 @@ describe('HTTP server', () => {
     } finally { await t.close(); }
   });
 
+  it('keeps an idle keep-alive connection open past 5 s (65 s by default), so a balancer reusing it gets no 502', async function () {
+    this.timeout(20_000);
+    const app = new Koa();
+    app.use((ctx) => { ctx.body = 'ok'; });
+    const h = await startHttpServer(app, { port: 0, host: '127.0.0.1' });
+    const net = await import('node:net');
+    const socket = net.connect(Number(new URL(h.url).port), '127.0.0.1');
+    try {
+      expect(h.server.keepAliveTimeout).to.equal(65_000);
+      expect(h.server.headersTimeout, 'headersTimeout above keepAliveTimeout').to.be.greaterThan(h.server.keepAliveTimeout);
+      let received = '';
+      let closedAt: number | undefined;
+      socket.on('data', (d) => { received += String(d); });
+      socket.on('close', () => { closedAt = Date.now(); });
+      await new Promise<void>((r) => socket.once('connect', () => r()));
+      const ask = () => socket.write('GET /x HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n\r\n');
+      ask();
+      await until(() => (received.match(/HTTP\/1\.1 200/g) ?? []).length === 1, 'the first answer');
+      // The old server closed idle connections after 5 s; a balancer with a 60 s idle timeout then sent into a closing socket.
+      await new Promise((r) => setTimeout(r, 6_500));
+      expect(closedAt, 'the server closed the idle connection').to.equal(undefined);
+      ask();
+      await until(() => (received.match(/HTTP\/1\.1 200/g) ?? []).length === 2, 'the second answer on the same connection');
+    } finally { socket.destroy(); await h.close({ graceMs: 100 }); }
+  });
+
+  it('the keep-alive timeout is configurable (HTTP_KEEP_ALIVE_TIMEOUT)', async () => {
+    const app = new Koa();
+    const h = await startHttpServer(app, { port: 0, host: '127.0.0.1', keepAliveTimeoutMs: 120_000 });
+    try {
+      expect(h.server.keepAliveTimeout).to.equal(120_000);
+      expect(h.server.headersTimeout).to.equal(121_000);
+    } finally { await h.close(); }
+  });
+
   it('close() lets an open request finish, then stops listening', async () => {
     const service = new FakeSyncService();
     const t = await startFakeServiceApp({ service });

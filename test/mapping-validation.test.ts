@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConnectorError } from '../src/errors.js';
 import { detailFieldsFor, loadMapping, MappingError, parseMapping } from '../src/mapping/index.js';
+import { redact } from '../src/redact.js';
 
 const KEY = { field: 'textField_key', label: '产品编码', value: '{product_no}' };
 
@@ -213,6 +214,68 @@ describe('mapping validation', () => {
       const path = join(dir, 'bom.json');
       writeFileSync(path, `\uFEFF${JSON.stringify({ request: [KEY] })}`);
       expect(loadMapping(path).keyField).to.equal('textField_key');
+    });
+  });
+
+  describe('mapping file forms (as users paste them from an integration platform)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mapping-forms-'));
+    const NAME = { field: 'textField_name', label: '产品名称', value: '{name}' };
+    const entries = JSON.stringify([KEY, NAME]);
+    const load = (name: string, text: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      const warnings: string[] = [];
+      const mapping = loadMapping(path, { warn: (w) => warnings.push(w) });
+      return { mapping, warnings };
+    };
+    const mapsLikeTheObjectForm = (m: ReturnType<typeof loadMapping>) => {
+      expect(m.keyField).to.equal('textField_key');
+      expect(m.fields.map((f) => f.field)).to.deep.equal(['textField_key', 'textField_name']);
+    };
+
+    it('{"request":[...]} (the documented form)', () => {
+      const { mapping, warnings } = load('object.json', `{"request":${entries}}`);
+      mapsLikeTheObjectForm(mapping);
+      expect(warnings).to.deep.equal([]);
+    });
+
+    it('a bare JSON array of entries', () => {
+      const { mapping, warnings } = load('array.json', `\uFEFF${entries}\n`);
+      mapsLikeTheObjectForm(mapping);
+      expect(warnings).to.deep.equal([]);
+    });
+
+    it('the text "request":[...] as the platform shows it (not JSON on its own), with or without a trailing comma', () => {
+      mapsLikeTheObjectForm(load('fragment.txt', `"request":${entries}`).mapping);
+      mapsLikeTheObjectForm(load('fragment-comma.txt', `\n  "request": ${entries},\n`).mapping);
+    });
+
+    it('"request":[...],"otherRequest":[...]: otherRequest is ignored with a warning, and its values are secrets never shown', () => {
+      const other = [{ field: 'appKey', label: 'AppKey', value: 'platform-app-key-VALUE-1' }, { field: 'appSecret', value: 'platform-secret-VALUE-2' }];
+      const { mapping, warnings } = load('with-other.txt', `"request":${entries},"otherRequest":${JSON.stringify(other)}`);
+      mapsLikeTheObjectForm(mapping);
+      expect(warnings).to.have.length(1);
+      expect(warnings[0]).to.match(/"otherRequest" block \(2 entries\) is ignored/);
+      for (const w of warnings) expect(w).not.to.match(/VALUE/);
+      // from now on no log line, error or record can show them
+      expect(redact('appKey=platform-app-key-VALUE-1 secret platform-secret-VALUE-2')).to.equal('appKey=*** secret ***');
+      // the same block inside an object is ignored the same way
+      expect(load('object-other.json', `{"request":${entries},"otherRequest":${JSON.stringify(other)}}`).warnings).to.have.length(1);
+    });
+
+    it('a syntax error in a pasted text names line and column and never quotes the text (it may hold otherRequest secrets)', () => {
+      const path = join(dir, 'broken-other.txt');
+      writeFileSync(path, `"request":${entries},\n"otherRequest":[{"field":"appSecret","value":"leaky-secret-VALUE" x}]`);
+      let message = '';
+      try { loadMapping(path); } catch (e) { message = (e as Error).message; }
+      expect(message).to.match(/not valid JSON/);
+      expect(message).not.to.include('leaky-secret-VALUE');
+    });
+
+    it('anything else is still refused with a clear message', () => {
+      const path = join(dir, 'number.json');
+      writeFileSync(path, '42');
+      expect(() => loadMapping(path)).to.throw(MappingError, /a bare array of such entries, or the text "request":\[\.\.\.\]/);
     });
   });
 });

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
+import sqlite3 from 'sqlite3';
 import { createStores } from '../src/store/index.js';
 import type { Config } from '../src/config.js';
 
@@ -158,6 +159,37 @@ describe('store on sqlite', () => {
     try {
       for (let r = 0; r < 20; r++) expect((await s2.ledger.get(`P-${r}`))?.state).to.equal('pending');
     } finally { await s2.close(); }
+  });
+
+  it('expired records leave the file without anyone reading them (run-owner records, cron tick claims)', async function () {
+    this.timeout(20_000);
+    const path = join(dir, 'prune.sqlite');
+    const s = await createStores(sqlite(path), { pruneIntervalMs: 100 });
+    const rows = async () => {
+      const db = new sqlite3.Database(path);
+      try {
+        const all = (q: string) => new Promise<Array<Record<string, unknown>>>((res, rej) => db.all(q, (e, r) => (e ? rej(e) : res(r as Array<Record<string, unknown>>))));
+        return { kv: (await all('SELECT key FROM keyv')).map((r) => String(r.key)), leases: (await all('SELECT name FROM leases')).map((r) => String(r.name)) };
+      } finally { db.close(); }
+    };
+    try {
+      await s.kv.set('run-owner:run-1', { host: 'h', pid: 1 }, 100);
+      await s.kv.set('keep-ttl', 1, 60_000);
+      await s.kv.set('keep', 2);
+      await s.ledger.set('P-1', { hash: 'h', state: 'done', instanceId: 'i', syncedAt: new Date().toISOString() });
+      for (let i = 0; i < 5; i++) expect(await s.lock.acquire(`cron:tick:${i}`, 'replica', 1)).to.equal(true);
+      await new Promise((r) => setTimeout(r, 600));
+      const { kv } = await rows();
+      expect(kv).not.to.include('okki-yida:run-owner:run-1');
+      expect(kv).to.include.members(['okki-yida:keep-ttl', 'okki-yida:keep', 'okki-yida:ledger:P-1']);
+      // Lease rows expired for more than a day go too, except the newest (the fencing tokens continue from it).
+      const { pruneSqlite } = await import('../src/store/sqlite-prune.js');
+      const { openBackend } = await import('../src/store/keyv.js');
+      const b = await openBackend(sqlite(path));
+      try { await pruneSqlite(b.sql!, Date.now() + 2 * 24 * 3600_000); } finally { await b.close(); }
+      expect((await rows()).leases).to.deep.equal(['okki-yida:lock:cron:tick:4']);
+      expect(await s.lock.acquireToken('sync:lock', 'run-x', 10_000)).to.equal(6);
+    } finally { await s.close(); }
   });
 
   it('resolves a relative path against the working directory', async () => {

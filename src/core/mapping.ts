@@ -27,6 +27,8 @@ export interface Mapping {
    * instance. `product` is what is known of it (at least its product number). Undefined when the mapping has none.
    */
   markData?(product: OkkiProduct, ctx: MappingContext): Record<string, unknown> | undefined;
+  /** the Yida field ids the onDelete entries write (empty: the mapping cannot mark) */
+  onDeleteFields?(): readonly string[];
   /**
    * For a marked product that comes back: its onDelete fields that no `request` entry writes, cleared (each to the
    * empty value of its type). Empty when the mapping has no onDelete entries.

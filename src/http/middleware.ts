@@ -9,12 +9,15 @@ import type { Metrics } from '../metrics.js';
 import { ConnectorError } from '../errors.js';
 import { redact } from '../redact.js';
 import { HttpRequestError, RouteNotFoundError, type ErrorBody } from './errors.js';
+import { LogSampler } from './log-sampler.js';
 
 export interface HttpState {
   requestId: string;
   log: Logger;
   /** set by the webhook route so its answers are counted in metrics.webhookRequests */
   webhook?: boolean;
+  /** set by the error handler for a 4xx: the request's one log line is the sampled "request refused" line */
+  refused?: { code: string; field?: string };
 }
 
 export type HttpContext = Koa.ParameterizedContext<HttpState>;
@@ -24,7 +27,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 /** Probes and scrapes would drown the log at info level. */
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
-export function requestContext(logger: Logger, metrics: Metrics): HttpMiddleware {
+export function requestContext(logger: Logger, metrics: Metrics, sampler = new LogSampler()): HttpMiddleware {
   return async (ctx, next) => {
     const started = process.hrtime.bigint();
     const incoming = ctx.get('x-request-id');
@@ -38,7 +41,12 @@ export function requestContext(logger: Logger, metrics: Metrics): HttpMiddleware
       if (ctx.state.webhook) metrics.webhookRequests.inc({ status: String(ctx.status) });
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       const line = { method: ctx.method, path: ctx.path, status: ctx.status, durationMs: Math.round(durationMs * 10) / 10 };
-      if (QUIET_PATHS.has(ctx.path) && ctx.status < 400) ctx.state.log.debug(line, 'http request');
+      const refused = ctx.state.refused;
+      if (refused) {
+        // One line per refused request, and only a sample of them: a flood of bad calls must not flood the log.
+        const { log, suppressed } = sampler.take(refused.code);
+        if (log) ctx.state.log.info({ ...line, ...refused, ...(suppressed ? { suppressed } : {}) }, suppressed ? `request refused (${suppressed} more with this code were not logged)` : 'request refused');
+      } else if (QUIET_PATHS.has(ctx.path) && ctx.status < 400) ctx.state.log.debug(line, 'http request');
       else ctx.state.log.info(line, 'http request');
     }
   };
@@ -66,7 +74,7 @@ export function errorHandler(): HttpMiddleware {
     } catch (err) {
       const { status, body } = errorResponse(err);
       if (status >= 500) ctx.state.log.error({ err, code: body.error.code }, 'request failed');
-      else ctx.state.log.info({ code: body.error.code, field: body.error.field }, 'request refused');
+      else ctx.state.refused = { code: body.error.code, ...(body.error.field === undefined ? {} : { field: body.error.field }) };
       // The rest of an oversized or stalled body is not worth reading: end the connection after answering.
       if (status === 408 || status === 413) ctx.set('Connection', 'close');
       ctx.status = status;

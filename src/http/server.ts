@@ -16,7 +16,15 @@ export interface ListenOptions {
   host: string;
   /** default grace period for close() */
   graceMs?: number;
+  /**
+   * how long an idle keep-alive connection stays open (HTTP_KEEP_ALIVE_TIMEOUT; default 65 s). It must outlast the idle
+   * timeout of a load balancer in front (60 s on the common ones), or the balancer reuses a connection this side is
+   * closing and answers 502.
+   */
+  keepAliveTimeoutMs?: number;
 }
+
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 export async function startHttpServer(app: Koa<any, any>, opts: ListenOptions): Promise<HttpServerHandle> {
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new RangeError(`startHttpServer: port must be 0..65535 (got ${String(opts.port)})`);
@@ -26,11 +34,14 @@ export async function startHttpServer(app: Koa<any, any>, opts: ListenOptions): 
   // Node checks headersTimeout/requestTimeout only every connectionsCheckingInterval (30 s by default): check each
   // second, so a slow-loris header sender is cut near the configured limit.
   const server = http.createServer({ connectionsCheckingInterval: 1000 }, app.callback());
-  // Node's own guards against slow senders: headers must arrive within 15 s and a whole request within 30 s
-  // (the webhook enforces its tighter body deadline itself).
-  server.headersTimeout = 15_000;
+  // Node's own guard against slow senders: a whole request (headers and body) within 30 s (the webhook enforces its
+  // tighter body deadline itself). headersTimeout sits above keepAliveTimeout, as balancer guides ask (Node ≥ 18 only
+  // times a request once its first byte arrives, so requestTimeout still cuts slow headers at 30 s).
+  const keepAliveTimeoutMs = opts.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
+  if (!Number.isInteger(keepAliveTimeoutMs) || keepAliveTimeoutMs < 1) throw new RangeError('startHttpServer: keepAliveTimeoutMs must be a whole number of milliseconds ≥ 1');
+  server.keepAliveTimeout = keepAliveTimeoutMs;
+  server.headersTimeout = keepAliveTimeoutMs + 1_000;
   server.requestTimeout = 30_000;
-  server.keepAliveTimeout = 5_000;
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error) => reject(err);

@@ -61,6 +61,10 @@ export class CompiledMapping implements Mapping {
     return this.entries.map((e) => e.field);
   }
 
+  onDeleteFields(): readonly string[] {
+    return this.onDelete.map((e) => e.field);
+  }
+
   /**
    * The onDelete entries for a gone product. Templates see what is known of it (often only its number: a product
    * OKKI no longer has cannot be read); a value that cannot be evaluated is left out rather than failing the mark.

@@ -8,6 +8,7 @@ import { MappingError } from './errors.js';
 import { parseExpression, type Expr } from './expression.js';
 import { parseTemplate, type Problem, type Template } from './template.js';
 import { isPlainObject } from './values.js';
+import { MappingSyntaxError, parseMappingText, type MappingText } from './file-forms.js';
 
 export type CompiledValue = { kind: 'template'; template: Template } | { kind: 'function'; expr: Expr };
 
@@ -30,7 +31,7 @@ export interface CompiledMappingSpec {
   onDelete: CompiledEntry[];
 }
 
-const TOP_LEVEL_KEYS = ['request', 'keyField', 'onDelete', '$schema', 'description'];
+const TOP_LEVEL_KEYS = ['request', 'keyField', 'onDelete', 'groups', '$schema', 'description'];
 const ENTRY_KEYS = ['field', 'label', 'type', 'componentName', 'value', 'required', 'description'];
 /** the whole-value marker for a function expression */
 const FUNCTION_PREFIX = /^\s*_function(?=\s|$)/;
@@ -64,7 +65,7 @@ export function compileMapping(json: unknown, sourceName = '(inline document)'):
   const problems: string[] = [];
   const fail = (): never => { throw new MappingError(sourceName, problems); };
   if (!isPlainObject(json)) {
-    problems.push('expected a JSON object like {"request": [{"field": ..., "label": ..., "type": ..., "value": ...}]}');
+    problems.push('expected a JSON object like {"request": [{"field": ..., "label": ..., "type": ..., "value": ...}]}, a bare array of such entries, or the text "request":[...] as an integration platform shows it');
     return fail();
   }
   for (const k of Object.keys(json)) {
@@ -174,8 +175,11 @@ function compileEntries(block: string, list: readonly unknown[], problems: strin
   return entries;
 }
 
-/** Reads a mapping file; unreadable files and JSON syntax errors are MappingErrors too (with line and column). */
-export function readMappingFile(path: string): unknown {
+/**
+ * Reads a mapping file in any of its forms (file-forms.ts); unreadable files and syntax errors are MappingErrors too
+ * (with line and column). `warnings` are for the operator (start-up log).
+ */
+export function readMappingFileWithWarnings(path: string): MappingText {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -183,18 +187,10 @@ export function readMappingFile(path: string): unknown {
     const code = (e as NodeJS.ErrnoException).code ?? 'unknown error';
     throw new MappingError(path, [`cannot read the mapping file (${code})`]);
   }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   try {
-    return JSON.parse(text);
+    return parseMappingText(text);
   } catch (e) {
-    const message = (e as Error).message;
-    const at = /position (\d+)/.exec(message);
-    let where = '';
-    if (at) {
-      const before = text.slice(0, Number(at[1]));
-      const line = before.split('\n').length;
-      where = ` at line ${line}, column ${Number(at[1]) - before.lastIndexOf('\n')}`;
-    }
-    throw new MappingError(path, [`not valid JSON${where}: ${message}`]);
+    if (e instanceof MappingSyntaxError) throw new MappingError(path, [e.message]);
+    throw e;
   }
 }

@@ -18,12 +18,14 @@ import { openBackend, StoreArgumentError, type BackendOptions } from './keyv.js'
 import { createLeaseLock } from './lock.js';
 import { KeyvCursorStore } from './cursor.js';
 import { createRunStore } from './runs.js';
-import { KeyvLedger } from './ledger.js';
+import { KeyvLedger, GROUP_LEDGER_PREFIX } from './ledger.js';
+import { KeyvGroupStateStore } from './group-state.js';
 import { createLedgerScan } from './ledger-scan.js';
 import { createUsageStore } from './usage.js';
 import { createAtomicKv } from './atomic.js';
 import { KeyvRunOwnerStore, KeyvFailureStreakStore } from './run-owners.js';
 import { createPushQueue } from './push-queue.js';
+import { startSqlitePruner } from './sqlite-prune.js';
 
 export { StoreUnavailableError, StoreArgumentError, DEFAULT_NAMESPACE } from './keyv.js';
 export { CursorCorruptError } from './cursor.js';
@@ -38,16 +40,21 @@ export interface StoreDeps {
   opTimeoutMs?: number;
   /** run history kept (default 200) */
   maxRuns?: number;
+  /** sqlite: how often expired records are deleted (default hourly) */
+  pruneIntervalMs?: number;
 }
 
 export async function createStores(store: Config['store'], deps: StoreDeps = {}): Promise<Stores> {
   const backendOpts: BackendOptions = { logger: deps.logger, namespace: deps.namespace, opTimeoutMs: deps.opTimeoutMs };
   const backend = await openBackend(store, backendOpts);
+  const pruner = backend.sql ? startSqlitePruner(backend.sql, { intervalMs: deps.pruneIntervalMs, logger: deps.logger }) : undefined;
   try {
     return {
       kind: backend.kind,
       kv: backend.kv,
       ledger: new KeyvLedger(createAtomicKv(backend, backend.kv)),
+      groupLedger: new KeyvLedger(createAtomicKv(backend, backend.kv), GROUP_LEDGER_PREFIX),
+      groupState: new KeyvGroupStateStore(backend.kv),
       scanLedger: createLedgerScan(backend),
       cursor: new KeyvCursorStore(backend.kv),
       runs: createRunStore(backend, { maxRuns: deps.maxRuns }),
@@ -57,9 +64,11 @@ export async function createStores(store: Config['store'], deps: StoreDeps = {})
       failureStreak: new KeyvFailureStreakStore(backend.kv),
       pushQueue: createPushQueue(backend),
       ping: () => backend.ping(),
-      close: () => backend.close(),
+      prune: () => pruner?.prune() ?? Promise.resolve(0),
+      close: () => { pruner?.stop(); return backend.close(); },
     };
   } catch (err) {
+    pruner?.stop();
     await backend.close();
     throw err;
   }

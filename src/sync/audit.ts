@@ -122,8 +122,11 @@ export async function runAudit(run: RunRecord, deps: AuditDeps, opts: AuditOptio
       const mapped = mapping.map(item, opts.ctx);
       if (!mapped.ok) { run.counts.rejected++; continue; }
       const key = mapped.productNo;
-      alive.add(key);
-      const list = held.get(key);
+      // Yida is matched on the value its key field holds (the same as the product number unless the key is transformed)
+      const held_ = mapped.formData[keyField];
+      const yidaKey = held_ === undefined || held_ === null ? key : String(held_);
+      alive.add(yidaKey);
+      const list = held.get(yidaKey);
       const expected = { ...clears, ...mapped.formData };
       if (!list?.length) {
         missing.push(key);

@@ -26,6 +26,18 @@ export interface FinisherDeps {
   accepting: () => boolean;
 }
 
+/** Failed and rejected products of a run by code, with up to 5 product numbers each; undefined when there are none. */
+export function failureSummary(run: RunRecord): Record<string, { count: number; examples: Array<string | null> }> | undefined {
+  if (!run.failures.length) return undefined;
+  const byCode: Record<string, { count: number; examples: Array<string | null> }> = {};
+  for (const f of run.failures) {
+    const c = (byCode[f.code] ??= { count: 0, examples: [] });
+    c.count++;
+    if (c.examples.length < 5) c.examples.push(f.product_no);
+  }
+  return byCode;
+}
+
 export class RunFinisher {
   /** saving a finished record: 250 ms doubling to 5 s, no jitter, for at most saveRetryMs (default 5 min) */
   private readonly savePolicy: RetryPolicy;
@@ -44,7 +56,10 @@ export class RunFinisher {
     run.calls = calls?.now();
 
     const consecutiveFailures = await this.deps.failureStreak.record(run.status === 'failed').catch(() => undefined);
-    log.info({ status: run.status, counts: run.counts, durationMs: run.durationMs, failuresTotal: run.failuresTotal ?? 0 }, 'run finished');
+    const failed = failureSummary(run);
+    // The one line about failed products per run (the writer logs each only at debug): counts by code, a few examples.
+    if (failed) log.warn({ status: run.status, counts: run.counts, durationMs: run.durationMs, failuresTotal: run.failuresTotal ?? 0, failures: failed }, 'run finished');
+    else log.info({ status: run.status, counts: run.counts, durationMs: run.durationMs, failuresTotal: run.failuresTotal ?? 0 }, 'run finished');
     // The run is over: a trigger from now on starts a new one, even while this one is still being saved, reporting or
     // waiting for its store to come back (a trigger that finds this run's lease not yet released frees it: lease.ts).
     onOver();

@@ -82,7 +82,7 @@ type Outcome = 'marked' | 'deleted' | 'none';
 
 export class GoneActor {
   constructor(private readonly deps: GoneActorDeps) {
-    if (deps.policy.deletions === 'mark' && !deps.mapping.markData) throw new TypeError('GoneActor: SYNC_DELETIONS=mark needs a mapping with onDelete entries');
+    if (deps.policy.deletions === 'mark' && !(deps.mapping.markData && deps.mapping.onDeleteFields?.().length)) throw new TypeError('GoneActor: SYNC_DELETIONS=mark needs a mapping with onDelete entries');
     if (deps.policy.deletions === 'delete' && !deps.sink.remove) throw new TypeError('GoneActor: SYNC_DELETIONS=delete needs a sink that can remove instances');
   }
 

@@ -143,7 +143,8 @@ export class LedgerWriter implements ProductWriter {
     // Stopped mid-way, the write may or may not have reached Yida: the ledger says pending when it might have, and the
     // next run's search settles it either way.
     const reason = aborted ? 'the run was stopped before this product\'s write was confirmed; the next run checks Yida and finishes it' : errorMessage(err);
-    this.logger?.warn({ productNo: item?.productNo, code, reason }, 'product not written');
+    // debug: a failure storm would be one line per product per run; the run's end summarises them (finish.ts).
+    this.logger?.debug({ productNo: item?.productNo, code, reason }, 'product not written');
     return { kind: 'failed', productNo: item?.productNo ?? '', code, reason };
   }
 
@@ -186,7 +187,7 @@ export class LedgerWriter implements ProductWriter {
       instanceId = await this.sink.create(item.formData, { signal: opts.signal, key: item.productNo });
     } catch (err) {
       if (isAmbiguous(err)) {
-        this.logger?.warn({ productNo: item.productNo, attemptId: pending.attemptId, reason: errorMessage(err) }, 'start outcome unknown; reconciling by search');
+        this.logger?.debug({ productNo: item.productNo, attemptId: pending.attemptId, reason: errorMessage(err) }, 'start outcome unknown; reconciling by search');
         if (mayReconcileNow && this.reconcileDelayMs >= 0) {
           await sleep(this.reconcileDelayMs, opts.signal);
           return this.reconcile(item, pending, pending, true, opts);

@@ -52,6 +52,8 @@ export function registerOpsRoutes(router: Router<HttpState>, opts: OpsRouteOptio
     ctx.status = ok ? 200 : 503;
     ctx.body = {
       status: ok ? 'ready' : 'not_ready',
+      // a balancer or an operator must be able to tell the simulators from the real thing
+      sandbox: opts.sandbox,
       checks: { ...result.checks, accepting, ...(fit ? { mappingFitsForm: fit.ok } : {}) },
       ...(fit?.problems?.length ? { mappingProblems: fit.problems } : {}),
     };
