@@ -158,7 +158,7 @@ describe('OKKI push end to end (the simulator pushes to the service)', function 
     expect(sims.dt.robotMessages().length).to.equal(robotBefore);
     sims.okki.catalog.edit(no, { name: '有变化' });
     await eventually('a robot message for the change', () => (sims.dt.robotMessages().length > robotBefore ? true : undefined), 20_000, 50);
-    expect(robotText(sims.dt.robotMessages().at(-1)!.body)).to.include('1');
+    expect(robotText(sims.dt.robotMessages().at(-1)!.body)).to.include('OKKI 推送');
   });
 });
 

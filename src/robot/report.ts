@@ -31,7 +31,7 @@ const MAX_TEXT = 15_000;
 
 const STATUS_TEXT: Record<RunStatus, string> = { succeeded: '成功', partial: '部分成功', failed: '失败', running: '进行中', skipped: '已跳过' };
 const STATUS_ICON: Record<RunStatus, string> = { succeeded: '✅', partial: '⚠️', failed: '❌', running: '⏳', skipped: '⏸️' };
-const TRIGGER_TEXT: Record<string, string> = { schedule: '定时任务', webhook: '宜搭按钮', cli: '命令行', startup: '服务启动', console: '控制台' };
+const TRIGGER_TEXT: Record<string, string> = { schedule: '定时任务', webhook: '宜搭按钮', cli: '命令行', startup: '服务启动', console: '控制台', push: 'OKKI 推送' };
 const MODE_TEXT: Record<string, string> = { incremental: '增量', full: '全量', targeted: '指定产品', sweep: '删除核对（全量列表）', audit: '核对宜搭与 OKKI' };
 
 /**
