@@ -11,12 +11,13 @@ import { fullSync, naive, incremental, sourcePull, webhookBurst, type FullSyncFi
 import { removeTempStores } from './sims.js';
 import { pushSingle, pushBurst, pushMemory } from './push.js';
 import { auditCost, sweepMemory } from './mirror.js';
+import { quotaMeasures } from './quota-rows.js';
 import { codeState, newestSourceMtime, sourceChangedSince } from './code-state.js';
 import { machine, markdownTable, terminalTable, fmt, type Row } from './report.js';
 
 const quick = process.argv.includes('--quick');
 /** Every measure, by the id `--only` takes and the results table shows. */
-const MEASURES = ['full-sync', 'naive-baseline', 'incremental-unchanged', 'incremental-changed', 'source-memory', 'webhook-burst', 'adaptive-pacing', 'push-latency', 'push-burst', 'push-memory', 'audit-cost', 'sweep-memory'] as const;
+const MEASURES = ['full-sync', 'naive-baseline', 'incremental-unchanged', 'incremental-changed', 'source-memory', 'webhook-burst', 'adaptive-pacing', 'push-latency', 'push-burst', 'push-memory', 'audit-cost', 'sweep-memory', 'quota-targets', 'quota-okki', 'quota-robot'] as const;
 type MeasureId = (typeof MEASURES)[number];
 /** `--only full-sync,webhook-burst`: run just these measures (printed, RESULTS.md left alone) */
 const onlyArg = process.argv.indexOf('--only');
@@ -275,6 +276,8 @@ async function main(): Promise<void> {
     });
     detail('sweep-memory', f);
   });
+
+  await quotaMeasures({ step, rows, detail, S, quick });
 
   const totalS = (Date.now() - startedAt) / 1000;
   const changedFiles = sourceChangedSince(srcMtimeAtStart);
