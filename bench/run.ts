@@ -56,7 +56,7 @@ async function step(item: MeasureId, measure: string, fn: () => Promise<void>): 
 function boundNote(f: FullSyncFigures): string {
   const okki = f.detailCalls
     ? `OKKI bound ${fmt.n(f.bound.okkiBound)}/s = OKKI_QPS ${f.okkiQps} / (1/100 + 1) (list page + one info call per product: the shipped mapping uses product_type)`
-    : `OKKI bound ${fmt.int(f.bound.okkiBound)}/s = OKKI_QPS ${f.okkiQps} × 100 (list-only mapping, no info calls)`;
+    : `OKKI bound ${fmt.int(f.bound.okkiBound)}/s = OKKI_QPS ${f.okkiQps} × 100 (list pages only: the shipped mapping's product_type comes from three typed list passes, no info calls)`;
   return `bound ${fmt.n(f.bound.bound)}/s = min(L ${f.limit}, ${okki}); limited by ${f.bound.limitedBy}`;
 }
 
@@ -301,8 +301,9 @@ async function main(): Promise<void> {
     'YIDA_CONCURRENCY=8, SQLite store. The connector runs in a child process of its own (Config from loadConfig(env),',
     'buildConnector, one triggered run), so peak RSS is its own (process.resourceUsage().maxRSS, Node + tsx included).',
     'products/s = products written ÷ run duration (run record). Throttling answers are counted from the simulator\'s',
-    'request log. Bound = min(L, OKKI bound); the OKKI bound is OKKI_QPS / (1/100 + 1) products/s with the shipped mapping',
-    '(its product_type is not in list items: one /v1/product/info call per product) and OKKI_QPS × 100 without it.',
+    'request log. Bound = min(L, OKKI bound); the OKKI bound is OKKI_QPS × 100 products/s (list pages; the shipped',
+    "mapping's product_type comes from three typed list passes, not from /v1/product/info). The quota rows (quota-*)",
+    'limit every Yida API and OKKI list/info to 20 req/s and compare YIDA_TARGET=process with YIDA_TARGET=form.',
     '',
     markdownTable(rows),
     '',
