@@ -89,7 +89,7 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
   const source = withDetailFields(createOkkiSource({ ...config.okki, timezone: config.sync.timezone }, { logger, metrics, meter: usage }), detailFields);
   const sink = createYidaSink({ dingtalk: config.dingtalk, yida: config.yida }, { logger, metrics, meter: usage });
   const writer = new LedgerWriter({
-    ledger: stores.ledger, sink, keyField: mapping.keyField, logger, metrics, searchLagMs: config.yida.searchLagSeconds * 1000, clearMarks: mapping.clearMarks?.(),
+    ledger: stores.ledger, sink, keyField: mapping.keyField, logger, metrics, searchLagMs: config.yida.searchLagSeconds * 1000, parkScope: [config.yida.appType, config.yida.formUuid, config.yida.processCode ?? ''].join('|'), clearMarks: mapping.clearMarks?.(),
   });
   const mirror = mirrorParts(config, { mapping, sink, stores, detailFields, logger });
   const reporter: RobotReporter | undefined = config.robot
@@ -101,7 +101,7 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
   const engine = new SyncEngine(
     { source, mapping, writer, stores, reporter: reporter && quietPushRuns(reporter), usage, metrics, logger, mirror },
     {
-      lookbackSeconds: config.sync.lookbackSeconds, timezone: config.sync.timezone,
+      lookbackSeconds: config.sync.lookbackSeconds, timezone: config.sync.timezone, cursorMaxAgeSeconds: config.sync.cursorMaxAgeSeconds,
       maxInFlight: Math.max(32, config.yida.concurrency * 4),
     },
   );
