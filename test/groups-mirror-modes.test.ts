@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { tempDir, robotText, type InProcessService, type Sims } from './helpers/e2e.js';
 import {
-  G, GROUP_FORM, groupRecords, mappingWithGroupMarks, recordsById, runNow, setGroups, startGroupsService,
+  G, GROUP_FORM, groupRecords, mappingWithGroupMarks, recordsById, runNow, savedRecords, setGroups, startGroupsService,
 } from './helpers/groups-e2e.js';
 
 describe('groups mirror e2e: failures, deletion modes, sweep, audit', function () {
@@ -33,12 +33,13 @@ describe('groups mirror e2e: failures, deletion modes, sweep, audit', function (
     for (const [id, recs] of byId) expect(recs, `group ${id}`).to.have.length(1);
   };
 
-  it('saveFormData commits and answers 500 every time: still exactly one record per group, reconciled by search', async () => {
+  it('a batch save commits and answers 500 every time: still exactly one record per group, reconciled by search', async () => {
     const { sims: s, svc: v } = await start();
-    s.dt.setKnobs({ commitThen500Rates: { 'yida.saveFormData': 1 } });
+    s.dt.setKnobs({ commitThen500Rates: { 'yida.batchSaveFormData': 1, 'yida.saveFormData': 1 } });
     const run = await runNow(v);
     expect(run.groups, JSON.stringify(run.failures)).to.deep.include({ created: 12, failed: 0 });
-    expect(s.dt.requests({ api: 'yida.saveFormData' })).to.have.length(12);
+    expect(savedRecords(s)).to.equal(12);
+    expect(s.dt.requests({ api: 'yida.batchSaveFormData' }).length, 'the groups went out in batches').to.be.below(12);
     onePerGroup(s);
     s.dt.setKnobs({ commitThen500Rates: {} });
     const again = await runNow(v);
@@ -52,7 +53,7 @@ describe('groups mirror e2e: failures, deletion modes, sweep, audit', function (
     s.dt.seedFormInstances(GROUP_FORM, [{ data: { [G.id]: String(a.id), [G.name]: 'old' } }, { data: { [G.id]: String(b.id), [G.name]: b.name } }]);
     const run = await runNow(v);
     expect(run.groups).to.deep.include({ created: 10, updated: 2 });
-    expect(s.dt.requests({ api: 'yida.saveFormData' })).to.have.length(10);
+    expect(savedRecords(s)).to.equal(10);
     onePerGroup(s);
     expect(recordsById(s).get(String(a.id))![0][G.name]).to.equal(a.name);
   });

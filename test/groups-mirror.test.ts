@@ -8,9 +8,9 @@
 import { expect } from 'chai';
 import { FIELDS, robotText, tempDir, type InProcessService, type Sims } from './helpers/e2e.js';
 import type { OkkiGroup } from '../src/sandbox/okki/index.js';
-import { G, formWrites, groupRecords, recordsById, runNow, startGroupsService } from './helpers/groups-e2e.js';
+import { G, formWrites, groupRecords, productRecords, recordsById, runNow, startGroupsService, type Target } from './helpers/groups-e2e.js';
 
-describe('groups mirror e2e: groups into their own form, renames into products', function () {
+for (const target of ['process', 'form'] as Target[]) describe(`groups mirror e2e (products on the ${target} target): groups into their own form, renames into products`, function () {
   this.timeout(60_000);
   let sims: Sims;
   let svc: InProcessService;
@@ -18,7 +18,7 @@ describe('groups mirror e2e: groups into their own form, renames into products',
 
   before(async () => {
     tmp = tempDir('groups-e2e-');
-    ({ sims, svc } = await startGroupsService(tmp, { SYNC_DELETIONS: 'delete', SYNC_DELETE_MAX: '3' }));
+    ({ sims, svc } = await startGroupsService(tmp, { SYNC_DELETIONS: 'delete', SYNC_DELETE_MAX: '3' }, target));
   });
   after(async () => {
     await svc?.close();
@@ -72,10 +72,12 @@ describe('groups mirror e2e: groups into their own form, renames into products',
     expect(run.counts.updated).to.equal(inAffected.length);
     expect(run.counts.created).to.equal(0);
     for (const p of sims.okki.catalog.all()) expect(p.update_time, 'OKKI products did not change').to.equal(updateTimes.get(p.product_no));
-    for (const inst of sims.dt.instances()) {
-      const no = String(inst.data[FIELDS.productNo]);
-      if (inAffected.includes(no)) expect(inst.data[FIELDS.level1], no).to.equal(`${root.name}（新）`);
-      else expect(String(inst.data[FIELDS.level1]), no).to.not.include('（新）');
+    const records = productRecords(sims, target);
+    expect(records).to.have.length(products.length);
+    for (const data of records) {
+      const no = String(data[FIELDS.productNo]);
+      if (inAffected.includes(no)) expect(data[FIELDS.level1], no).to.equal(`${root.name}（新）`);
+      else expect(String(data[FIELDS.level1]), no).to.not.include('（新）');
     }
     const rec = recordsById(sims).get(String(root.id))![0];
     expect(rec[G.name]).to.equal(`${root.name}（新）`);

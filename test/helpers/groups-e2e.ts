@@ -14,8 +14,15 @@ export const GROUP_FORM = 'FORM-TEST-GROUPS';
 /** the shipped mapping's groups block */
 export const G = { id: 'textField_grp0id01', name: 'textField_grp0nm02', parent: 'textField_grp0pa03', layer: 'numberField_grp0lv04', path: 'textField_grp0pt05' } as const;
 
-const FORM_WRITES: DingtalkApi[] = ['yida.saveFormData', 'yida.updateFormData', 'yida.deleteFormData'];
+const FORM_WRITES: DingtalkApi[] = [
+  'yida.saveFormData', 'yida.updateFormData', 'yida.deleteFormData',
+  'yida.batchSaveFormData', 'yida.batchUpdateFormDataByInstanceMap', 'yida.batchRemovalByFormInstanceIdList',
+];
+/** write calls to plain forms so far */
 export const formWrites = (sims: Sims) => FORM_WRITES.reduce((n, api) => n + sims.dt.requests({ api }).length, 0);
+/** records the group form's save calls committed (one call may save a batch) */
+export const savedRecords = (sims: Sims) => (['yida.saveFormData', 'yida.batchSaveFormData'] as DingtalkApi[])
+  .flatMap((api) => sims.dt.requests({ api })).reduce((n, r) => n + (r.committedCount ?? 0), 0);
 export const groupRecords = (sims: Sims) => sims.dt.formInstances({ formUuid: GROUP_FORM });
 /** group id → records holding it */
 export function recordsById(sims: Sims): Map<string, Array<Record<string, unknown>>> {
@@ -24,13 +31,22 @@ export function recordsById(sims: Sims): Map<string, Array<Record<string, unknow
   return m;
 }
 
-export async function startGroupsService(tmp: { dir: string }, env: Record<string, string> = {}): Promise<{ sims: Sims; svc: InProcessService }> {
-  const sims = await startSims({ okki: { products: 30, groups: 12 } });
-  sims.dt.setKnobs({ plainForms: [GROUP_FORM] });
+export type Target = 'process' | 'form';
+
+/** Both simulators and the service; the products go to a process form or (YIDA_TARGET=form) a plain form. */
+export async function startGroupsService(tmp: { dir: string }, env: Record<string, string> = {}, target: Target = 'process'): Promise<{ sims: Sims; svc: InProcessService }> {
+  const sims = await startSims({ okki: { products: 30, groups: 12 }, dt: target === 'form' ? { formKind: 'plain' } : {} });
+  sims.dt.setKnobs({ plainForms: target === 'form' ? [sims.dt.yida.formUuid, GROUP_FORM] : [GROUP_FORM] });
   const svc = await startInProcess(sims, liveEnv(sims, {
-    STORE_URL: `sqlite://${join(tmp.dir, 'store.sqlite')}`, YIDA_GROUP_FORM_UUID: GROUP_FORM, ROBOT_REPORT: 'every', ...env,
+    STORE_URL: `sqlite://${join(tmp.dir, 'store.sqlite')}`, YIDA_GROUP_FORM_UUID: GROUP_FORM, ROBOT_REPORT: 'every',
+    ...(target === 'form' ? { YIDA_TARGET: 'form' } : {}), ...env,
   }));
   return { sims, svc };
+}
+
+/** The product records in Yida (process instances, or the product form's records), as their data. */
+export function productRecords(sims: Sims, target: Target): Array<Record<string, unknown>> {
+  return target === 'form' ? sims.dt.formInstances({ formUuid: sims.dt.yida.formUuid }).map((r) => r.data) : sims.dt.instances().map((i) => i.data);
 }
 
 export async function runNow(svc: InProcessService, body: Record<string, unknown> = {}): Promise<RunRecord> {

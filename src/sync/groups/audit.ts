@@ -18,6 +18,7 @@ import { errorCode, errorMessage } from '../../errors.js';
 import { fingerprint } from '../audit.js';
 import { AUDIT_CONFIRM_BODY } from '../mirror.js';
 import { MARKED_HASH_PREFIX, type DeletionMode } from './gone.js';
+import { settled } from './settle.js';
 
 export interface GroupAuditDeps {
   mapping: GroupMapping;
@@ -81,7 +82,7 @@ export async function auditGroups(
       for (const x of extra) { await sink.remove!(x.id, { signal: opts.signal, key: m.key }); repaired.duplicatesRemoved++; }
       if (kept && !isStale) continue;
       await state.addKnown([group.id]);
-      const o = await writer.write({ productNo: m.key, formData: m.formData, hash: m.hash }, session);
+      const o = await settled(writer.write({ productNo: m.key, formData: m.formData, hash: m.hash }, session), () => writer.flush?.(session));
       if (o.kind === 'failed') fail(m.key, Object.assign(new Error(o.reason), { code: o.code }));
       else if (o.kind === 'created') repaired.created++;
       else repaired.updated++;
@@ -139,7 +140,7 @@ async function repairOrphans(
       if (!marks?.ok) continue;
       const hash = MARKED_HASH_PREFIX + marks.hash;
       await ledger.set(key, { hash, state: 'pending', op: 'update', instanceId: ids[0], syncedAt: new Date().toISOString() });
-      for (const x of ids) await sink.update(x, marks.formData, { signal: opts.signal, key });
+      for (const x of ids) await settled(sink.update(x, marks.formData, { signal: opts.signal, key }), () => sink.flush?.({ signal: opts.signal }));
       await ledger.set(key, { hash, state: 'done', instanceId: ids[0], syncedAt: new Date().toISOString() });
       repaired.orphansMarked++;
     } catch (err) { fail(key, err); }

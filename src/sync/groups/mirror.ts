@@ -14,11 +14,9 @@ import { emptyGroupSummary } from '../../core/index.js';
 import type { GroupStateStore } from '../../store/types.js';
 import type { Logger } from '../../log.js';
 import { cleanGroups } from './clean.js';
+import { settled } from './settle.js';
 import { GoneGroups, type GoneGroupsDeps } from './gone.js';
 import { auditGroups } from './audit.js';
-
-/** group writes in flight at once (the sink paces below it) */
-const GROUP_WRITES_IN_FLIGHT = 8;
 
 export interface GroupMirrorDeps extends Omit<GoneGroupsDeps, 'keyField'> {
   mapping: GroupMapping;
@@ -71,15 +69,12 @@ export class GroupMirror {
       summary.failed++;
       fail(group, o.code, `group ${group.id} "${group.name}": ${o.reason}`);
     };
-    const queue = [...items];
-    const worker = async () => {
-      for (let item = queue.shift(); item; item = queue.shift()) {
-        if (opts.signal?.aborted) return;
-        settle(item.group, await writer.write({ productNo: item.key, formData: item.formData, hash: item.hash }, session));
-      }
-    };
-    // The group form's sink writes one record per call (yida/record-sink.ts): nothing is held back for a flush.
-    await Promise.all(Array.from({ length: GROUP_WRITES_IN_FLIGHT }, worker));
+    // Every write at once: the group form's sink gathers them into batches (yida/form-sink.ts), told to send what it
+    // holds while the writes are waited for.
+    await settled(Promise.all(items.map(async (item) => {
+      if (opts.signal?.aborted) return;
+      settle(item.group, await writer.write({ productNo: item.key, formData: item.formData, hash: item.hash }, session));
+    })), () => writer.flush?.(session));
 
     const listed = new Set(records.map((g) => g.id));
     const goneCandidates = [...known].filter((id) => !listed.has(id));
