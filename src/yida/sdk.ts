@@ -13,7 +13,7 @@ const unwrap = <T>(mod: unknown): T => {
   while (m && typeof m !== 'function' && m.default !== undefined) m = m.default as { default?: unknown };
   return m as T;
 };
-const named = <T>(mod: unknown, name: string): T => {
+export const named = <T>(mod: unknown, name: string): T => {
   const m = mod as Record<string, unknown> & { default?: Record<string, unknown> };
   return (m[name] ?? m.default?.[name]) as T;
 };
