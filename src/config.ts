@@ -28,6 +28,10 @@ export interface Config {
     processCode?: string; language: string; qps: number; concurrency: number;
     /** YIDA_SEARCH_LAG: a pending start younger than this is not started again on an empty search */
     searchLagSeconds: number;
+    /** YIDA_TARGET: process instances (startInstance/updateInstance) or a plain form (batch writes) */
+    target: 'process' | 'form';
+    /** YIDA_BATCH_SIZE: records per batch write on the form target (1–100) */
+    batchSize: number;
   };
   robot?: { webhookUrl: string; secret?: string };
   webhook: { apiKey?: string; signingSecret?: string };
@@ -46,6 +50,8 @@ export interface Config {
   trustProxy: boolean;
   /** OKKI push events (POST /webhooks/okki): on when OKKI_WEBHOOK_SECRET is set */
   push?: { secret: string; debounceMs: number };
+  /** the groups mirror: OKKI's product groups written into a plain Yida form of their own (YIDA_GROUP_FORM_UUID) */
+  groups?: { formUuid: string };
   /** the mirror (DESIGN "Mirror"): what gone products become, the delete guard, the sweep's schedule */
   mirror: {
     deletions: 'off' | 'mark' | 'delete';
@@ -167,6 +173,9 @@ export function loadConfig(env: Env = process.env): Config {
 
   const yidaQps = check('YIDA_QPS', numIn('YIDA_QPS', 0.1, 1000), get('YIDA_QPS'));
   const concurrency = check('YIDA_CONCURRENCY', intIn('YIDA_CONCURRENCY', 1, 256), get('YIDA_CONCURRENCY'));
+  const yidaTarget = (read(env, 'YIDA_TARGET') ?? 'process').trim().toLowerCase();
+  if (yidaTarget !== 'process' && yidaTarget !== 'form') problems.push('YIDA_TARGET: expected process (a process form: one startInstance per product) or form (a plain form: batch writes)');
+  const batchSize = check('YIDA_BATCH_SIZE', intIn('YIDA_BATCH_SIZE', 1, 100), read(env, 'YIDA_BATCH_SIZE') ?? '100');
   const searchLag = parseDuration(get('YIDA_SEARCH_LAG'));
   if (searchLag === undefined) problems.push('YIDA_SEARCH_LAG: expected HH:MM:SS or a number of seconds');
 
@@ -216,6 +225,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (pushSecret !== undefined && !keyFromSecret(pushSecret)) problems.push('OKKI_WEBHOOK_SECRET: expected the security_config OKKI returned when the callback was created (base64 of 32 bytes; npm run okki:subscribe prints it)');
   const pushDebounceMs = check('PUSH_DEBOUNCE_MS', intIn('PUSH_DEBOUNCE_MS', 0, 60_000), read(env, 'PUSH_DEBOUNCE_MS') ?? '500');
 
+  const groupFormUuid = read(env, 'YIDA_GROUP_FORM_UUID')?.trim();
+  if (groupFormUuid !== undefined && groupFormUuid === read(env, 'YIDA_FORM_UUID')?.trim()) problems.push('YIDA_GROUP_FORM_UUID: expected a form of its own for the product groups, not the product form (YIDA_FORM_UUID)');
   const deletions = get('SYNC_DELETIONS').trim().toLowerCase();
   if (!['off', 'mark', 'delete'].includes(deletions)) problems.push('SYNC_DELETIONS: expected off, mark or delete');
   const discontinued = get('SYNC_DISCONTINUED').trim().toLowerCase();
@@ -249,6 +260,7 @@ export function loadConfig(env: Env = process.env): Config {
       processCode: read(env, 'YIDA_PROCESS_CODE'),
       language: get('YIDA_LANGUAGE').trim(),
       qps: yidaQps, concurrency, searchLagSeconds: searchLag!,
+      target: yidaTarget as 'process' | 'form', batchSize,
     },
     robot: robotUrl ? { webhookUrl: robotUrl.trim(), secret: read(env, 'ROBOT_SECRET') } : undefined,
     webhook: { apiKey, signingSecret: read(env, 'WEBHOOK_SIGNING_SECRET') },
@@ -261,6 +273,7 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: metricsToken?.trim(),
     trustProxy: /^(1|true|yes)$/i.test(trustProxy?.trim() ?? ''),
     push: pushSecret ? { secret: pushSecret, debounceMs: pushDebounceMs } : undefined,
+    groups: groupFormUuid ? { formUuid: groupFormUuid } : undefined,
     mirror: {
       deletions: deletions as Config['mirror']['deletions'], discontinued: discontinued as Config['mirror']['discontinued'],
       deleteMax, sweepCron: sweepOff ? null : sweepCron,

@@ -7,7 +7,7 @@ import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { detailFieldsFor, loadMapping } from './mapping/index.js';
 import { createOkkiSource } from './okki/index.js';
-import { createYidaSink } from './yida/index.js';
+import { createFormSink, createYidaSink } from './yida/index.js';
 import { createStores } from './store/index.js';
 import { RobotClient, RobotReporter } from './robot/index.js';
 import { LedgerWriter } from './sync/writer.js';
@@ -20,6 +20,7 @@ import type { MirrorParts } from './sync/mirror-parts.js';
 import { PushDrainer } from './push/drainer.js';
 import { pushMetrics, type PushMetrics } from './push/metrics.js';
 import { quietPushRuns } from './push/quiet-reporter.js';
+import { buildGroupPhase, checkGroupMapping } from './connector-groups.js';
 
 /** OKKI push (OKKI_WEBHOOK_SECRET set): what POST /webhooks/okki needs, and the drainer the entry point starts. */
 export interface PushIntake {
@@ -62,6 +63,7 @@ function withDetailFields(source: ProductSource, detailFields: readonly string[]
     groups: (opts) => source.groups(opts),
     pages: (window, opts) => source.pages(window, pull(opts)),
     byProductNos: (productNos, opts) => source.byProductNos(productNos, pull(opts)),
+    groupListed: source.groupListed && ((groupId, opts) => source.groupListed!(groupId, opts)),
     // Not bound: a sweep reads keys only (no detail calls); an audit asks for the fields itself.
     ...(source.catalogue ? { catalogue: (opts?: PullOptions) => source.catalogue!(opts) } : {}),
     formatTime: (instant) => source.formatTime(instant),
@@ -74,7 +76,9 @@ function mirrorParts(config: Config, p: { mapping: Mapping; sink: ProductSink; s
   if (config.mirror.deletions === 'mark' && !mapping.onDeleteFields?.().length) {
     throw new ConfigError([`SYNC_DELETIONS: mark writes the mapping's "onDelete" entries, and ${config.mappingFile} has none (add e.g. "onDelete": [{"field": "selectField_status", "label": "状态", "value": "已停用"}])`]);
   }
-  const actor = new GoneActor({ ledger: stores.ledger, sink, mapping, keyField: mapping.keyField, policy: config.mirror, logger: p.logger });
+  // a batching sink fills its batches with the products worked on at once; the process sink paces below YIDA_CONCURRENCY
+  const concurrency = config.yida.target === 'form' ? config.yida.batchSize : config.yida.concurrency * 2;
+  const actor = new GoneActor({ ledger: stores.ledger, sink, mapping, keyField: mapping.keyField, policy: config.mirror, logger: p.logger, concurrency });
   return { actor, sink, ledger: stores.ledger, scanLedger: stores.scanLedger, detailFields: p.detailFields };
 }
 
@@ -84,10 +88,15 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
   // The mapping is read first: a bad mapping file stops start-up before anything connects.
   const mapping = loadMapping(config.mappingFile, { warn: (message) => logger.warn({ mapping: config.mappingFile }, message) });
   const detailFields = detailFieldsFor(mapping);
+  checkGroupMapping(config, mapping);
   const stores = await createStores(config.store, { logger });
   const usage = new UsageMeter({ store: stores.usage, timezone: config.sync.timezone, budgets: config.budgets, metrics, logger });
   const source = withDetailFields(createOkkiSource({ ...config.okki, timezone: config.sync.timezone }, { logger, metrics, meter: usage }), detailFields);
-  const sink = createYidaSink({ dingtalk: config.dingtalk, yida: config.yida }, { logger, metrics, meter: usage });
+  const yidaCfg = { dingtalk: config.dingtalk, yida: config.yida };
+  // YIDA_TARGET: one process instance per product, or a plain form written in batches (same port, same writer)
+  const sink = config.yida.target === 'form'
+    ? createFormSink(yidaCfg, mapping.keyField, { logger, metrics, meter: usage })
+    : createYidaSink(yidaCfg, { logger, metrics, meter: usage });
   const writer = new LedgerWriter({
     ledger: stores.ledger, sink, keyField: mapping.keyField, logger, metrics, searchLagMs: config.yida.searchLagSeconds * 1000, parkScope: [config.yida.appType, config.yida.formUuid, config.yida.processCode ?? ''].join('|'), clearMarks: mapping.clearMarks?.(),
   });
@@ -98,11 +107,13 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
       publicUrl: config.publicUrl, logger, mode: config.robotReport,
     })
     : undefined;
+  const groups = buildGroupPhase(config, { mapping, stores, source, meter: usage, metrics, logger });
   const engine = new SyncEngine(
-    { source, mapping, writer, stores, reporter: reporter && quietPushRuns(reporter), usage, metrics, logger, mirror },
+    { source, mapping, writer, stores, reporter: reporter && quietPushRuns(reporter), usage, groups, metrics, logger, mirror },
     {
       lookbackSeconds: config.sync.lookbackSeconds, timezone: config.sync.timezone, cursorMaxAgeSeconds: config.sync.cursorMaxAgeSeconds,
-      maxInFlight: Math.max(32, config.yida.concurrency * 4),
+      // a batching sink needs enough writes in flight to fill its batches (several at once)
+      maxInFlight: config.yida.target === 'form' ? Math.max(32, config.yida.batchSize * 4) : Math.max(32, config.yida.concurrency * 4),
     },
   );
   // Runs left `running` by a process that died are recorded as interrupted, and a lease one left is freed, before any

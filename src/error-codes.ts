@@ -81,6 +81,8 @@ export const ERROR_CODES = {
   OKKI_WINDOW_UNSTABLE: entry(502, true, 'a time window kept changing under every re-read and could not be covered'),
   OKKI_ITEM_INVALID: entry(422, true, 'an OKKI list item is not a usable product (not an object, no product_no); rejected'),
   MAPPING_REJECTED: entry(422, true, 'a product failed the mapping (required field empty, wrong type ...); rejected with the reason'),
+  GROUP_NAME_EMPTY: entry(422, true, 'an OKKI product group has an empty name; the groups mirror does not write it until it has one'),
+  GROUP_NAME_DUPLICATE: entry(422, true, 'two OKKI product groups under one parent share a name; the groups mirror writes neither until the names differ'),
 
   // Yida / DingTalk (the sink)
   YIDA_AUTH_FAILED: entry(502, false, 'DingTalk refused the app credentials, or a freshly fetched token; the run stops'),

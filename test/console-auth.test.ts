@@ -93,6 +93,15 @@ describe('console: login, session, CSRF', () => {
       expect(t.service.triggers).to.deep.equal([{ trigger: 'console', requestedBy: 'console' }]);
     });
 
+    it('behind a proxy that rewrites Host or ends TLS, the browser\'s own Sec-Fetch-Site vouches for the origin', async () => {
+      const { cookie } = await consoleLogin(t.url);
+      const token = await csrfOf(t, cookie);
+      const r = await request(t.url, { path: '/console/sync', ...form({ _csrf: token }, { cookie, origin: 'https://sync.example.com', 'sec-fetch-site': 'same-origin' }) });
+      expect(r.status).to.equal(303);
+      const old = await request(t.url, { path: '/console/sync', ...form({ _csrf: token }, { cookie, origin: t.url.replace('http:', 'https:') }) });
+      expect(old.status, 'an older browser: Origin with our host, whatever the scheme').to.equal(303);
+    });
+
     it('retry starts a targeted run for every failed or parked product number of the run, once each', async () => {
       t.service.addRun(sampleRun({
         id: 'run-f', failures: [

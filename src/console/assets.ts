@@ -49,7 +49,8 @@ pre{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:.6rem;
 svg.chart{width:100%;height:auto;max-width:640px;display:block}
 .login{max-width:26rem;margin:3rem auto}
 .muted{color:#57606a}
-@media (max-width:600px){main{padding:.5rem}dl{grid-template-columns:1fr}dt{margin-top:.3rem}th,td{padding:.25rem .35rem}}
+@media (max-width:600px){main{padding:.5rem}dl{grid-template-columns:1fr}dt{margin-top:.3rem}th,td{padding:.25rem .35rem}
+table.stack thead{display:none}table.stack tr{display:block;border:1px solid #d0d7de;margin:0 0 .5rem;background:#fff}table.stack td{display:block;border:none;min-width:0}}
 `;
 
 /**
@@ -70,6 +71,7 @@ export const CONSOLE_JS = `
       set(root, 'read', p.read); set(root, 'written', p.written); set(root, 'settled', p.settled);
       set(root, 'total', p.totalText); set(root, 'rate', p.rateText); set(root, 'eta', p.etaText);
       set(root, 'rejected', p.counts.rejected); set(root, 'failed', p.counts.failed);
+      Object.keys(p.counts).forEach(function (k) { set(document, 'count-' + k, p.counts[k]); });
       if (bar) {
         if (p.total) { bar.max = p.total; bar.value = p.settled; } else { bar.removeAttribute('value'); }
       }
@@ -78,7 +80,8 @@ export const CONSOLE_JS = `
     es.addEventListener('done', function (e) {
       es.close();
       root.setAttribute('data-status', JSON.parse(e.data).status);
-      setTimeout(function () { location.reload(); }, 600);
+      // the page again, without the notice that started it: now the final record
+      setTimeout(function () { location.replace(location.pathname); }, 600);
     });
     es.addEventListener('gone', function () { es.close(); });
   });

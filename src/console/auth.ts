@@ -45,13 +45,22 @@ export async function readForm(ctx: HttpContext): Promise<URLSearchParams> {
   return new URLSearchParams(text);
 }
 
-/** A POST must come from this origin: browsers send Origin (and Sec-Fetch-Site) on every cross-site POST. */
+/**
+ * A POST must come from the console's own pages. A modern browser says so itself (`Sec-Fetch-Site`), which also holds
+ * behind a proxy that rewrites Host or terminates TLS; an older one sends Origin, whose host must be ours (the scheme
+ * is not compared: behind a TLS proxy without TRUST_PROXY the service sees http). The CSRF token is checked as well.
+ */
 export function checkSameOrigin(ctx: HttpContext): void {
   const site = ctx.get('sec-fetch-site');
-  if (site && site !== 'same-origin' && site !== 'none') throw new ConsoleForbiddenError('cross-site request refused');
+  if (site) {
+    if (site !== 'same-origin' && site !== 'none') throw new ConsoleForbiddenError('cross-site request refused');
+    return;
+  }
   const origin = ctx.get('origin');
-  if (origin && origin !== 'null' && origin !== `${ctx.protocol}://${ctx.host}`) throw new ConsoleForbiddenError('cross-origin request refused');
-  if (origin === 'null') throw new ConsoleForbiddenError('cross-origin request refused');
+  if (!origin) return;
+  let host: string | undefined;
+  try { host = origin === 'null' ? undefined : new URL(origin).host; } catch { host = undefined; }
+  if (host !== ctx.host) throw new ConsoleForbiddenError('cross-origin request refused');
 }
 
 function cookie(ctx: HttpContext, value: string, maxAgeSeconds: number): string {

@@ -22,6 +22,8 @@ export interface ConsoleDeps {
   timezone: string;
   sandbox: boolean;
   apiKey?: string;
+  /** open event streams, ended when the console closes (so a shutdown does not wait for browsers to hang up) */
+  streams?: Set<() => void>;
 }
 
 /** The trigger the console's buttons send (`console` is a trigger of its own in run records and reports). */
@@ -33,7 +35,7 @@ export const NOTICES: Record<string, string> = {
   coalesced: '已有运行在进行中：请求已并入该运行，指定的产品可能不在其中，结束后可再试 / A run was already in progress: the request joined it (the products you chose may not be in it); try again once it ends',
   'logged-out': '已退出 / Logged out',
   rechecked: '已重新检查映射 / Mapping checked again',
-  unsupported: '这个版本的连接器还不支持该操作 / This version of the connector does not support that action yet',
+  unsupported: '这个运行没有可确认或修复的内容 / This run has nothing to confirm or repair',
   'no-targets': '没有可重试的产品编号 / No product numbers to retry',
   'bad-number': '产品编号无效 / Not a valid product number',
   refused: '服务拒绝了请求（可能正在关闭）/ The service refused (it may be shutting down)',

@@ -14,6 +14,8 @@ import { createProductLookup } from './lookup.js';
 import { MappingMonitor } from './mapping-monitor.js';
 import { startProgressFeed } from './progress-feed.js';
 import type { UsageView } from './pages/overview.js';
+import { daysInMonth, wallClockOf } from '../time.js';
+import { dayCounter } from '../metering/usage.js';
 
 export { registerConsole, consoleViewer } from './routes.js';
 export type { ConsoleDeps } from './deps.js';
@@ -41,9 +43,30 @@ export function mappedFields(mapping: unknown): MappedField[] {
   return (mapping as { fields?: MappedField[] }).fields ?? [];
 }
 
+/**
+ * Month-to-date usage with cumulative figures per day. Days before per-day counting began (an older store) are
+ * folded into the month's start, so the line still ends at the month's total.
+ */
+export async function usageView(connector: Pick<Connector, 'usage' | 'stores'>, timezone: string, now = new Date()): Promise<UsageView> {
+  const r = await connector.usage.report();
+  const raw = await connector.stores.usage.get(r.month).catch(() => ({} as Record<string, number>));
+  const wc = wallClockOf(now, timezone);
+  const cumulative = (target: 'dingtalk' | 'robot', total: number) => {
+    const days = Array.from({ length: wc.day }, (_, i) => raw[dayCounter(target, i + 1)] ?? 0);
+    let sum = Math.max(0, total - days.reduce((a, b) => a + b, 0));
+    return days.map((n) => (sum += n));
+  };
+  return {
+    month: r.month,
+    dingtalk: { ...r.dingtalk, daily: cumulative('dingtalk', r.dingtalk.calls) },
+    robot: { ...r.robot, daily: cumulative('robot', r.robot.messages) },
+    day: wc.day, daysInMonth: daysInMonth(wc.year, wc.month),
+  };
+}
+
 export function buildConsole(connector: Connector, config: Config, opts: BuildConsoleOptions): ConsoleHandle {
   const { stores, mapping, source, engine } = connector;
-  const reader = createYidaReader({ dingtalk: config.dingtalk, yida: config.yida }, { logger: opts.logger, metrics: opts.metrics ?? connector.metrics });
+  const reader = createYidaReader({ dingtalk: config.dingtalk, yida: config.yida }, { logger: opts.logger, metrics: opts.metrics ?? connector.metrics, meter: connector.usage });
   const monitor = new MappingMonitor({
     fetchForm: () => reader.formDefinition(),
     mapping: { keyField: mapping.keyField, fields: mappedFields(mapping) },
@@ -76,12 +99,20 @@ export function buildConsole(connector: Connector, config: Config, opts: BuildCo
       const ctx = { groups: await source.groups(), lastSyncTime: await stores.cursor.get().catch(() => undefined), now, timezone: config.sync.timezone };
       return { items: previewMapping(mapping, products, ctx), labels };
     },
-    usage: opts.usage,
+    usage: opts.usage ?? (() => usageView(connector, config.sync.timezone)),
     nextScheduledRun: opts.nextScheduledRun,
     mappingFile: config.mappingFile,
     timezone: config.sync.timezone,
     sandbox: config.sandbox,
     apiKey: config.webhook.apiKey,
+    streams: new Set(),
   };
-  return { deps, monitor, reader, close() { monitor.stop(); stopFeed(); } };
+  return {
+    deps, monitor, reader,
+    close() {
+      monitor.stop();
+      stopFeed();
+      for (const end of [...deps.streams!]) end();
+    },
+  };
 }

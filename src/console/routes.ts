@@ -18,7 +18,7 @@ import { retryTargets } from './pages/run.js';
 import { SessionStore } from './session.js';
 import { streamRun } from './sse.js';
 import { PRODUCT_NO, sendPage } from './respond.js';
-import type { TriggerRequest } from '../core/index.js';
+import type { RunRecord, TriggerRequest } from '../core/index.js';
 
 const formOf = (ctx: HttpContext) => (ctx.state as { form?: URLSearchParams }).form ?? new URLSearchParams();
 const paramOf = (ctx: HttpContext, name: string) => String((ctx as HttpContext & { params: Record<string, string> }).params[name] ?? '');
@@ -60,6 +60,9 @@ export function registerConsole(router: Router<HttpState>, deps: ConsoleDeps): C
     ctx.type = 'text/event-stream; charset=utf-8';
     const stream = new PassThrough();
     ctx.body = stream;
+    const end = () => stream.destroy();
+    deps.streams?.add(end);
+    stream.on('close', () => deps.streams?.delete(end));
     void streamRun(stream, id, { getRun: (runId) => deps.service.getRun(runId), kv: deps.kv }, (fn) => { ctx.req.on('close', fn); stream.on('close', fn); });
   });
 
@@ -98,22 +101,25 @@ export function registerConsole(router: Router<HttpState>, deps: ConsoleDeps): C
     ctx.redirect('/console/mapping?notice=rechecked');
   });
 
-  // Issue 14's modes go through the webhook's own body rules, so the console can ask exactly what the webhook can.
-  const webhookMode = (path: string, body: Record<string, unknown>) => router.post(path, loadSession, requireAction, async (ctx) => {
-    let parsed: Record<string, unknown>;
+  // The mirror's follow-ups take what to do from the run's record (never from the form), and pass it through the
+  // webhook's own body rules: the console can ask exactly what the webhook can, nothing else.
+  const followUp = (path: string, bodyOf: (run: RunRecord) => unknown) => router.post(path, loadSession, requireAction, async (ctx) => {
+    const id = paramOf(ctx, 'id');
+    const back = `/console/runs/${encodeURIComponent(id)}`;
+    const run = await deps.service.getRun(id);
+    let parsed: Record<string, unknown> | undefined;
     try {
-      parsed = parseWebhookBody(body) as Record<string, unknown>;
+      const body = run && run.status !== 'running' ? bodyOf(run) : undefined;
+      parsed = body === undefined ? undefined : parseWebhookBody(body) as Record<string, unknown>;
     } catch (err) {
       if (!(err instanceof InvalidBodyError)) throw err;
-      ctx.status = 303;
-      ctx.redirect('/console?notice=unsupported');
-      return;
     }
+    if (!parsed) { ctx.status = 303; ctx.redirect(`${back}?notice=unsupported`); return; }
     const { product_nos: _nos, wait: _wait, ...rest } = parsed;
-    await start(ctx, rest, '/console');
+    await start(ctx, rest, back);
   });
-  webhookMode('/console/actions/sweep-confirm', { mode: 'sweep', confirmDeletes: true });
-  webhookMode('/console/actions/audit-repair', { mode: 'audit', repair: true });
+  followUp('/console/runs/:id/confirm-deletes', (run) => (run.gone?.guarded?.confirm ? JSON.parse(run.gone.guarded.confirm) : undefined));
+  followUp('/console/runs/:id/repair', (run) => (run.mode === 'audit' && run.audit && !run.audit.repaired ? { mode: 'audit', repair: true } : undefined));
 
   return auth;
 }

@@ -14,3 +14,4 @@ export * from './metering.js';
 export * from './push-queue.js';
 export * from './mirror.js';
 export * from './product-no.js';
+export * from './groups.js';

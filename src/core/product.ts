@@ -1,4 +1,5 @@
 /** The source side of the vocabulary: what a product source delivers and how it is asked. */
+import type { GroupRecord } from './groups.js';
 
 /** One OKKI product as the API returns it: ids are ints, many numbers are strings, unknown fields pass through. */
 export type OkkiProduct = Record<string, unknown> & {
@@ -27,6 +28,8 @@ export interface GroupTree {
   /** names from the root down to the group */
   path(groupId: number | string | undefined | null): string[];
   size: number;
+  /** every group as OKKI listed it (usable ids only), for the groups mirror; absent = the tree cannot tell */
+  records?(): readonly GroupRecord[];
 }
 
 /** An update-time window. `start` absent = everything up to `end` (first run, full backfill). Instants. */
@@ -46,12 +49,19 @@ export interface PullOptions {
   /** product fields the mapping needs that list items may lack (e.g. product_type): fetched via /v1/product/info */
   detailFields?: readonly string[];
   signal?: AbortSignal;
+  /** deliver only the items this accepts (checked before any detail call); invalid items are dropped too */
+  only?: (item: OkkiProduct) => boolean;
 }
 
 export interface ProductSource {
   groups(opts?: { signal?: AbortSignal }): Promise<GroupTree>;
   /** Every product updated within the window, each delivered exactly once, page by page (memory bounded by a page). */
   pages(window: SyncWindow, opts?: PullOptions): AsyncIterable<ProductPage>;
+  /**
+   * Whether OKKI still answers for one group when asked by id (`/v1/product/groups?group_id=`): the groups mirror's
+   * proof before it treats a group missing from the flat list as gone. Optional: without it nothing is proven gone.
+   */
+  groupListed?(groupId: number, opts?: { signal?: AbortSignal }): Promise<boolean>;
   /**
    * Every listed product, without a time window (a sweep or an audit), shift-safe like `pages`: it ends normally only
    * when the rows seen cover the list's `data.count` and no page failed; otherwise it throws. Deleted products that

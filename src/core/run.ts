@@ -1,4 +1,5 @@
 /** A run as everyone sees it: its record (`GET /runs/:id`, the robot report, the store) and the reporter port. */
+import type { GroupMirrorSummary } from './groups.js';
 import type { AuditSummary, GoneSummary, SweepSummary } from './mirror.js';
 import type { CallCounts, QuotaStatus } from './metering.js';
 
@@ -18,7 +19,11 @@ export interface RunCounts {
   deleted?: number; marked?: number;
 }
 
-export interface RunFailure { product_no: string | null; code: string; reason: string }
+export interface RunFailure {
+  product_no: string | null; code: string; reason: string;
+  /** a failure of the groups mirror names the group instead of a product */
+  group_id?: number;
+}
 
 export function emptyCounts(): RunCounts {
   return { fetched: 0, created: 0, updated: 0, unchanged: 0, rejected: 0, failed: 0 };
@@ -65,6 +70,8 @@ export interface RunRecord {
   calls?: CallCounts;
   /** robot delivery: `skipped` says why no message was sent on purpose (ROBOT_REPORT, robot budget) */
   report?: { sent: boolean; error?: string; skipped?: string };
+  /** the groups mirror (YIDA_GROUP_FORM_UUID): what it wrote, rejected, found gone, and products read again */
+  groups?: GroupMirrorSummary;
   /** a sweep's read of the whole catalogue */
   sweep?: SweepSummary;
   /** an audit's findings (and repairs) */

@@ -31,7 +31,7 @@ export interface CompiledMappingSpec {
   onDelete: CompiledEntry[];
 }
 
-const TOP_LEVEL_KEYS = ['request', 'keyField', 'onDelete', '$schema', 'description'];
+const TOP_LEVEL_KEYS = ['request', 'keyField', 'onDelete', 'groups', '$schema', 'description'];
 const ENTRY_KEYS = ['field', 'label', 'type', 'componentName', 'value', 'required', 'description'];
 /** the whole-value marker for a function expression */
 const FUNCTION_PREFIX = /^\s*_function(?=\s|$)/;

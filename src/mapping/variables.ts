@@ -35,6 +35,14 @@ const VARIABLES: readonly VariableDef[] = [
     },
   },
   {
+    // the parent of the group (a group record in the mapping's `groups` block: its own parent); none for a root
+    name: 'group.parent', aliases: ['父分组'], productFields: ['group_id'],
+    read: (env) => {
+      const path = env.ctx.groups.path(groupId(env));
+      return Array.isArray(path) && path.length >= 2 ? path[path.length - 2] : null;
+    },
+  },
+  {
     // the product's own group_name covers a group the tree does not know yet (created after the tree was read)
     name: 'group.name', aliases: ['分组名称'], productFields: ['group_id', 'group_name'],
     read: (env) => env.ctx.groups.name(groupId(env)) ?? env.product.group_name,

@@ -36,6 +36,11 @@ export interface UsageMeterOptions {
 
 const noticeName = (n: Pick<QuotaNotice, 'target' | 'level'>) => `notice.${n.target}.${n.level}`;
 
+/** The store counter of one target's use on one day of the month: `dingtalk.d07`. */
+export function dayCounter(target: MeteredTarget, day: number): string {
+  return `${target}.d${String(day).padStart(2, '0')}`;
+}
+
 export function monthOf(instant: Date, timeZone: string): string {
   const wc = wallClockOf(instant, timeZone);
   return `${wc.year}-${String(wc.month).padStart(2, '0')}`;
@@ -68,9 +73,13 @@ export class UsageMeter implements UsagePort {
     if (!(METERED_TARGETS as readonly string[]).includes(target) || !Number.isSafeInteger(n) || n <= 0) return;
     this.counts[target] += n;
     this.opts.metrics?.meteredCalls.inc({ target }, n);
-    const month = this.month();
+    const wc = wallClockOf(this.now(), this.opts.timezone);
+    const month = `${wc.year}-${String(wc.month).padStart(2, '0')}`;
     const d = this.unflushed.get(month) ?? {};
     d[target] = (d[target] ?? 0) + n;
+    // per day too (`dingtalk.d07`): the console draws the month day by day
+    const day = dayCounter(target, wc.day);
+    d[day] = (d[day] ?? 0) + n;
     this.unflushed.set(month, d);
     this.schedule();
   }

@@ -2,9 +2,18 @@
  * OKKI's flat `/v1/product/groups` list rebuilt into a tree. Damaged data never crashes or hangs it:
  * a group whose parent is missing, or that sits on a parent cycle, is treated as a root (and reported once).
  */
-import type { GroupTree } from '../core/index.js';
+import type { GroupRecord, GroupTree } from '../core/index.js';
 
 export interface GroupWarning { kind: 'missing_parent' | 'cycle' | 'invalid_group' | 'duplicate_id'; groupId?: unknown; parentId?: unknown }
+
+/**
+ * A group name as users expect it: surrounding whitespace dropped and inner runs of whitespace (newlines, tabs, double
+ * spaces) made one space. A missing name is ''.
+ */
+export function cleanGroupName(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  return String(v).replace(/\s+/g, ' ').trim();
+}
 
 function toId(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isInteger(v)) return v;
@@ -14,12 +23,14 @@ function toId(v: unknown): number | undefined {
 
 export function buildGroupTree(raw: readonly unknown[], warn: (w: GroupWarning) => void = () => {}): GroupTree {
   const nodes = new Map<number, { name: string; parent: number }>();
+  const raws = new Map<number, Record<string, unknown>>();
   for (const g of raw) {
     const r = (g && typeof g === 'object' ? g : {}) as Record<string, unknown>;
     const id = toId(r.id ?? r.group_id);
     if (id === undefined) { warn({ kind: 'invalid_group', groupId: r.id }); continue; }
     if (nodes.has(id)) warn({ kind: 'duplicate_id', groupId: id });
-    nodes.set(id, { name: r.name === undefined || r.name === null ? String(id) : String(r.name), parent: toId(r.parent_id) ?? 0 });
+    nodes.set(id, { name: r.name === undefined || r.name === null ? String(id) : cleanGroupName(r.name), parent: toId(r.parent_id) ?? 0 });
+    raws.set(id, r);
   }
 
   const paths = new Map<number, string[]>();
@@ -51,7 +62,18 @@ export function buildGroupTree(raw: readonly unknown[], warn: (w: GroupWarning) 
     const id = toId(groupId);
     return id === undefined ? undefined : paths.get(id);
   };
+  // The records the groups mirror writes: OKKI's fields, with clean names and numeric ids (layer from the tree when
+  // OKKI gives none). Built on first use: a run without the groups mirror never pays for it.
+  let records: GroupRecord[] | undefined;
+  const recordsOf = (): GroupRecord[] => {
+    records ??= [...raws].map(([id, r]) => {
+      const layer = toId(r.layer);
+      return { ...r, id, name: cleanGroupName(r.name), parent_id: nodes.get(id)!.parent, layer: layer !== undefined && layer > 0 ? layer : paths.get(id)!.length };
+    });
+    return records;
+  };
   return {
+    records: () => recordsOf(),
     name: (g) => { const id = toId(g); return id === undefined ? undefined : nodes.get(id)?.name; },
     level1: (g) => lookup(g)?.[0],
     level2: (g) => { const p = lookup(g); return p && p.length >= 2 ? p[1] : undefined; },

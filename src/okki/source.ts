@@ -130,8 +130,10 @@ export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {
     const items: OkkiProduct[] = [];
     const rejected: RejectedRecord[] = [];
     const fields = opts.detailFields ?? [];
+    // `only` drops items before any detail call (a re-read of some groups' products reads the list, not every product).
+    const checked = raws.map(checkItem).filter((c) => !opts.only || (c.ok && opts.only(c.item)));
     // A product listed as deleted (enable_flag 0) is not known to /v1/product/info: it needs no details, it is gone.
-    const done = await Promise.all(raws.map(checkItem).map((c) => (c.ok && fields.length && !listedDeleted(c.item) ? withDetails(c.item, fields, opts.signal) : c)));
+    const done = await Promise.all(checked.map((c) => (c.ok && fields.length && !listedDeleted(c.item) ? withDetails(c.item, fields, opts.signal) : c)));
     for (const d of done) {
       if (d.ok) items.push(d.item); else rejected.push(d.rejected);
     }
@@ -233,5 +235,12 @@ export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {
     });
   }
 
-  return { client, info, pages, catalogue, byProductNos, groups, formatTime, parseTime };
+  /** `/v1/product/groups?group_id=`: does OKKI still answer for this group? (the groups mirror's proof of a deletion) */
+  async function groupListed(groupId: number, opts: { signal?: AbortSignal } = {}): Promise<boolean> {
+    const data = await client.get<unknown>(GROUPS_PATH, { group_id: groupId }, opts);
+    const list = Array.isArray(data) ? data : Array.isArray((data as { list?: unknown })?.list) ? (data as { list: unknown[] }).list : [];
+    return list.some((g) => String((g as { id?: unknown; group_id?: unknown })?.id ?? (g as { group_id?: unknown })?.group_id) === String(groupId));
+  }
+
+  return { client, info, pages, catalogue, byProductNos, groups, groupListed, formatTime, parseTime };
 }

@@ -13,8 +13,10 @@ export type ReportDecision = { send: true } | { send: false; reason: string };
 export function hasNews(run: RunRecord): boolean {
   const c = run.counts;
   const touched = c.created + c.updated + c.rejected + c.failed + (c.deleted ?? 0) + (c.marked ?? 0);
+  const g = run.groups;
+  const groupsTouched = g ? g.created + g.updated + g.rejected + g.failed + (g.gone?.deleted ?? 0) + (g.gone?.marked ?? 0) : 0;
   // An audit is asked for to be read; gone products found (even left alone with SYNC_DELETIONS=off) are news.
-  return touched > 0 || run.status === 'failed' || run.status === 'partial' || run.mode === 'audit' || (run.gone?.found.count ?? 0) > 0;
+  return touched + groupsTouched > 0 || run.status === 'failed' || run.status === 'partial' || run.mode === 'audit' || (run.gone?.found.count ?? 0) > 0;
 }
 
 export function decide(run: RunRecord, mode: RobotReportMode, quota?: QuotaStatus): ReportDecision {

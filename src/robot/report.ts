@@ -8,6 +8,7 @@ import type { RunRecord, RunStatus } from '../core/index.js';
 import { goneCountsText, mirrorLines } from './report-mirror.js';
 import type { QuotaStatus } from '../core/metering.js';
 import { callsLine, quotaLines } from './policy.js';
+import { failureSubject, groupLines } from './report-groups.js';
 
 export interface ReportOptions {
   /** base URL for the run link (`${publicUrl}/console/runs/${id}`: the run's console page) */
@@ -152,6 +153,7 @@ export function renderRunReport(run: RunRecord, opts: ReportOptions = {}): Rende
   lines.push(...mirrorLines(run));
   const parked = parkedLine(run);
   if (parked) lines.push(parked);
+  lines.push(...groupLines(run, escapeMarkdown));
   const ms = runDurationMs(run);
   lines.push(`- **耗时**：${ms === undefined ? '—' : formatDuration(ms)}`);
   const tp = throughput(run);
@@ -168,7 +170,7 @@ export function renderRunReport(run: RunRecord, opts: ReportOptions = {}): Rende
   if (total > 0) {
     lines.push('', `**失败明细**（共 ${total} 条${total > Math.min(maxFailures, run.failures.length) ? `，列出前 ${Math.min(maxFailures, run.failures.length)} 条` : ''}）：`, '');
     for (const f of run.failures.slice(0, maxFailures)) {
-      const no = f.product_no ? escapeMarkdown(f.product_no, 60) : '（无编号）';
+      const no = failureSubject(f, escapeMarkdown);
       lines.push(`- ${no}：${escapeMarkdown(f.code, 60)} ${escapeMarkdown(f.reason, 200)}`);
     }
   }
@@ -219,7 +221,7 @@ export function renderCoalescedReport(items: readonly CoalescedItem[], opts: Omi
   if (failureTotal > 0) {
     lines.push('', `**失败明细**（共 ${failureTotal} 条，列出前 ${Math.min(maxFailures, failures.length)} 条）：`, '');
     for (const f of failures.slice(0, maxFailures)) {
-      lines.push(`- ${f.product_no ? escapeMarkdown(f.product_no, 60) : '（无编号）'}：${escapeMarkdown(f.code, 60)} ${escapeMarkdown(f.reason, 200)}`);
+      lines.push(`- ${failureSubject(f, escapeMarkdown)}：${escapeMarkdown(f.code, 60)} ${escapeMarkdown(f.reason, 200)}`);
     }
   }
   for (const { run } of items) {

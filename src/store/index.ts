@@ -18,7 +18,8 @@ import { openBackend, StoreArgumentError, type BackendOptions } from './keyv.js'
 import { createLeaseLock } from './lock.js';
 import { KeyvCursorStore } from './cursor.js';
 import { createRunStore } from './runs.js';
-import { KeyvLedger } from './ledger.js';
+import { KeyvLedger, GROUP_LEDGER_PREFIX } from './ledger.js';
+import { KeyvGroupStateStore } from './group-state.js';
 import { createLedgerScan } from './ledger-scan.js';
 import { createUsageStore } from './usage.js';
 import { createAtomicKv } from './atomic.js';
@@ -52,6 +53,8 @@ export async function createStores(store: Config['store'], deps: StoreDeps = {})
       kind: backend.kind,
       kv: backend.kv,
       ledger: new KeyvLedger(createAtomicKv(backend, backend.kv)),
+      groupLedger: new KeyvLedger(createAtomicKv(backend, backend.kv), GROUP_LEDGER_PREFIX),
+      groupState: new KeyvGroupStateStore(backend.kv),
       scanLedger: createLedgerScan(backend),
       cursor: new KeyvCursorStore(backend.kv),
       runs: createRunStore(backend, { maxRuns: deps.maxRuns }),

@@ -11,6 +11,8 @@ import type { AtomicKv, Expected, Fence } from './atomic.js';
 import type { Ledger, LedgerEntry } from './types.js';
 
 const PREFIX = 'ledger:';
+/** the groups mirror's entries, keyed by group id: a key space of their own, never mistaken for a product's */
+export const GROUP_LEDGER_PREFIX = 'group-ledger:';
 
 function isEntry(v: unknown): v is LedgerEntry {
   if (!v || typeof v !== 'object') return false;
@@ -29,10 +31,10 @@ export class KeyvLedger implements Ledger {
   /** the stored text each entry was read from: what a claim compares against */
   private readonly texts = new WeakMap<LedgerEntry, string>();
 
-  constructor(private readonly store: AtomicKv) {}
+  constructor(private readonly store: AtomicKv, private readonly prefix: string = PREFIX) {}
 
   async get(productNo: string): Promise<LedgerEntry | undefined> {
-    const text = await this.store.getText(PREFIX + productNo);
+    const text = await this.store.getText(this.prefix + productNo);
     if (text === undefined) return undefined;
     let v: unknown;
     try { v = await this.store.deserialize(text); } catch { v = undefined; }
@@ -60,7 +62,7 @@ export class KeyvLedger implements Ledger {
   private async write(productNo: string, expected: Expected, entry: LedgerEntry | null, fence?: Fence): Promise<boolean> {
     if (entry !== null && !isEntry(entry)) throw new TypeError(`ledger entry for ${productNo}: expected {hash, state: pending|done, syncedAt}`);
     const text = entry === null ? null : await this.store.serialize(entry);
-    const r = await this.store.write(PREFIX + productNo, expected, text, fence);
+    const r = await this.store.write(this.prefix + productNo, expected, text, fence);
     if (r === 'fenced') throw new FenceStaleError(productNo);
     if (r === 'ok' && entry !== null && text !== null) this.texts.set(entry, text);
     return r === 'ok';

@@ -41,6 +41,17 @@ export interface Ledger {
   claim(productNo: string, expected: LedgerEntry | undefined, next: LedgerEntry, fence?: Fence): Promise<boolean>;
 }
 
+/** The groups mirror's own records (besides its ledger): see store/group-state.ts. */
+export interface GroupStateStore {
+  /** group ids that may have a record in the group form (added before a group is written, removed after deletion) */
+  known(): Promise<Set<number>>;
+  addKnown(ids: Iterable<number>): Promise<void>;
+  removeKnown(ids: Iterable<number>): Promise<void>;
+  /** each group's path (names from the root) as of the last complete run; undefined before the first */
+  paths(): Promise<Map<number, string> | undefined>;
+  setPaths(paths: ReadonlyMap<number, string>): Promise<void>;
+}
+
 export interface CursorStore {
   /** the end of the last fully covered window (an instant), undefined before the first successful run */
   get(): Promise<Date | undefined>;
@@ -100,6 +111,9 @@ export interface Stores {
   /** the raw keyv (namespaced) for small extra records */
   kv: Keyv;
   ledger: Ledger;
+  /** the groups mirror's ledger: the same entries, keyed by group id in a key space of its own (`group-ledger:`) */
+  groupLedger: Ledger;
+  groupState: GroupStateStore;
   /** the whole ledger, a page at a time (a sweep); memory is one page */
   scanLedger(pageSize?: number): AsyncIterable<Array<[productNo: string, entry: LedgerEntry]>>;
   cursor: CursorStore;

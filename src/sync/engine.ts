@@ -19,6 +19,7 @@ import { DEFAULT_LEASE_TTL_MS, RunLease } from './lease.js';
 import { RunRecovery } from './recovery.js';
 import { RunLifecycle, type LiveRun } from './lifecycle.js';
 import { RunFinisher } from './finish.js';
+import type { GroupPhase } from './groups/phase.js';
 import { modeOf } from './plan.js';
 import { FollowUps } from './follow-ups.js';
 import type { MirrorParts } from './mirror-parts.js';
@@ -53,6 +54,8 @@ export interface EngineDeps {
   reporter?: Reporter;
   /** metering and budgets: per-run calls, GET /usage, scheduled runs skipped when the DingTalk budget is spent */
   usage?: UsagePort;
+  /** the groups' part of window runs (groups mirror, renamed groups' products read again): sync/groups/phase.ts */
+  groups?: GroupPhase;
   metrics: Metrics;
   logger: Logger;
   now?: () => Date;
@@ -99,7 +102,7 @@ export class SyncEngine implements SyncService {
     }, { saveRetryMs: opts.saveRetryMs });
     this.lifecycle = new RunLifecycle({
       source: deps.source, mapping: deps.mapping, writer: deps.writer, cursor: stores.cursor, runs: stores.runs,
-      lease: this.lease, finisher, usage: deps.usage, metrics, logger, now: this.now, mirror: deps.mirror,
+      lease: this.lease, finisher, usage: deps.usage, groups: deps.groups, metrics, logger, now: this.now, mirror: deps.mirror,
     }, { lookbackSeconds: opts.lookbackSeconds, maxInFlight: opts.maxInFlight, timezone: opts.timezone, cursorMaxAgeSeconds: opts.cursorMaxAgeSeconds });
     this.followUps = new FollowUps({ trigger: (req) => this.trigger(req), busy: () => this.active !== undefined, accepting: () => this.accepting_, logger });
   }

@@ -21,6 +21,7 @@ import { runSweep } from './sweep.js';
 import { runAudit } from './audit.js';
 import type { RunLease } from './lease.js';
 import type { RunFinisher } from './finish.js';
+import type { GroupPhase, GroupRun } from './groups/phase.js';
 import type { UsagePort } from '../core/metering.js';
 import { RunCalls } from './metering.js';
 
@@ -35,6 +36,8 @@ export interface LifecycleDeps {
   runs: RunStore;
   lease: RunLease;
   finisher: RunFinisher;
+  /** the groups' part of window runs: the groups mirror, and renamed groups' products read again */
+  groups?: GroupPhase;
   /** metering: what the run's calls cost goes on its record */
   usage?: UsagePort;
   metrics: Metrics;
@@ -105,9 +108,12 @@ export class RunLifecycle {
     if (plan.window) run.window = { start: plan.window.start ? source.formatTime(plan.window.start) : null, end: source.formatTime(plan.window.end) };
     await runs.put(run);
 
-    if (isMirrorMode(plan.mode)) return this.mirrorRun(live, plan, ctx);
+    // The groups first (the group form; renamed groups noticed), in the runs that read the window or the catalogue.
+    const groupRun = await this.deps.groups?.begin(groups, ctx, plan);
+    if (isMirrorMode(plan.mode)) return this.mirrorRun(live, plan, ctx, groupRun);
     const mirror = this.deps.mirror;
-    const diverted = mirror ? divertGone(this.pages(plan), mirror.actor, plan.goneIfMissing) : undefined;
+    const own = groupRun ? groupRun.pages(this.pages(plan)) : this.pages(plan);
+    const diverted = mirror ? divertGone(own, mirror.actor, plan.goneIfMissing) : undefined;
     const session = await writer.openSession({
       adopt: plan.adopt, bulk: plan.mode !== 'targeted', signal: abort.signal, fence: live.fence,
       // a product_nos run names its products (an operator's decision): parked ones are tried again; a push run does not
@@ -115,7 +121,7 @@ export class RunLifecycle {
       // and a full read an operator asked for tries every parked product again
       retryParked: plan.mode === 'full' && run.trigger !== 'schedule',
     });
-    const result = await runPipeline(diverted?.pages ?? this.pages(plan), ctx, {
+    const result = await runPipeline(diverted?.pages ?? own, ctx, {
       mapping, writer, session, metrics, maxInFlight: this.opts.maxInFlight,
       onFailure: (code, reason) => {
         if (FATAL_WRITE_CODES.has(code) && isErrorCode(code) && !abort.signal.aborted) abort.abort(new ConnectorError(code, reason));
@@ -129,6 +135,7 @@ export class RunLifecycle {
     if (result.aborted) throw abort.signal.reason ?? new ConnectorError('RUN_ABORTED', 'The run was stopped');
     // Gone products set aside from the pages: marked or removed per SYNC_DELETIONS, under the guard.
     const gone: GoneOutcome = mirror && diverted ? await settleDiverted(run, mirror.actor, diverted.gone, ctx, abort.signal) : { failed: 0, partial: false };
+    await groupRun?.finish(run, result.counts.failed === 0);
 
     // The cursor moves only when every product of the window is done or parked as rejected; a failed write (or a
     // failed mark or removal) means the next run must read this window again.
@@ -138,11 +145,11 @@ export class RunLifecycle {
     } else {
       run.cursorAfter = run.cursorBefore;
     }
-    run.status = result.counts.failed > 0 || result.counts.rejected > 0 || gone.partial ? 'partial' : 'succeeded';
+    run.status = result.counts.failed > 0 || result.counts.rejected > 0 || gone.partial || groupRun?.partial ? 'partial' : 'succeeded';
   }
 
   /** A sweep or an audit: the whole catalogue against the ledger or the form (sweep.ts, audit.ts); the cursor stays. */
-  private async mirrorRun(live: LiveRun, plan: RunPlan, ctx: MappingContext): Promise<void> {
+  private async mirrorRun(live: LiveRun, plan: RunPlan, ctx: MappingContext, groupRun?: GroupRun): Promise<void> {
     const { record: run, request } = live;
     const m = this.deps.mirror;
     if (!m) throw new ConnectorError('MIRROR_UNSUPPORTED', `This service is not set up for ${plan.mode} runs`);
@@ -158,7 +165,8 @@ export class RunLifecycle {
       }, { repair, confirm, ctx, signal: plan.signal });
     if (plan.signal.aborted) throw plan.signal.reason ?? new ConnectorError('RUN_ABORTED', 'The run was stopped');
     run.cursorAfter = run.cursorBefore;
-    run.status = o.partial || run.counts.failed > 0 ? 'partial' : 'succeeded';
+    await groupRun?.finish(run, run.counts.failed === 0);
+    run.status = o.partial || run.counts.failed > 0 || groupRun?.partial ? 'partial' : 'succeeded';
   }
 
   /**

@@ -1,3 +1,4 @@
+export { createFormSink, FormSink, type FormSinkDeps } from './form-sink.js';
 export { createYidaSink, exactSearchJson, componentOf, type YidaSink, type YidaSinkDeps, type FormData, type CallOptions } from './sink.js';
 export { DingtalkTokenProvider, type TokenProvider } from './token.js';
 export {

@@ -16,6 +16,7 @@ import { YidaClient, $yida, sdkConfig, runtimeOptions, withDeadline, DEFAULT_TIM
 import { classify, toFailure, YIDA_RETRY_POLICY } from './classify.js';
 import { resolveRetryPolicy, retrying, type RetryPolicy } from '../outbound/index.js';
 import { DingtalkTokenProvider, type TokenProvider } from './token.js';
+import type { CallMeter } from '../core/metering.js';
 import { exactSearchJson } from './sink.js';
 import { YidaAuthError, YidaError, YidaRejectedError, YidaUnavailableError } from './errors.js';
 
@@ -44,6 +45,8 @@ export interface YidaReaderDeps {
   timeouts?: Partial<SdkTimeouts>;
   /** share the sink's token cache */
   tokens?: TokenProvider;
+  /** ticked once per metered call, as the sink does (answered and not throttled; token calls are exempt) */
+  meter?: CallMeter;
   /** over YIDA_RETRY_POLICY with fewer retries: an operator is waiting (default 2 retries, 3 on throttling) */
   retry?: Partial<RetryPolicy>;
 }
@@ -133,10 +136,12 @@ class SdkYidaReader implements YidaReader {
       try {
         const out = await withDeadline(fn(token), this.timeouts.readTimeoutMs + 50);
         metrics?.apiCalls.inc({ target: 'yida', status: '200' });
+        this.deps.meter?.tick('dingtalk');
         return out;
       } catch (err) {
         const c = classify(err);
         metrics?.apiCalls.inc({ target: 'yida', status: c.remoteCode ?? String(c.status ?? 'error') });
+        if (c.kind !== 'throttled' && c.kind !== 'not_sent' && c.kind !== 'auth') this.deps.meter?.tick('dingtalk');
         if (c.kind === 'auth') this.tokens.invalidate(token);
         throw err;
       }

@@ -13,7 +13,7 @@ const unwrap = <T>(mod: unknown): T => {
   while (m && typeof m !== 'function' && m.default !== undefined) m = m.default as { default?: unknown };
   return m as T;
 };
-const named = <T>(mod: unknown, name: string): T => {
+export const named = <T>(mod: unknown, name: string): T => {
   const m = mod as Record<string, unknown> & { default?: Record<string, unknown> };
   return (m[name] ?? m.default?.[name]) as T;
 };
@@ -34,6 +34,23 @@ export const $yida = {
   GetInstancesHeaders: named<typeof yidaMod.GetInstancesHeaders>(yidaMod, 'GetInstancesHeaders'),
   DeleteInstanceRequest: named<typeof yidaMod.DeleteInstanceRequest>(yidaMod, 'DeleteInstanceRequest'),
   DeleteInstanceHeaders: named<typeof yidaMod.DeleteInstanceHeaders>(yidaMod, 'DeleteInstanceHeaders'),
+  // plain forms (YIDA_TARGET=form)
+  BatchSaveFormDataRequest: named<typeof yidaMod.BatchSaveFormDataRequest>(yidaMod, 'BatchSaveFormDataRequest'),
+  BatchSaveFormDataHeaders: named<typeof yidaMod.BatchSaveFormDataHeaders>(yidaMod, 'BatchSaveFormDataHeaders'),
+  SaveFormDataRequest: named<typeof yidaMod.SaveFormDataRequest>(yidaMod, 'SaveFormDataRequest'),
+  SaveFormDataHeaders: named<typeof yidaMod.SaveFormDataHeaders>(yidaMod, 'SaveFormDataHeaders'),
+  BatchUpdateFormDataByInstanceMapRequest: named<typeof yidaMod.BatchUpdateFormDataByInstanceMapRequest>(yidaMod, 'BatchUpdateFormDataByInstanceMapRequest'),
+  BatchUpdateFormDataByInstanceMapHeaders: named<typeof yidaMod.BatchUpdateFormDataByInstanceMapHeaders>(yidaMod, 'BatchUpdateFormDataByInstanceMapHeaders'),
+  UpdateFormDataRequest: named<typeof yidaMod.UpdateFormDataRequest>(yidaMod, 'UpdateFormDataRequest'),
+  UpdateFormDataHeaders: named<typeof yidaMod.UpdateFormDataHeaders>(yidaMod, 'UpdateFormDataHeaders'),
+  SearchFormDataSecondGenerationRequest: named<typeof yidaMod.SearchFormDataSecondGenerationRequest>(yidaMod, 'SearchFormDataSecondGenerationRequest'),
+  SearchFormDataSecondGenerationHeaders: named<typeof yidaMod.SearchFormDataSecondGenerationHeaders>(yidaMod, 'SearchFormDataSecondGenerationHeaders'),
+  BatchGetFormDataByIdListRequest: named<typeof yidaMod.BatchGetFormDataByIdListRequest>(yidaMod, 'BatchGetFormDataByIdListRequest'),
+  BatchGetFormDataByIdListHeaders: named<typeof yidaMod.BatchGetFormDataByIdListHeaders>(yidaMod, 'BatchGetFormDataByIdListHeaders'),
+  DeleteFormDataRequest: named<typeof yidaMod.DeleteFormDataRequest>(yidaMod, 'DeleteFormDataRequest'),
+  DeleteFormDataHeaders: named<typeof yidaMod.DeleteFormDataHeaders>(yidaMod, 'DeleteFormDataHeaders'),
+  BatchRemovalByFormInstanceIdListRequest: named<typeof yidaMod.BatchRemovalByFormInstanceIdListRequest>(yidaMod, 'BatchRemovalByFormInstanceIdListRequest'),
+  BatchRemovalByFormInstanceIdListHeaders: named<typeof yidaMod.BatchRemovalByFormInstanceIdListHeaders>(yidaMod, 'BatchRemovalByFormInstanceIdListHeaders'),
 };
 export const OpenApiConfig = named<typeof openapiMod.Config>(openapiMod, 'Config');
 export const RuntimeOptions = named<typeof teaUtilMod.RuntimeOptions>(teaUtilMod, 'RuntimeOptions');

@@ -15,7 +15,7 @@ export const KEY_FIELD = 'textField_productNo';
 export function dingtalkConfigFor(sim: DingtalkSimulator, yida: Partial<Config['yida']> = {}): { dingtalk: Config['dingtalk']; yida: Config['yida'] } {
   return {
     dingtalk: { ...sim.credentials, endpoint: sim.endpoint, protocol: 'http' },
-    yida: { ...sim.yida, language: 'zh_CN', qps: 200, concurrency: 8, searchLagSeconds: 60, ...yida },
+    yida: { ...sim.yida, language: 'zh_CN', qps: 200, concurrency: 8, searchLagSeconds: 60, target: 'process', batchSize: 100, ...yida },
   };
 }
 

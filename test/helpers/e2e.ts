@@ -15,7 +15,7 @@ import { createMetrics } from '../../src/metrics.js';
 import { buildConnector, type Connector } from '../../src/connector.js';
 import { createApp, startHttpServer, type HttpServerHandle } from '../../src/http/index.js';
 import { startOkkiSimulator, type OkkiSimulator, type OkkiSimulatorOptions } from '../../src/sandbox/okki/index.js';
-import { startDingtalkSimulator, type DingtalkSimulator } from '../../src/sandbox/dingtalk/index.js';
+import { startDingtalkSimulator, type DingtalkSimulator, type DingtalkSimulatorOptions } from '../../src/sandbox/dingtalk/index.js';
 import type { RunRecord } from '../../src/core/index.js';
 import { request, type TestResponse } from './fake-service.js';
 import { buildConsole, type ConsoleHandle } from '../../src/console/index.js';
@@ -41,12 +41,12 @@ export interface Sims {
   close(): Promise<void>;
 }
 
-export async function startSims(o: { okki?: OkkiSimulatorOptions } = {}): Promise<Sims> {
+export async function startSims(o: { okki?: OkkiSimulatorOptions; dt?: DingtalkSimulatorOptions } = {}): Promise<Sims> {
   const robot = { accessToken: `robot-token-${randomBytes(10).toString('hex')}`, secret: `SECrobot${randomBytes(14).toString('hex')}` };
   const okki = await startOkkiSimulator({
     seed: 7, products: 30, groups: 12, clientSecret: `okki-secret-${randomBytes(10).toString('hex')}`, ...o.okki,
   });
-  const dt = await startDingtalkSimulator({ robots: [{ ...robot, name: 'e2e' }] });
+  const dt = await startDingtalkSimulator({ robots: [{ ...robot, name: 'e2e' }], ...o.dt });
   // Many runs in a minute: the robot's budget is not what these tests are about.
   dt.setKnobs({ robotPerMinute: 1000 });
   return { okki, dt, robot, async close() { await Promise.allSettled([okki.close(), dt.close()]); } };

@@ -72,16 +72,24 @@ ${raw(usageChart({ title: '钉钉调用 DingTalk calls', used: u.dingtalk.calls,
 </section>`;
 }
 
+/** 850 ms → 0.9s, 75 s → 1m15s: short enough for a table cell. */
+function shortSpan(ms: number): string {
+  const sec = ms / 1000;
+  if (sec < 60) return `${sec < 10 ? sec.toFixed(1) : Math.round(sec)}s`;
+  const m = Math.floor(sec / 60);
+  return m < 60 ? `${m}m${String(Math.round(sec % 60)).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
 export function runsTable(runs: RunRecord[], timezone: string): Html {
   if (!runs.length) return html`<p class="muted">${bi('暂无运行记录', 'no runs yet')}</p>`;
   const rows = runs.map((r) => {
     const v = progressView(r, undefined);
     const c = r.counts;
-    return html`<tr><td><a href="/console/runs/${encodeURIComponent(r.id)}">${r.id}</a></td><td>${statusBadge(r.status)}</td><td>${label(TRIGGER_LABEL, r.trigger)}</td><td>${label(MODE_LABEL, r.mode)}</td>
-<td>${formatInstant(r.startedAt, timezone)}</td><td>${r.status === 'running' ? '…' : formatSpan(v.elapsedMs)}</td>
+    return html`<tr><td><a href="/console/runs/${encodeURIComponent(r.id)}" title="${r.id}">${formatInstant(r.startedAt, timezone)}</a></td><td>${statusBadge(r.status)}</td><td>${label(TRIGGER_LABEL, r.trigger)}</td><td>${label(MODE_LABEL, r.mode)}</td>
+<td class="num">${r.status === 'running' ? '…' : shortSpan(v.elapsedMs)}</td>
 <td class="num">${c.fetched}</td><td class="num">${c.created}</td><td class="num">${c.updated}</td><td class="num">${c.unchanged}</td><td class="num">${c.rejected}</td><td class="num">${c.failed}</td><td class="num">${formatRate(v.rate)}</td></tr>`;
   });
-  return html`<div class="table-wrap"><table id="runs"><thead><tr><th>${bi('运行', 'Run')}</th><th>${bi('状态', 'Status')}</th><th>${bi('触发', 'Trigger')}</th><th>${bi('模式', 'Mode')}</th><th>${bi('开始', 'Started')}</th><th>${bi('耗时', 'Took')}</th>
+  return html`<div class="table-wrap"><table id="runs"><thead><tr><th>${bi('开始', 'Started')}</th><th>${bi('状态', 'Status')}</th><th>${bi('触发', 'Trigger')}</th><th>${bi('模式', 'Mode')}</th><th class="num">${bi('耗时', 'Took')}</th>
 <th class="num">${bi('拉取', 'Read')}</th><th class="num">${bi('新建', 'New')}</th><th class="num">${bi('更新', 'Upd.')}</th><th class="num">${bi('未变', 'Same')}</th><th class="num">${bi('拒绝', 'Rej.')}</th><th class="num">${bi('失败', 'Fail')}</th><th class="num">${bi('条/秒', '/s')}</th></tr></thead>
 <tbody>${rows}</tbody></table></div>`;
 }

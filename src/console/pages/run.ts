@@ -7,6 +7,7 @@ import type { RunRecord } from '../../core/index.js';
 import { progressView, type LiveProgress } from '../progress.js';
 import { bi, csrfField, formatInstant, formatRate, formatSpan, html, label, MODE_LABEL, statusBadge, TRIGGER_LABEL, type Html } from './html.js';
 import { liveBlock } from './live.js';
+import { mirrorSections } from './mirror.js';
 import { page } from './layout.js';
 
 export interface RunPageData {
@@ -18,13 +19,7 @@ export interface RunPageData {
   notice?: string;
 }
 
-/** The audit block of an audit run (issue 14's `audit: {missing, duplicates, stale, orphans}`). */
-type AuditPart = { count: number; product_nos?: string[] };
-type Audited = RunRecord & { audit?: Record<string, AuditPart | undefined>; calls?: Record<string, number> };
-
-const AUDIT_LABEL: Record<string, [string, string]> = {
-  missing: ['宜搭缺失', 'missing in Yida'], duplicates: ['重复实例', 'duplicates'], stale: ['数据过期', 'stale'], orphans: ['孤立实例', 'orphans'],
-};
+type Audited = RunRecord;
 
 /** Codes that mean "parked": the product was refused before any write (as opposed to a write that failed). */
 export function isParked(code: string): boolean {
@@ -34,10 +29,6 @@ export function isParked(code: string): boolean {
 /** The product numbers a Retry button re-runs: every failure's and parked product's, once, at most 500. */
 export function retryTargets(run: RunRecord): string[] {
   return [...new Set(run.failures.map((f) => f.product_no).filter((n): n is string => typeof n === 'string' && n.trim() !== ''))].slice(0, 500);
-}
-
-export function isDeleteGuarded(run: RunRecord): boolean {
-  return run.error?.code === 'DELETE_GUARD' || run.failures.some((f) => f.code === 'DELETE_GUARD');
 }
 
 function facts(run: Audited, timezone: string): Html {
@@ -60,52 +51,38 @@ ${calls}
 </dl></section>`;
 }
 
-function counts(run: RunRecord): Html {
-  const c = run.counts;
-  const cell = (zh: string, en: string, n: number, id: string) => html`<tr><th>${bi(zh, en)}</th><td class="num" id="count-${id}">${n}</td></tr>`;
+function counts(c: RunRecord['counts']): Html {
+  const cell = (zh: string, en: string, n: number, id: string) => html`<tr><th>${bi(zh, en)}</th><td class="num" id="count-${id}" data-k="count-${id}">${n}</td></tr>`;
   return html`<div class="table-wrap"><table class="counts" id="counts"><tbody>
 ${cell('拉取', 'read', c.fetched, 'fetched')}${cell('新建', 'created', c.created, 'created')}${cell('更新', 'updated', c.updated, 'updated')}
 ${cell('未变', 'unchanged', c.unchanged, 'unchanged')}${cell('拒绝（搁置）', 'rejected (parked)', c.rejected, 'rejected')}${cell('失败', 'failed', c.failed, 'failed')}
+${c.deleted !== undefined ? cell('已删除', 'deleted', c.deleted, 'deleted') : ''}${c.marked !== undefined ? cell('已标记停用', 'marked', c.marked, 'marked') : ''}
 </tbody></table></div>`;
 }
 
 function failures(run: RunRecord, csrf: string): Html {
   const total = Math.max(run.failuresTotal ?? 0, run.failures.length);
+  if (run.status === 'running') return html`<h2>${bi('失败与搁置', 'Failures and parked products')}</h2><p class="muted">${bi('运行结束后列出。', 'Listed when the run ends.')}</p>`;
   if (total === 0) return html`<h2>${bi('失败与搁置', 'Failures and parked products')}</h2><p class="muted" id="no-failures">${bi('没有失败或被拒绝的产品。', 'No product failed or was rejected.')}</p>`;
   const targets = retryTargets(run);
   const rows = run.failures.map((f) => html`<tr class="failure"><td>${f.product_no ? html`<a href="/console/products?no=${encodeURIComponent(f.product_no)}">${f.product_no}</a>` : bi('（无编号）', '(no number)')}</td>
 <td>${isParked(f.code) ? bi('搁置', 'parked') : html`<span class="bad">${bi('失败', 'failed')}</span>`}</td><td><code>${f.code}</code></td><td class="reason">${f.reason}</td></tr>`);
-  const retry = targets.length && run.status !== 'running'
+  const retry = targets.length
     ? html`<form class="actions" method="post" action="/console/runs/${encodeURIComponent(run.id)}/retry">${csrfField(csrf)}<button class="primary" type="submit" id="retry">${bi(`重试这 ${targets.length} 个产品`, `Retry these ${targets.length} products`)}</button></form>`
     : '';
   const truncated = total > run.failures.length ? html`<p class="muted">${bi(`共 ${total} 条，记录了前 ${run.failures.length} 条。`, `${total} in all; the first ${run.failures.length} were recorded.`)}</p>` : '';
   return html`<h2>${bi('失败与搁置', 'Failures and parked products')} <span class="muted">(${total})</span></h2>${retry}${truncated}
-<div class="table-wrap"><table id="failures"><thead><tr><th>${bi('产品编号', 'Product no.')}</th><th>${bi('类别', 'Kind')}</th><th>${bi('代码', 'Code')}</th><th>${bi('原因', 'Reason')}</th></tr></thead><tbody>${rows}</tbody></table></div>`;
-}
-
-function audit(run: Audited, csrf: string): Html {
-  const parts: Html[] = [];
-  if (run.audit) {
-    const rows = Object.entries(run.audit).filter(([, p]) => p).map(([k, p]) => html`<tr><th>${label(AUDIT_LABEL, k)}</th><td class="num">${p!.count}</td>
-<td>${(p!.product_nos ?? []).slice(0, 100).map((no, i) => html`${i ? ', ' : ''}<a href="/console/products?no=${encodeURIComponent(no)}">${no}</a>`)}</td></tr>`);
-    const findings = Object.values(run.audit).reduce((n, p) => n + (p?.count ?? 0), 0);
-    parts.push(html`<h2>${bi('核对结果', 'Audit')}</h2><div class="table-wrap"><table id="audit"><tbody>${rows}</tbody></table></div>
-${findings > 0 && run.status !== 'running' ? html`<form class="actions" method="post" action="/console/actions/audit-repair" data-confirm="按核对结果修复：新建缺失、更新过期、删除多余重复、按 SYNC_DELETIONS 处理孤立实例？ Repair: create missing, update stale, remove extra duplicates, treat orphans per SYNC_DELETIONS?">${csrfField(csrf)}<button class="danger" type="submit" id="audit-repair">${bi('修复', 'Repair')}</button></form>` : ''}`);
-  }
-  if (isDeleteGuarded(run) && run.status !== 'running') {
-    parts.push(html`<h2>${bi('删除保护', 'Deletion guard')}</h2><p class="warn">${run.error?.code === 'DELETE_GUARD' ? run.error.message : bi('待删除的产品超过 SYNC_DELETE_MAX，未做任何删除。', 'More products to remove than SYNC_DELETE_MAX: nothing was removed.')}</p>
-<form class="actions" method="post" action="/console/actions/sweep-confirm" data-confirm="确认执行删除清扫？Confirm the sweep's deletions?">${csrfField(csrf)}<button class="danger" type="submit" id="sweep-confirm">${bi('确认删除', 'Confirm deletions')}</button></form>`);
-  }
-  return html`${parts}`;
+<div class="table-wrap"><table id="failures" class="stack"><thead><tr><th>${bi('产品编号', 'Product no.')}</th><th>${bi('类别', 'Kind')}</th><th>${bi('代码', 'Code')}</th><th>${bi('原因', 'Reason')}</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
 export function renderRunPage(d: RunPageData): string {
   const run = d.run as Audited;
+  const view = progressView(run, d.live);
   const body = html`<h1>${bi('运行', 'Run')} <code>${run.id}</code></h1>
-${run.status === 'running' ? liveBlock(progressView(run, d.live)) : ''}
+${run.status === 'running' ? liveBlock(view) : ''}
 ${run.error ? html`<p class="error" id="run-error"><code>${run.error.code}</code> ${run.error.message}</p>` : ''}
-<div class="grid">${facts(run, d.timezone)}<section class="card">${counts(run)}</section></div>
-${audit(run, d.csrf)}
+<div class="grid">${facts(run, d.timezone)}<section class="card">${counts(view.counts)}</section></div>
+${mirrorSections(run, d.csrf)}
 ${failures(run, d.csrf)}`;
   return page({ title: `运行 Run ${run.id}`, csrf: d.csrf, sandbox: d.sandbox, current: 'run', notice: d.notice }, body);
 }

@@ -42,8 +42,20 @@ function timeFilter(ctx: SimContext, body: Record<string, unknown>): Predicate {
   return (v) => checks.every((c) => c(v));
 }
 
+/** `searchInOperator`: what happens to an `in` condition on a field (not a built-in time) */
+function inOperator(ctx: SimContext, cond: string | undefined): string | undefined {
+  if (!cond || ctx.knobs.searchInOperator === 'apply') return cond;
+  let parsed: unknown;
+  try { parsed = JSON.parse(cond); } catch { return cond; }
+  if (!Array.isArray(parsed)) return cond;
+  const isIn = (c: unknown) => (c as { operator?: unknown })?.operator === 'in' && !/time|gmt/i.test(String((c as { key?: unknown })?.key));
+  if (!parsed.some(isIn)) return cond;
+  if (ctx.knobs.searchInOperator === 'refuse') throw new SearchError('operator in is not supported for this field');
+  return JSON.stringify(parsed.filter((c) => !isIn(c)));
+}
+
 function searchPage(ctx: SimContext, formUuid: string, body: Record<string, unknown>, cond: string | undefined, condField: string, order: string | undefined, pg: { page: number; size: number }) {
-  const match = parseCondition(cond, ctx.knobs.naiveTimeOffsetMinutes, condField);
+  const match = parseCondition(inOperator(ctx, cond), ctx.knobs.naiveTimeOffsetMinutes, condField);
   const time = timeFilter(ctx, body);
   const hits = ctx.forms.search({ formUuid, match: (v) => time(v) && match(v), order });
   return { total: hits.length, page: hits.slice((pg.page - 1) * pg.size, pg.page * pg.size) };

@@ -66,6 +66,11 @@ export interface DingtalkKnobs {
   batchRefusal: 'rejectAll' | 'commitPrefix';
   /** order of the ids a batch answers: input order, or shuffled (the order is not documented) */
   batchResultOrder: 'input' | 'shuffled';
+  /**
+   * the `in` operator on a text field in a form search (Yida documents eq/like for text): honoured (`apply`), refused
+   * with 400 InvalidParameter.SearchCondition (`refuse`), or silently dropped from the condition (`ignore`)
+   */
+  searchInOperator: 'apply' | 'refuse' | 'ignore';
   /** records per batchSaveFormData / batchUpdateFormDataByInstanceMap call; more is refused */
   batchMax: number;
   /** a record committed or changed less than this long ago is not yet seen by searches (the old version is) */
@@ -104,6 +109,7 @@ export function defaultKnobs(): DingtalkKnobs {
     fieldMaxLength: {},
     batchRefusal: 'rejectAll',
     batchResultOrder: 'input',
+    searchInOperator: 'apply',
     batchMax: 100,
     searchLagMs: 0,
     searchWindow: 5000,
@@ -174,6 +180,7 @@ export function mergeKnobs(current: DingtalkKnobs, patch: unknown): DingtalkKnob
       case 'throttleStyle': next.throttleStyle = oneOf(key, v, ['gateway403', 'yida400'] as const); break;
       case 'batchRefusal': next.batchRefusal = oneOf(key, v, ['rejectAll', 'commitPrefix'] as const); break;
       case 'batchResultOrder': next.batchResultOrder = oneOf(key, v, ['input', 'shuffled'] as const); break;
+      case 'searchInOperator': next.searchInOperator = oneOf(key, v, ['apply', 'refuse', 'ignore'] as const); break;
       case 'gmtPrecision': next.gmtPrecision = oneOf(key, v, ['minute', 'second', 'millisecond'] as const); break;
       case 'deleteMissing': next.deleteMissing = oneOf(key, v, ['error', 'ok'] as const); break;
       case 'batchPrefix':

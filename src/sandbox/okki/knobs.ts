@@ -91,6 +91,11 @@ export interface OkkiKnobs {
    * For the sweep guard: a short answer must never delete anything.
    */
   shortList: { fraction: number; scope: ListScope; countAs: 'short' | 'full' } | null;
+  /**
+   * /v1/product/groups without a filter lists only this fraction of the groups (the first ones), while a query by
+   * `group_id` still finds every group: for the groups mirror's guard, a short answer must never delete anything.
+   */
+  groupListFraction: number;
   /** list pages (start_index values) that fail with `kind`, the first `times` requests for each (0 = always) */
   failPage: { pages: number[]; kind: 'http5xx' | 'timeout' | 'http429' | 'businessError'; scope: ListScope; times: number } | null;
   /** `ignore`: /v1/product/list accepts `product_type` but does not filter by it (undocumented behaviour a client must survive) */
@@ -116,7 +121,7 @@ export function defaultKnobs(): OkkiKnobs {
     successCode: 200, messageKey: 'message', authFailure: 'http401',
     tokenTtlSeconds: 28_800, rejectAllTokens: false, omitExpiresIn: false, maxCount: 100, overCount: 'clamp',
     grantedScopes: ['product'], seed: 1,
-    flags: 'always', flagsAsStrings: false, deleteMode: 'remove', shortList: null, failPage: null, productTypeFilter: 'apply', webhookCreateTwice: 'replace', push: defaultPushKnobs(),
+    flags: 'always', flagsAsStrings: false, deleteMode: 'remove', shortList: null, groupListFraction: 1, failPage: null, productTypeFilter: 'apply', webhookCreateTwice: 'replace', push: defaultPushKnobs(),
   };
 }
 
@@ -162,6 +167,7 @@ const knobsSchema = z.object({
   flagsAsStrings: z.boolean(),
   deleteMode: z.enum(['remove', 'flag']),
   shortList: z.object({ fraction: rate, scope: scope.default('sweep'), countAs: z.enum(['short', 'full']).default('short') }).strict().nullable(),
+  groupListFraction: rate,
   failPage: z.object({
     pages: z.array(z.number().int().min(1)).min(1),
     kind: z.enum(['http5xx', 'timeout', 'http429', 'businessError']).default('http5xx'),
