@@ -76,7 +76,9 @@ function mirrorParts(config: Config, p: { mapping: Mapping; sink: ProductSink; s
   if (config.mirror.deletions === 'mark' && !mapping.onDeleteFields?.().length) {
     throw new ConfigError([`SYNC_DELETIONS: mark writes the mapping's "onDelete" entries, and ${config.mappingFile} has none (add e.g. "onDelete": [{"field": "selectField_status", "label": "状态", "value": "已停用"}])`]);
   }
-  const actor = new GoneActor({ ledger: stores.ledger, sink, mapping, keyField: mapping.keyField, policy: config.mirror, logger: p.logger });
+  // a batching sink fills its batches with the products worked on at once; the process sink paces below YIDA_CONCURRENCY
+  const concurrency = config.yida.target === 'form' ? config.yida.batchSize : config.yida.concurrency * 2;
+  const actor = new GoneActor({ ledger: stores.ledger, sink, mapping, keyField: mapping.keyField, policy: config.mirror, logger: p.logger, concurrency });
   return { actor, sink, ledger: stores.ledger, scanLedger: stores.scanLedger, detailFields: p.detailFields };
 }
 
