@@ -22,7 +22,7 @@ const NAME_FIELD = 'textField_lq0sj9h9';
 
 interface PushSetup { sims: SimPair; svc: ServiceHandle; apiKey: string; productNos: string[]; close(): Promise<void> }
 
-async function setup(o: { products: number; yidaLimit: number; okkiQps: number; label: string; deliveryConcurrency: number }): Promise<PushSetup> {
+async function setup(o: { products: number; yidaLimit: number; okkiQps: number; label: string; deliveryConcurrency: number; nodeArgs?: string[] }): Promise<PushSetup> {
   const sims = await startSims({ products: o.products, yidaLimit: o.yidaLimit });
   const apiKey = `bench-${randomBytes(16).toString('hex')}`;
   const secret = randomBytes(32).toString('base64');
@@ -30,7 +30,7 @@ async function setup(o: { products: number; yidaLimit: number; okkiQps: number; 
     storeUrl: tempStoreUrl(o.label), okkiQps: o.okkiQps, yidaQps: o.yidaLimit,
     extra: { WEBHOOK_API_KEY: apiKey, OKKI_WEBHOOK_SECRET: secret },
   });
-  const svc = await startService(env);
+  const svc = await startService(env, 30_000, o.nodeArgs);
   sims.okki.push.configure({ callbackUrl: `${svc.url}/webhooks/okki`, securityConfig: secret });
   sims.okki.setKnobs({ push: { concurrency: o.deliveryConcurrency, retryDelaysMs: [1000, 3000, 6000] } });
   // the backfill first: push events then update existing instances
@@ -78,6 +78,24 @@ function rssMb(pid: number | undefined): number {
   } catch { return NaN; }
 }
 
+/** The service's heap after two forced collections (bench/gc-probe.ts answers SIGUSR2). */
+function heapAfterGc(svc: ServiceHandle): Promise<{ heapUsedMb: number; rssMb: number; externalMb: number }> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => { svc.child.stderr!.off('data', onData); reject(new Error('no BENCH_HEAP answer')); }, 10_000);
+    const onData = (d: string) => {
+      buf += d;
+      const m = /BENCH_HEAP (\{[^\n]*\})\n/.exec(buf);
+      if (!m) return;
+      clearTimeout(timer);
+      svc.child.stderr!.off('data', onData);
+      resolve(JSON.parse(m[1]));
+    };
+    svc.child.stderr!.on('data', onData);
+    svc.child.kill('SIGUSR2');
+  });
+}
+
 const ackTimes = (svc: ServiceHandle) => svc.serverDurations.get('/webhooks/okki') ?? [];
 const stats = (xs: number[]) => ({ n: xs.length, p50: percentile(xs, 50), p95: percentile(xs, 95), p99: percentile(xs, 99), max: xs.length ? Math.max(...xs) : NaN });
 
@@ -111,16 +129,35 @@ export async function pushSingle(o: { samples: number; products: number; okkiQps
   } finally { await s.close(); }
 }
 
+const meanMax = (xs: number[]): [number, number] => (xs.length ? [Math.round(xs.reduce((a, b) => a + b, 0) / xs.length), Math.max(...xs)] : [NaN, NaN]);
+
+/** Where the time between writes goes: hand-over between runs, a run's start-up, a run's tail. Runs oldest first. */
+function timeline(runs: RunRecord[], writes: number[]): PushBurstFigures['timeline'] {
+  const handOver: number[] = []; const startUp: number[] = []; const tail: number[] = [];
+  runs.forEach((r, i) => {
+    const start = Date.parse(r.startedAt); const end = r.finishedAt ? Date.parse(r.finishedAt) : NaN;
+    const mine = writes.filter((t) => t >= start && t <= end);
+    if (mine.length) { startUp.push(mine[0] - start); tail.push(end - mine[mine.length - 1]); }
+    const next = runs[i + 1];
+    if (next) handOver.push(Date.parse(next.startedAt) - end);
+  });
+  return { handOverMs: meanMax(handOver), startUpMs: meanMax(startUp), tailMs: meanMax(tail) };
+}
+
 export interface PushBurstFigures {
   changes: number; limit: number; changesPerSecond: number | null; bound: number; seconds: number; perSecond: number; fractionOfBound: number; lost: number;
   latencyMs: ReturnType<typeof stats>; pushRuns: number; productsPerRun: number[]; deliveries: Record<string, number>;
   ackMs: ReturnType<typeof stats>; throttled: number;
+  /** deliveries that needed more than one attempt */
+  retried: number;
   /** first accepted write after the first edit (debounce, run start, first info calls) */
   firstWriteAfterMs: number;
   /** accepted writes per second between the first and the last */
   steadyWritesPerSecond: number;
   /** longest pause between two accepted writes (a hand-over between runs, throttling back-off) */
   longestGapMs: number;
+  /** per push run, mean/max: next run's start − this run's end; first write − run start; run end − last write */
+  timeline: { handOverMs: [number, number]; startUpMs: [number, number]; tailMs: [number, number] };
 }
 
 /**
@@ -161,9 +198,11 @@ export async function pushBurst(o: { changes: number; limit: number; products: n
       changes: o.changes, limit: o.limit, changesPerSecond: o.changesPerSecond ?? null, bound, seconds, perSecond, fractionOfBound: perSecond / bound, lost: o.changes - got.size,
       latencyMs: stats([...got].map(([no, t]) => t - changedAt.get(no)!)), pushRuns: runs.length,
       productsPerRun: runs.map((r) => r.counts.fetched).reverse(), deliveries, ackMs: stats(ackTimes(s.svc)), throttled,
+      retried: s.sims.okki.push.deliveries.filter((d) => d.attempts.length > 1).length,
       firstWriteAfterMs: writes.length ? writes[0] - first : NaN,
       steadyWritesPerSecond: writes.length > 1 ? (writes.length - 1) / ((writes[writes.length - 1] - writes[0]) / 1000) : NaN,
       longestGapMs: gaps.length ? Math.max(...gaps) : NaN,
+      timeline: timeline([...runs].reverse(), writes),
     };
     log(`  ${f.perSecond.toFixed(1)}/s = ${(f.fractionOfBound * 100).toFixed(1)}% of ${bound}/s, lost ${f.lost}, runs ${f.pushRuns}, first write ${f.firstWriteAfterMs} ms, steady ${f.steadyWritesPerSecond.toFixed(1)}/s, longest pause ${f.longestGapMs} ms`);
     return f;
@@ -171,55 +210,68 @@ export async function pushBurst(o: { changes: number; limit: number; products: n
 }
 
 export interface PushMemoryFigures {
-  events: number; products: number; rssBeforeMb: number; rssAtFifthMb: number; rssPeakMb: number; rssAfterMb: number;
-  growthFifthToEndMb: number; samples: Array<{ delivered: number; rssMb: number }>; lost: number; seconds: number;
+  events: number; products: number; rssBeforeMb: number; rssPeakMb: number; rssAfterMb: number;
+  /** heap after forced GC at each fifth of the burst (0 = before it) */
+  heapAfterGcMb: Array<{ delivered: number; heapUsedMb: number; rssMb: number }>;
+  /** heap after GC at the end minus at the first fifth */
+  heapGrowthMb: number;
+  samples: Array<{ delivered: number; rssMb: number }>; lost: number; seconds: number;
   deliveries: Record<string, number>; ackMs: ReturnType<typeof stats>;
+  /** deliveries that needed more than one attempt (a 503 when the store did not take the message within 0.9 s) */
+  retried: number;
 }
 
-/** 10,000 events (10 per product over 1,000 products), delivered 16 at a time; RSS sampled as they arrive. */
+/**
+ * 10,000 events (10 per product over 1,000 products), delivered 16 at a time. RSS is sampled as they arrive; the heap
+ * the service holds (after forced GC) is read before the burst and after each fifth of it: flat = it does not grow.
+ */
 export async function pushMemory(o: { events: number; products: number; okkiQps: number }): Promise<PushMemoryFigures> {
   log(`push: memory under a burst of ${o.events} events`);
-  const s = await setup({ products: o.products, yidaLimit: 100, okkiQps: o.okkiQps, label: 'push-memory', deliveryConcurrency: 16 });
+  const s = await setup({ products: o.products, yidaLimit: 100, okkiQps: o.okkiQps, label: 'push-memory', deliveryConcurrency: 16, nodeArgs: ['--expose-gc', '--import', './bench/gc-probe.ts'] });
   try {
     await quiet(s);
     const pid = s.svc.child.pid;
     s.svc.serverDurations.delete('/webhooks/okki');
     s.sims.okki.push.clearDeliveries();
-    await sleep(2000);
+    await sleep(1000);
     const rssBeforeMb = rssMb(pid);
+    const heaps: PushMemoryFigures['heapAfterGcMb'] = [{ delivered: 0, ...(await heapAfterGc(s.svc)) }];
     const started = Date.now();
     const expected = new Map<string, string>();
-    const rounds = Math.ceil(o.events / s.productNos.length);
+    const samples: Array<{ delivered: number; rssMb: number }> = [];
+    const delivered = () => s.sims.okki.push.deliveries.filter((d) => d.state === 'delivered' || d.state === 'dropped').length;
+    const fifth = Math.ceil(o.events / 5);
     let made = 0;
-    for (let r = 0; r < rounds && made < o.events; r++) {
-      for (const no of s.productNos) {
-        if (made++ >= o.events) break;
-        const name = `万件 ${r} ${randomBytes(2).toString('hex')}`;
+    // Each fifth of the events is made, delivered and drained; then the heap is read.
+    while (made < o.events) {
+      for (let i = 0; i < fifth && made < o.events; i++, made++) {
+        const no = s.productNos[made % s.productNos.length];
+        const name = `万件 ${made} ${randomBytes(2).toString('hex')}`;
         expected.set(no, name);
         s.sims.okki.catalog.edit(no, { name });
       }
+      for (;;) {
+        const n = delivered();
+        samples.push({ delivered: n, rssMb: rssMb(pid) });
+        if (n >= made || Date.now() - started > 15 * 60_000) break;
+        await sleep(500);
+      }
+      await untilLanded(s.sims, expected, 5 * 60_000);
+      await quiet(s, 5 * 60_000);
+      heaps.push({ delivered: made, ...(await heapAfterGc(s.svc)) });
     }
-    const samples: Array<{ delivered: number; rssMb: number }> = [];
-    const delivered = () => s.sims.okki.push.deliveries.filter((d) => d.state === 'delivered' || d.state === 'dropped').length;
-    for (;;) {
-      const n = delivered();
-      samples.push({ delivered: n, rssMb: rssMb(pid) });
-      if (n >= o.events || Date.now() - started > 15 * 60_000) break;
-      await sleep(500);
-    }
-    const got = await untilLanded(s.sims, expected, 5 * 60_000);
-    await quiet(s, 5 * 60_000);
+    const got = landed(s.sims, expected);
     const rssAfterMb = rssMb(pid);
-    const fifth = samples.find((x) => x.delivered >= o.events / 5) ?? samples[0];
     const peak = Math.max(...samples.map((x) => x.rssMb), rssAfterMb);
     const deliveries = s.sims.okki.push.deliveries.reduce<Record<string, number>>((m, d) => { m[d.state] = (m[d.state] ?? 0) + 1; return m; }, {});
     const f: PushMemoryFigures = {
-      events: o.events, products: o.products, rssBeforeMb, rssAtFifthMb: fifth.rssMb, rssPeakMb: peak, rssAfterMb,
-      growthFifthToEndMb: Math.round((peak - fifth.rssMb) * 10) / 10,
+      events: o.events, products: o.products, rssBeforeMb, rssPeakMb: peak, rssAfterMb, heapAfterGcMb: heaps,
+      heapGrowthMb: Math.round((heaps[heaps.length - 1].heapUsedMb - heaps[1].heapUsedMb) * 10) / 10,
       samples: samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 20)) === 0), lost: expected.size - got.size,
       seconds: (Date.now() - started) / 1000, deliveries, ackMs: stats(ackTimes(s.svc)),
+      retried: s.sims.okki.push.deliveries.filter((d) => d.attempts.length > 1).length,
     };
-    log(`  RSS before ${rssBeforeMb} MB, at 1/5 ${fifth.rssMb} MB, peak ${peak} MB, after ${rssAfterMb} MB; lost ${f.lost}`);
+    log(`  heap after GC ${heaps.map((h) => h.heapUsedMb).join(' → ')} MB; RSS before ${rssBeforeMb} MB, peak ${peak} MB, after ${rssAfterMb} MB; lost ${f.lost}`);
     return f;
   } finally { await s.close(); }
 }

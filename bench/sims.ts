@@ -9,6 +9,8 @@ import { startOkkiSimulator, type OkkiSimulator } from '../src/sandbox/okki/inde
 import { startDingtalkSimulator, type DingtalkSimulator } from '../src/sandbox/dingtalk/index.js';
 
 export const LATENCY_MS: [number, number] = [20, 80];
+/** a plain form of the simulated app for the groups mirror (YIDA_GROUP_FORM_UUID) when a measure asks for it */
+export const BENCH_GROUP_FORM = 'FORM-BENCH-GROUPS';
 /** Catalogue update times end a day ago, so a run's look-back never re-reads products that did not change. */
 const CATALOGUE_AGE_MS = 24 * 3600_000;
 
@@ -50,6 +52,7 @@ export async function startSims(o: SimOptions): Promise<SimPair> {
       qpsLimits: limit ? Object.fromEntries(limited.map((api) => [api, limit])) : {},
     },
     requestLogSize: 400_000,
+    plainForms: [BENCH_GROUP_FORM],
   });
   return {
     okki, dingtalk,

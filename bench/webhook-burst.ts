@@ -20,9 +20,9 @@ export interface ServiceHandle {
 }
 
 /** Spawn `node --import tsx src/main.ts` and resolve once it logs that it is listening. */
-export function startService(env: Record<string, string>, timeoutMs = 30_000): Promise<ServiceHandle> {
+export function startService(env: Record<string, string>, timeoutMs = 30_000, nodeArgs: string[] = []): Promise<ServiceHandle> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, 'src/main.ts'], {
       cwd: PROJECT_ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', ...env, LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],

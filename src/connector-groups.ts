@@ -1,7 +1,8 @@
 /**
  * The groups' part of the composition root (connector.ts): the group phase every window run goes through, with the
- * groups mirror in it when YIDA_GROUP_FORM_UUID is set (README "Groups mirror"). Its own sink (the group form, one
- * record per call), its own ledger key space and the same writer as products; its calls are metered like theirs.
+ * groups mirror in it when YIDA_GROUP_FORM_UUID is set (README "Groups mirror"). Its own sink (the group form: a
+ * plain form, written in batches like the form target's), its own ledger key space and the same writer as products;
+ * its calls are metered like theirs.
  */
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
@@ -10,7 +11,7 @@ import type { ProductSource } from './core/index.js';
 import type { CallMeter } from './core/metering.js';
 import { MappingError, type LoadedMapping } from './mapping/index.js';
 import type { Stores } from './store/types.js';
-import { createYidaRecordSink } from './yida/record-sink.js';
+import { createFormSink } from './yida/form-sink.js';
 import { LedgerWriter } from './sync/writer.js';
 import { GroupMirror } from './sync/groups/mirror.js';
 import { GroupPhase } from './sync/groups/phase.js';
@@ -38,8 +39,9 @@ export function buildGroupPhase(config: Config, deps: GroupWiringDeps): GroupPha
   let mirror: GroupMirror | undefined;
   const groupMapping = mapping.groups;
   if (config.groups && groupMapping) {
-    const sink = createYidaRecordSink(
-      { dingtalk: config.dingtalk, yida: { ...config.yida, formUuid: config.groups.formUuid }, timezone: config.sync.timezone },
+    // The group form is a plain form: written in batches like the products' form target (yida/form-sink.ts).
+    const sink = createFormSink(
+      { dingtalk: config.dingtalk, yida: { ...config.yida, formUuid: config.groups.formUuid } }, groupMapping.keyField,
       { logger, metrics: deps.metrics, meter: deps.meter },
     );
     const writer = new LedgerWriter({

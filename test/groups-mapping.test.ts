@@ -12,6 +12,11 @@ import { checkRenames } from '../src/sync/groups/renames.js';
 import { createStores } from '../src/store/index.js';
 import type { GroupRecord, MappingContext } from '../src/core/index.js';
 import { tempDir } from './helpers/e2e.js';
+import { redisAvailable, startRedis } from './helpers/redis.js';
+import type { Stores } from '../src/store/types.js';
+import { renderRunReport } from '../src/robot/report.js';
+import { hasNews } from '../src/robot/policy.js';
+import { emptyCounts, emptyGroupSummary, type RunRecord } from '../src/core/index.js';
 
 const PRODUCT_REQUEST = [{ field: 'textField_no', label: '编号', value: '{product_no}' }];
 const GROUPS = {
@@ -150,6 +155,59 @@ describe('groups mirror: mapping, records, cleaning', () => {
         expect((await checkRenames(renamedTree, stores.groupState)).renamed).to.deep.equal([]);
         expect((await stores.groupState.paths())!.get(3)).to.equal('餐具 / 杯子 / 保温杯');
       } finally { await stores.close(); }
+    });
+  });
+
+  describe('the group ledger and state, on sqlite and Redis', () => {
+    for (const kind of ['sqlite', 'redis'] as const) {
+      it(`${kind}: a key space apart from the products' (a product numbered like a group id is another entry; a sweep's ledger scan never sees groups)`, async function () {
+        if (kind === 'redis' && !redisAvailable()) this.skip();
+        this.timeout(20_000);
+        const tmp = tempDir('groups-store-');
+        const redis = kind === 'redis' ? await startRedis() : undefined;
+        let stores: Stores | undefined;
+        try {
+          const path = join(tmp.dir, 's.sqlite');
+          stores = await createStores(redis ? { url: redis.url, kind: 'redis' } : { url: `sqlite://${path}`, kind: 'sqlite', sqlitePath: path });
+          const entry = (hash: string) => ({ hash, state: 'done' as const, instanceId: `i-${hash}`, syncedAt: new Date().toISOString() });
+          await stores.groupLedger.set('12', entry('group'));
+          await stores.ledger.set('12', entry('product'));
+          expect((await stores.groupLedger.get('12'))!.hash).to.equal('group');
+          expect((await stores.ledger.get('12'))!.hash).to.equal('product');
+          const scanned: string[] = [];
+          for await (const page of stores.scanLedger()) for (const [no, e] of page) scanned.push(`${no}:${e.hash}`);
+          expect(scanned).to.deep.equal(['12:product']);
+          await stores.groupState.addKnown([3, 1, 2]);
+          await stores.groupState.removeKnown([2]);
+          expect([...await stores.groupState.known()].sort()).to.deep.equal([1, 3]);
+          expect(await stores.groupState.paths()).to.equal(undefined);
+          await stores.groupState.setPaths(new Map([[1, '饮具'], [3, '饮具 / 杯子']]));
+          expect([...(await stores.groupState.paths())!]).to.deep.equal([[1, '饮具'], [3, '饮具 / 杯子']]);
+        } finally {
+          await stores?.close();
+          await redis?.stop();
+          tmp.remove();
+        }
+      });
+    }
+  });
+
+  describe('the robot report', () => {
+    const run = (extra: Partial<RunRecord>): RunRecord => ({
+      id: 'run-1', trigger: 'schedule', mode: 'incremental', status: 'succeeded', window: { start: null, end: null },
+      startedAt: '2026-01-01T00:00:00Z', finishedAt: '2026-01-01T00:00:01Z', counts: emptyCounts(), failures: [], ...extra,
+    });
+
+    it('shows what the groups mirror did, names a group\'s failure by the group, and a group change is news', () => {
+      const groups = { ...emptyGroupSummary(40), updated: 2, unchanged: 37, rejected: 1, renamed: { groups: 2, group_ids: [1, 2], productsRead: 9 } };
+      const text = renderRunReport(run({ status: 'partial', groups, failures: [{ product_no: null, group_id: 12, code: 'GROUP_NAME_EMPTY', reason: 'group 12 has an empty name' }] })).text;
+      expect(text).to.include('**分组**：OKKI 共 40 个；新增 **0** · 更新 **2** · 未变 **37** · 拒绝 **1**');
+      expect(text).to.include('改名的分组**：2 个，重新读取其产品 9 条');
+      expect(text).to.include('- 分组 12：GROUP\\_NAME\\_EMPTY group 12 has an empty name');
+      expect(hasNews(run({ groups: { ...emptyGroupSummary(3), unchanged: 3 } }))).to.equal(false);
+      expect(hasNews(run({ groups: { ...emptyGroupSummary(3), unchanged: 2, updated: 1 } }))).to.equal(true);
+      const gone = { found: 3, group_ids: [7, 8, 9], marked: 0, deleted: 0, kept: 0, guarded: { count: 3, max: 2, confirm: '{"mode":"sweep","confirmDeletes":true}' } };
+      expect(renderRunReport(run({ groups: { ...emptyGroupSummary(3), gone } })).text).to.include('已删除的分组**：3 个（7、8、9）').and.include('删除保护');
     });
   });
 });

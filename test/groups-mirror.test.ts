@@ -6,44 +6,11 @@
  * deletions at once.
  */
 import { expect } from 'chai';
-import { join } from 'node:path';
-import {
-  FIELDS, liveEnv, robotText, startInProcess, startSims, tempDir, type InProcessService, type Sims,
-} from './helpers/e2e.js';
-import type { RunRecord } from '../src/core/index.js';
+import { FIELDS, robotText, tempDir, type InProcessService, type Sims } from './helpers/e2e.js';
 import type { OkkiGroup } from '../src/sandbox/okki/index.js';
-import type { DingtalkApi } from '../src/sandbox/dingtalk/knobs.js';
+import { G, formWrites, groupRecords, productRecords, recordsById, runNow, startGroupsService, type Target } from './helpers/groups-e2e.js';
 
-export const GROUP_FORM = 'FORM-TEST-GROUPS';
-/** the shipped mapping's groups block */
-export const G = { id: 'textField_grp0id01', name: 'textField_grp0nm02', parent: 'textField_grp0pa03', layer: 'numberField_grp0lv04', path: 'textField_grp0pt05' } as const;
-
-const FORM_WRITES: DingtalkApi[] = ['yida.saveFormData', 'yida.updateFormData', 'yida.deleteFormData'];
-export const formWrites = (sims: Sims) => FORM_WRITES.reduce((n, api) => n + sims.dt.requests({ api }).length, 0);
-export const groupRecords = (sims: Sims) => sims.dt.formInstances({ formUuid: GROUP_FORM });
-/** group id → records holding it */
-export function recordsById(sims: Sims): Map<string, Array<Record<string, unknown>>> {
-  const m = new Map<string, Array<Record<string, unknown>>>();
-  for (const r of groupRecords(sims)) { const k = String(r.data[G.id]); m.set(k, [...(m.get(k) ?? []), r.data]); }
-  return m;
-}
-
-export async function startGroupsService(tmp: { dir: string }, env: Record<string, string> = {}): Promise<{ sims: Sims; svc: InProcessService }> {
-  const sims = await startSims({ okki: { products: 30, groups: 12 } });
-  sims.dt.setKnobs({ plainForms: [GROUP_FORM] });
-  const svc = await startInProcess(sims, liveEnv(sims, {
-    STORE_URL: `sqlite://${join(tmp.dir, 'store.sqlite')}`, YIDA_GROUP_FORM_UUID: GROUP_FORM, ROBOT_REPORT: 'every', ...env,
-  }));
-  return { sims, svc };
-}
-
-export async function runNow(svc: InProcessService, body: Record<string, unknown> = {}): Promise<RunRecord> {
-  const r = await svc.post({ ...body, wait: true });
-  expect(r.status, r.text).to.equal(200);
-  return r.json as RunRecord;
-}
-
-describe('groups mirror e2e: groups into their own form, renames into products', function () {
+for (const target of ['process', 'form'] as Target[]) describe(`groups mirror e2e (products on the ${target} target): groups into their own form, renames into products`, function () {
   this.timeout(60_000);
   let sims: Sims;
   let svc: InProcessService;
@@ -51,7 +18,7 @@ describe('groups mirror e2e: groups into their own form, renames into products',
 
   before(async () => {
     tmp = tempDir('groups-e2e-');
-    ({ sims, svc } = await startGroupsService(tmp, { SYNC_DELETIONS: 'delete', SYNC_DELETE_MAX: '3' }));
+    ({ sims, svc } = await startGroupsService(tmp, { SYNC_DELETIONS: 'delete', SYNC_DELETE_MAX: '3' }, target));
   });
   after(async () => {
     await svc?.close();
@@ -105,10 +72,12 @@ describe('groups mirror e2e: groups into their own form, renames into products',
     expect(run.counts.updated).to.equal(inAffected.length);
     expect(run.counts.created).to.equal(0);
     for (const p of sims.okki.catalog.all()) expect(p.update_time, 'OKKI products did not change').to.equal(updateTimes.get(p.product_no));
-    for (const inst of sims.dt.instances()) {
-      const no = String(inst.data[FIELDS.productNo]);
-      if (inAffected.includes(no)) expect(inst.data[FIELDS.level1], no).to.equal(`${root.name}（新）`);
-      else expect(String(inst.data[FIELDS.level1]), no).to.not.include('（新）');
+    const records = productRecords(sims, target);
+    expect(records).to.have.length(products.length);
+    for (const data of records) {
+      const no = String(data[FIELDS.productNo]);
+      if (inAffected.includes(no)) expect(data[FIELDS.level1], no).to.equal(`${root.name}（新）`);
+      else expect(String(data[FIELDS.level1]), no).to.not.include('（新）');
     }
     const rec = recordsById(sims).get(String(root.id))![0];
     expect(rec[G.name]).to.equal(`${root.name}（新）`);

@@ -67,6 +67,29 @@ export interface GroupMirrorSummary {
    * sub-groups) were read again, because the group names mapped into them changed although the products did not.
    */
   renamed?: { groups: number; group_ids: number[]; productsRead: number };
+  /** an audit run: the group form compared with OKKI's groups (and repaired, when asked) */
+  audit?: GroupAuditSummary;
+}
+
+/** Keys of the group form (group ids as text) with a count: the first ones are listed, the count is complete. */
+export interface GroupKeyList { count: number; keys: string[] }
+
+/** An audit's findings about the group form (run record `groups.audit`). */
+export interface GroupAuditSummary {
+  /** clean groups OKKI lists that have no record */
+  missing: GroupKeyList;
+  /** group ids held by more than one record */
+  duplicates: GroupKeyList;
+  /** records whose values differ from the mapping of today's group */
+  stale: GroupKeyList;
+  /** records whose group OKKI does not list (a record marked as gone is not one) */
+  orphans: GroupKeyList;
+  /** records read from the group form */
+  records: number;
+  /** clean groups compared */
+  groups: number;
+  /** with repair: what was done */
+  repaired?: { created: number; updated: number; duplicatesRemoved: number; orphansMarked: number; orphansDeleted: number; failed: number };
 }
 
 export function emptyGroupSummary(listed = 0): GroupMirrorSummary {

@@ -33,7 +33,7 @@ export interface DrainerOptions {
   retryDelaysMs?: readonly number[];
 }
 
-export const DRAINER_DEFAULTS = { debounceMs: 500, maxPerRun: 500, leaseMs: 60_000, pollMs: 5_000, retryDelaysMs: [5_000, 30_000, 120_000] };
+export const DRAINER_DEFAULTS = { debounceMs: 500, maxPerRun: 500, leaseMs: 30_000, pollMs: 5_000, retryDelaysMs: [5_000, 30_000, 120_000] };
 
 export interface DrainerDeps {
   queue: PushQueue;

@@ -21,6 +21,15 @@ export function groupLines(run: RunRecord, esc: Escape): string[] {
       lines.push(`> 🛡️ **删除保护**：${gone.guarded.count} 个分组超过 SYNC_DELETE_MAX（${gone.guarded.max}），本次未删除或标记任何分组。核对后发送 \`${esc(gone.guarded.confirm, 80)}\` 到 /webhooks/yida/sync 以执行。`);
     }
   }
+  const a = g.audit;
+  if (a) {
+    const part = (label: string, l: { count: number; keys: string[] }) => `${label} ${l.count}${l.count ? `（${l.keys.slice(0, 5).map((k) => esc(k, 20)).join('、')}${l.count > 5 ? ' 等' : ''}）` : ''}`;
+    lines.push(`- **分组核对**：记录 ${a.records} 条，分组 ${a.groups} 个；${part('缺失', a.missing)} · ${part('重复', a.duplicates)} · ${part('过期', a.stale)} · ${part('孤立', a.orphans)}`);
+    if (a.repaired) {
+      const r = a.repaired;
+      lines.push(`- **分组修复**：新建 ${r.created} · 更新 ${r.updated} · 删除重复 ${r.duplicatesRemoved} · 标记 ${r.orphansMarked} · 删除孤立 ${r.orphansDeleted} · 失败 ${r.failed}`);
+    }
+  }
   if (g.renamed) {
     lines.push(`- **改名的分组**：${g.renamed.groups} 个，重新读取其产品 ${g.renamed.productsRead} 条（产品中的分组名称随之更新）`);
   }

@@ -18,6 +18,7 @@ import type { GroupStateStore, Ledger, LedgerEntry } from '../../store/types.js'
 import type { Logger } from '../../log.js';
 import { ConnectorError, errorCode, errorMessage } from '../../errors.js';
 import { SWEEP_CONFIRM_BODY } from '../mirror.js';
+import { settled } from './settle.js';
 
 /** the webhook body that confirms guarded deletions: a confirmed sweep, as for products (DESIGN "Mirror") */
 export const GROUPS_CONFIRM_BODY = SWEEP_CONFIRM_BODY;
@@ -110,7 +111,8 @@ export class GoneGroups {
   /** The record(s) holding the group: the ledger's when it is sure, else an exact search. */
   private async recordsOf(id: number, entry: LedgerEntry, signal?: AbortSignal): Promise<string[]> {
     if (entry.state === 'done' && entry.instanceId) return [entry.instanceId];
-    return this.deps.sink.findByKey(this.deps.keyField, String(id), { signal, key: String(id) });
+    const { sink } = this.deps;
+    return settled(sink.findByKey(this.deps.keyField, String(id), { signal, key: String(id) }), () => sink.flush?.({ signal }));
   }
 
   private async mark(group: GroupRecord, entry: LedgerEntry, ctx: MappingContext, signal?: AbortSignal): Promise<number> {
@@ -125,7 +127,7 @@ export class GoneGroups {
     const hash = MARKED_HASH_PREFIX + marks.hash;
     const now = () => new Date().toISOString();
     await ledger.set(key, { hash, state: 'pending', op: 'update', instanceId: ids[0], syncedAt: now() });
-    await sink.update(ids[0], marks.formData, { signal, key });
+    await settled(sink.update(ids[0], marks.formData, { signal, key }), () => sink.flush?.({ signal }));
     await ledger.set(key, { hash, state: 'done', instanceId: ids[0], syncedAt: now() });
     return 1;
   }

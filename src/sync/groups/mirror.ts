@@ -14,10 +14,9 @@ import { emptyGroupSummary } from '../../core/index.js';
 import type { GroupStateStore } from '../../store/types.js';
 import type { Logger } from '../../log.js';
 import { cleanGroups } from './clean.js';
+import { settled } from './settle.js';
 import { GoneGroups, type GoneGroupsDeps } from './gone.js';
-
-/** group writes in flight at once (the sink paces below it) */
-const GROUP_WRITES_IN_FLIGHT = 8;
+import { auditGroups } from './audit.js';
 
 export interface GroupMirrorDeps extends Omit<GoneGroupsDeps, 'keyField'> {
   mapping: GroupMapping;
@@ -70,24 +69,37 @@ export class GroupMirror {
       summary.failed++;
       fail(group, o.code, `group ${group.id} "${group.name}": ${o.reason}`);
     };
-    const queue = [...items];
-    const worker = async () => {
-      for (let item = queue.shift(); item; item = queue.shift()) {
-        if (opts.signal?.aborted) return;
-        settle(item.group, await writer.write({ productNo: item.key, formData: item.formData, hash: item.hash }, session));
-      }
-    };
-    // The group form's sink writes one record per call (yida/record-sink.ts): nothing is held back for a flush.
-    await Promise.all(Array.from({ length: GROUP_WRITES_IN_FLIGHT }, worker));
+    // Every write at once: the group form's sink gathers them into batches (yida/form-sink.ts), told to send what it
+    // holds while the writes are waited for.
+    await settled(Promise.all(items.map(async (item) => {
+      if (opts.signal?.aborted) return;
+      settle(item.group, await writer.write({ productNo: item.key, formData: item.formData, hash: item.hash }, session));
+    })), () => writer.flush?.(session));
 
     const listed = new Set(records.map((g) => g.id));
     const goneCandidates = [...known].filter((id) => !listed.has(id));
     if (goneCandidates.length) {
       const gone = await this.gone.handle(goneCandidates, ctx, opts);
-      summary.gone = gone.summary;
+      // Marked before (and still to be left marked): nothing to report again.
+      if (gone.summary.found > 0) summary.gone = gone.summary;
       failures.push(...gone.failures);
     }
     this.deps.logger?.info({ groups: summary }, 'groups mirrored');
+    return { summary, failures };
+  }
+
+  /** An audit run: compare the group form with OKKI's groups (audit.ts); nothing else is written. */
+  async audit(tree: GroupTree, ctx: MappingContext, opts: { repair: boolean; confirm: boolean; signal?: AbortSignal }): Promise<GroupMirrorResult> {
+    const records = tree.records?.() ?? [];
+    const summary = emptyGroupSummary(records.length);
+    const { clean, issues } = cleanGroups(records);
+    const failures: RunFailure[] = issues.map((i) => ({ product_no: null, group_id: i.group.id, code: i.code, reason: i.reason }));
+    summary.rejected = issues.length;
+    const audited = await auditGroups(this.deps, clean, new Set(records.map((g) => g.id)), ctx, opts);
+    summary.audit = audited.audit;
+    const r = audited.audit.repaired;
+    if (r) { summary.created = r.created; summary.updated = r.updated; summary.failed = r.failed; }
+    failures.push(...audited.failures);
     return { summary, failures };
   }
 }

@@ -2,8 +2,9 @@
  * The groups' part of a run, as the lifecycle sees it: before the products, the groups mirror writes the group form
  * (when YIDA_GROUP_FORM_UUID is set) and renamed groups are noticed; the products of renamed groups are read again
  * after the run's own pages; at the end, the group findings go into the run record and this run's group paths are
- * kept once the run read everything it had to. Runs over the window only (incremental, full, sweep): a targeted
- * run (product numbers, push) reads what it was asked for and nothing else.
+ * kept once the run read everything it had to. Runs over the window or the catalogue (incremental, full, sweep; an
+ * audit compares the group form instead): a targeted run (product numbers, push) reads what it was asked for and
+ * nothing else.
  */
 import type {
   GroupMirrorSummary, GroupTree, MappingContext, ProductPage, ProductSource, RunFailure, RunRecord,
@@ -27,7 +28,7 @@ export interface GroupPhaseDeps {
 }
 
 /** modes that read the window (or the whole list) and so may write groups and keep paths */
-const GROUP_MODES: ReadonlySet<string> = new Set(['incremental', 'full', 'sweep']);
+const GROUP_MODES: ReadonlySet<string> = new Set(['incremental', 'full', 'sweep', 'audit']);
 
 export class GroupPhase {
   constructor(private readonly deps: GroupPhaseDeps) {}
@@ -36,7 +37,10 @@ export class GroupPhase {
   async begin(tree: GroupTree, ctx: MappingContext, plan: RunPlan): Promise<GroupRun | undefined> {
     if (!GROUP_MODES.has(plan.mode) || !tree.records) return undefined;
     const confirmDeletes = plan.request.confirmDeletes === true;
-    const mirrored = await this.deps.mirror?.run(tree, ctx, { signal: plan.signal, confirmDeletes });
+    // An audit compares (and repairs, when asked) and touches nothing else.
+    const mirrored = plan.mode === 'audit'
+      ? await this.deps.mirror?.audit(tree, ctx, { repair: plan.request.repair === true, confirm: confirmDeletes, signal: plan.signal })
+      : await this.deps.mirror?.run(tree, ctx, { signal: plan.signal, confirmDeletes });
     const renames = await checkRenames(tree, this.deps.state);
     const pending = this.deps.productsReadGroups && renames.renamed.length > 0;
     // A run over the window without a start (the first run, a full run) reads the renamed groups' products anyway; an
@@ -80,8 +84,7 @@ export class GroupRun {
 
   /** The run is partial when a group was rejected or failed (as for products). */
   get partial(): boolean {
-    const s = this.mirrored?.summary;
-    return Boolean(s && (s.rejected > 0 || s.failed > 0 || s.gone?.guarded));
+    return (this.mirrored?.failures.length ?? 0) > 0;
   }
 
   /**

@@ -1,6 +1,7 @@
 /**
- * Scenario 8 — OKKI push. The OKKI simulator's emitter delivers signed, encrypted product events to spawned service
- * processes (`src/main.ts`, OKKI_WEBHOOK_SECRET set) over loopback, with OKKI's retry-then-drop schedule (shortened):
+ * Scenario 8 — OKKI push (file 6p-…: it runs before 7-secrets, so the secrets audit covers its output too). The OKKI
+ * simulator's emitter delivers signed, encrypted product events to spawned service processes (`src/main.ts`,
+ * OKKI_WEBHOOK_SECRET set) over loopback, with OKKI's retry-then-drop schedule (shortened):
  *  a. SIGKILL right after the acknowledgements (events queued, not yet drained), on sqlite and on Redis, and SIGKILL in
  *     the middle of a push run (sqlite): after the restart every acknowledged change reaches Yida;
  *  b. every message delivered twice, and deliveries out of order (a product's update after its delete): nothing is
