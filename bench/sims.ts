@@ -9,6 +9,8 @@ import { startOkkiSimulator, type OkkiSimulator } from '../src/sandbox/okki/inde
 import { startDingtalkSimulator, type DingtalkSimulator } from '../src/sandbox/dingtalk/index.js';
 
 export const LATENCY_MS: [number, number] = [20, 80];
+/** a plain form of the simulated app for the groups mirror (YIDA_GROUP_FORM_UUID) when a measure asks for it */
+export const BENCH_GROUP_FORM = 'FORM-BENCH-GROUPS';
 /** Catalogue update times end a day ago, so a run's look-back never re-reads products that did not change. */
 const CATALOGUE_AGE_MS = 24 * 3600_000;
 
@@ -19,21 +21,38 @@ export interface SimOptions {
   /** DingTalk per-API limit on start/update/search, requests per sliding second; undefined = unlimited */
   yidaLimit?: number;
   latencyMs?: [number, number];
+  /** the product form: a process form (default) or a plain form (YIDA_TARGET=form) */
+  formKind?: 'process' | 'plain';
+  /** apply yidaLimit to every Yida API (the quota rows: "20 req/s per API"), not only start/update/search */
+  limitEveryApi?: boolean;
+  /** OKKI's own limit per endpoint (list, info), requests per second; undefined = none */
+  okkiLimit?: number;
+  /** OKKI simulator knobs on top (e.g. productTypeFilter) */
+  okkiKnobs?: Record<string, unknown>;
 }
+
+/** every Yida API the connector may call, for `limitEveryApi` */
+const YIDA_APIS = [
+  'yida.startInstance', 'yida.updateInstance', 'yida.getInstanceIdList', 'yida.getInstances', 'yida.saveFormData', 'yida.updateFormData',
+  'yida.batchSaveFormData', 'yida.batchUpdateFormDataByInstanceMap', 'yida.searchFormDataSecondGeneration', 'yida.batchGetFormDataByIdList',
+] as const;
 
 export async function startSims(o: SimOptions): Promise<SimPair> {
   const latency = o.latencyMs ?? LATENCY_MS;
   const okki = await startOkkiSimulator({
     seed: 7, products: o.products, now: new Date(Date.now() - CATALOGUE_AGE_MS),
-    knobs: { latencyMs: latency }, requestLogSize: 400_000,
+    knobs: { latencyMs: latency, ...(o.okkiLimit ? { qps: { list: o.okkiLimit, info: o.okkiLimit } } : {}), ...o.okkiKnobs }, requestLogSize: 400_000,
   });
   const limit = o.yidaLimit;
+  const limited = o.limitEveryApi ? YIDA_APIS : ['yida.startInstance', 'yida.updateInstance', 'yida.getInstanceIdList'] as const;
   const dingtalk = await startDingtalkSimulator({
+    formKind: o.formKind,
     knobs: {
       latencyMs: latency,
-      qpsLimits: limit ? { 'yida.startInstance': limit, 'yida.updateInstance': limit, 'yida.getInstanceIdList': limit } : {},
+      qpsLimits: limit ? Object.fromEntries(limited.map((api) => [api, limit])) : {},
     },
     requestLogSize: 400_000,
+    plainForms: [BENCH_GROUP_FORM],
   });
   return {
     okki, dingtalk,

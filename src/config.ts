@@ -36,7 +36,8 @@ export interface Config {
   robot?: { webhookUrl: string; secret?: string };
   webhook: { apiKey?: string; signingSecret?: string };
   store: { url: string; kind: 'sqlite' | 'redis'; sqlitePath?: string };
-  sync: { cron: string; timezone: string; lookbackSeconds: number };
+  /** cursorMaxAgeSeconds: SYNC_CURSOR_MAX_AGE, an older cursor after a run raises an alert (0: never) */
+  sync: { cron: string; timezone: string; lookbackSeconds: number; cursorMaxAgeSeconds: number };
   mappingFile: string;
   publicUrl?: string;
   /** monthly budgets; 0 = unlimited */
@@ -87,6 +88,7 @@ const DEFAULTS = {
   SYNC_CRON: '*/10 * * * *',
   SYNC_TIMEZONE: 'Asia/Shanghai',
   SYNC_LOOKBACK: '00:30:01',
+  SYNC_CURSOR_MAX_AGE: '02:00:00',
   SYNC_DELETIONS: 'off',
   SYNC_DISCONTINUED: 'keep',
   SYNC_DELETE_MAX: '20',
@@ -202,6 +204,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (!isValidTimeZone(timezone)) problems.push('SYNC_TIMEZONE: expected an IANA time zone such as Asia/Shanghai');
   const lookback = parseDuration(get('SYNC_LOOKBACK'));
   if (lookback === undefined) problems.push('SYNC_LOOKBACK: expected HH:MM:SS or a number of seconds');
+  const cursorMaxAge = parseDuration(get('SYNC_CURSOR_MAX_AGE'));
+  if (cursorMaxAge === undefined) problems.push('SYNC_CURSOR_MAX_AGE: expected HH:MM:SS or a number of seconds (0 turns the alert off)');
 
   const publicUrl = read(env, 'PUBLIC_URL');
   if (publicUrl !== undefined) check('PUBLIC_URL', httpUrl('PUBLIC_URL'), publicUrl);
@@ -261,7 +265,7 @@ export function loadConfig(env: Env = process.env): Config {
     robot: robotUrl ? { webhookUrl: robotUrl.trim(), secret: read(env, 'ROBOT_SECRET') } : undefined,
     webhook: { apiKey, signingSecret: read(env, 'WEBHOOK_SIGNING_SECRET') },
     store,
-    sync: { cron: cronExpr, timezone, lookbackSeconds: lookback! },
+    sync: { cron: cronExpr, timezone, lookbackSeconds: lookback!, cursorMaxAgeSeconds: cursorMaxAge! },
     mappingFile: get('MAPPING_FILE'),
     publicUrl: publicUrl?.trim().replace(/\/+$/, ''),
     budgets: { dingtalkCalls: dingtalkBudget, robotMessages: robotBudget },

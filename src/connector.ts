@@ -76,7 +76,9 @@ function mirrorParts(config: Config, p: { mapping: Mapping; sink: ProductSink; s
   if (config.mirror.deletions === 'mark' && !mapping.onDeleteFields?.().length) {
     throw new ConfigError([`SYNC_DELETIONS: mark writes the mapping's "onDelete" entries, and ${config.mappingFile} has none (add e.g. "onDelete": [{"field": "selectField_status", "label": "状态", "value": "已停用"}])`]);
   }
-  const actor = new GoneActor({ ledger: stores.ledger, sink, mapping, keyField: mapping.keyField, policy: config.mirror, logger: p.logger });
+  // a batching sink fills its batches with the products worked on at once; the process sink paces below YIDA_CONCURRENCY
+  const concurrency = config.yida.target === 'form' ? config.yida.batchSize : config.yida.concurrency * 2;
+  const actor = new GoneActor({ ledger: stores.ledger, sink, mapping, keyField: mapping.keyField, policy: config.mirror, logger: p.logger, concurrency });
   return { actor, sink, ledger: stores.ledger, scanLedger: stores.scanLedger, detailFields: p.detailFields };
 }
 
@@ -96,7 +98,7 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
     ? createFormSink(yidaCfg, mapping.keyField, { logger, metrics, meter: usage })
     : createYidaSink(yidaCfg, { logger, metrics, meter: usage });
   const writer = new LedgerWriter({
-    ledger: stores.ledger, sink, keyField: mapping.keyField, logger, metrics, searchLagMs: config.yida.searchLagSeconds * 1000, clearMarks: mapping.clearMarks?.(),
+    ledger: stores.ledger, sink, keyField: mapping.keyField, logger, metrics, searchLagMs: config.yida.searchLagSeconds * 1000, parkScope: [config.yida.appType, config.yida.formUuid, config.yida.processCode ?? ''].join('|'), clearMarks: mapping.clearMarks?.(),
   });
   const mirror = mirrorParts(config, { mapping, sink, stores, detailFields, logger });
   const reporter: RobotReporter | undefined = config.robot
@@ -109,7 +111,7 @@ export async function buildConnector(config: Config, opts: BuildOptions): Promis
   const engine = new SyncEngine(
     { source, mapping, writer, stores, reporter: reporter && quietPushRuns(reporter), usage, groups, metrics, logger, mirror },
     {
-      lookbackSeconds: config.sync.lookbackSeconds, timezone: config.sync.timezone,
+      lookbackSeconds: config.sync.lookbackSeconds, timezone: config.sync.timezone, cursorMaxAgeSeconds: config.sync.cursorMaxAgeSeconds,
       // a batching sink needs enough writes in flight to fill its batches (several at once)
       maxInFlight: config.yida.target === 'form' ? Math.max(32, config.yida.batchSize * 4) : Math.max(32, config.yida.concurrency * 4),
     },

@@ -31,7 +31,7 @@ describe('config', () => {
     expect(c.dingtalk).to.include({ endpoint: 'api.dingtalk.com', protocol: 'https' });
     expect(c.yida).to.include({ language: 'zh_CN', qps: 15, concurrency: 8 });
     expect(c.store).to.deep.equal({ url: 'sqlite://./data/connector.sqlite', kind: 'sqlite', sqlitePath: './data/connector.sqlite' });
-    expect(c.sync).to.deep.equal({ cron: '*/10 * * * *', timezone: 'Asia/Shanghai', lookbackSeconds: 1801 });
+    expect(c.sync).to.deep.equal({ cron: '*/10 * * * *', timezone: 'Asia/Shanghai', lookbackSeconds: 1801, cursorMaxAgeSeconds: 7200 });
     expect(c.mappingFile).to.equal('manifest/mapping.json');
     expect(c.robot).to.equal(undefined);
   });
@@ -51,7 +51,7 @@ describe('config', () => {
     expect(c.dingtalk).to.deep.equal({ appKey: 'ding-app-key', appSecret: live.DINGTALK_APP_SECRET, endpoint: '127.0.0.1:7001', protocol: 'http' });
     expect(c.yida).to.include({ processCode: 'TPROC--1', language: 'en_US', qps: 20, concurrency: 4 });
     expect(c.store.kind).to.equal('redis');
-    expect(c.sync).to.deep.equal({ cron: '*/5 * * * * *', timezone: 'UTC', lookbackSeconds: 90 });
+    expect(c.sync).to.deep.equal({ cron: '*/5 * * * * *', timezone: 'UTC', lookbackSeconds: 90, cursorMaxAgeSeconds: 7200 });
     expect(c.publicUrl).to.equal('https://c.example.com');
     expect(c.robot).to.deep.equal({ webhookUrl: 'http://127.0.0.1:7001/robot/send?access_token=robot-token-VALUE', secret: 'SECrobot-VALUE' });
   });

@@ -106,13 +106,18 @@ describe('form target (YIDA_TARGET=form), e2e', function () {
     sim.okki.catalog.edit('P-000007', { name: '很长的名字'.repeat(10) });
     const r = await run(s);
     expect(r.counts.created).to.equal(39);
-    expect(r.counts.failed).to.equal(1);
+    // parked: counted as rejected with its reason (the cursor moves); not tried again while its content stays the same
+    expect(r.counts.rejected).to.equal(1);
+    expect(r.counts.failed).to.equal(0);
     expect(r.failures).to.have.length(1);
     expect(r.failures[0]).to.include({ product_no: 'P-000007', code: 'YIDA_REJECTED' });
     expect(r.failures[0].reason).to.include('exceedLengthLimit');
     expect(apiCalls(sim, 'yida.batchSaveFormData')).to.equal(1);
     expect(apiCalls(sim, 'yida.saveFormData'), 'only the refused record is tried alone').to.equal(1);
     expect(byKey(sim).has('P-000007')).to.equal(false);
+    const again = await run(s); // incremental: a full run started by a person tries parked products again
+    expect(again.counts.rejected).to.equal(1);
+    expect(apiCalls(sim, 'yida.saveFormData') + apiCalls(sim, 'yida.batchSaveFormData'), 'the parked record costs no call').to.equal(2);
     expect(byKey(sim).size).to.equal(39);
   });
 

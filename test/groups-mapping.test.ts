@@ -12,6 +12,8 @@ import { checkRenames } from '../src/sync/groups/renames.js';
 import { createStores } from '../src/store/index.js';
 import type { GroupRecord, MappingContext } from '../src/core/index.js';
 import { tempDir } from './helpers/e2e.js';
+import { redisAvailable, startRedis } from './helpers/redis.js';
+import type { Stores } from '../src/store/types.js';
 import { renderRunReport } from '../src/robot/report.js';
 import { hasNews } from '../src/robot/policy.js';
 import { emptyCounts, emptyGroupSummary, type RunRecord } from '../src/core/index.js';
@@ -154,6 +156,40 @@ describe('groups mirror: mapping, records, cleaning', () => {
         expect((await stores.groupState.paths())!.get(3)).to.equal('餐具 / 杯子 / 保温杯');
       } finally { await stores.close(); }
     });
+  });
+
+  describe('the group ledger and state, on sqlite and Redis', () => {
+    for (const kind of ['sqlite', 'redis'] as const) {
+      it(`${kind}: a key space apart from the products' (a product numbered like a group id is another entry; a sweep's ledger scan never sees groups)`, async function () {
+        if (kind === 'redis' && !redisAvailable()) this.skip();
+        this.timeout(20_000);
+        const tmp = tempDir('groups-store-');
+        const redis = kind === 'redis' ? await startRedis() : undefined;
+        let stores: Stores | undefined;
+        try {
+          const path = join(tmp.dir, 's.sqlite');
+          stores = await createStores(redis ? { url: redis.url, kind: 'redis' } : { url: `sqlite://${path}`, kind: 'sqlite', sqlitePath: path });
+          const entry = (hash: string) => ({ hash, state: 'done' as const, instanceId: `i-${hash}`, syncedAt: new Date().toISOString() });
+          await stores.groupLedger.set('12', entry('group'));
+          await stores.ledger.set('12', entry('product'));
+          expect((await stores.groupLedger.get('12'))!.hash).to.equal('group');
+          expect((await stores.ledger.get('12'))!.hash).to.equal('product');
+          const scanned: string[] = [];
+          for await (const page of stores.scanLedger()) for (const [no, e] of page) scanned.push(`${no}:${e.hash}`);
+          expect(scanned).to.deep.equal(['12:product']);
+          await stores.groupState.addKnown([3, 1, 2]);
+          await stores.groupState.removeKnown([2]);
+          expect([...await stores.groupState.known()].sort()).to.deep.equal([1, 3]);
+          expect(await stores.groupState.paths()).to.equal(undefined);
+          await stores.groupState.setPaths(new Map([[1, '饮具'], [3, '饮具 / 杯子']]));
+          expect([...(await stores.groupState.paths())!]).to.deep.equal([[1, '饮具'], [3, '饮具 / 杯子']]);
+        } finally {
+          await stores?.close();
+          await redis?.stop();
+          tmp.remove();
+        }
+      });
+    }
   });
 
   describe('the robot report', () => {

@@ -19,7 +19,7 @@ const MANIFEST_ID = 'connector.openapi.json';
 const RUN_RECORD_FIELDS: Record<keyof RunRecord, true> = {
   id: true, trigger: true, requestedBy: true, mode: true, status: true, window: true, startedAt: true, finishedAt: true,
   durationMs: true, counts: true, failures: true, failuresTotal: true, error: true, productNos: true, deletedProductNos: true, gone: true, cursorBefore: true,
-  cursorAfter: true, report: true, calls: true, sweep: true, audit: true, options: true, groups: true,
+  cursorAfter: true, parked: true, parkedTotal: true, cursorStale: true, report: true, calls: true, sweep: true, audit: true, options: true, groups: true,
 };
 const RUN_COUNTS_FIELDS: Record<keyof RunCounts, true> = { fetched: true, created: true, updated: true, unchanged: true, rejected: true, failed: true, deleted: true, marked: true };
 const RUN_FAILURE_FIELDS: Record<keyof RunFailure, true> = { product_no: true, code: true, reason: true, group_id: true };

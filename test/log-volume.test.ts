@@ -54,7 +54,7 @@ describe('log volume', () => {
     try {
       const w = new LedgerWriter({ ledger: stores.ledger, sink: refusing, keyField: 'textField_no', logger });
       const outcomes = await Promise.all(Array.from({ length: 100 }, (_, i) => w.write({ productNo: `P-${i}`, formData: {}, hash: `h${i}` })));
-      expect(outcomes.every((o) => o.kind === 'failed')).to.equal(true);
+      expect(outcomes.every((o) => o.kind === 'rejected')).to.equal(true);
       expect(parse(lines).filter((l) => (l.level as number) >= 40), 'warnings').to.deep.equal([]);
     } finally { await stores.close(); rmSync(dir, { recursive: true, force: true }); }
   });

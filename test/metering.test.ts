@@ -156,8 +156,9 @@ describe('metering, budgets and quiet reports (e2e)', function () {
     const [tick, button] = await Promise.all([
       s.connector.engine.trigger({ trigger: 'schedule' }), s.connector.engine.trigger({ trigger: 'webhook' }),
     ]);
-    expect(tick.status).to.equal('skipped');
     expect(button).to.include({ status: 'running', coalesced: false });
+    // the tick is skipped, or (when the button's claim got there first) joins the button's run: never the reverse
+    if (tick.status !== 'skipped') expect(tick).to.include({ runId: button.runId, coalesced: true });
     const pressed = await s.connector.engine.waitForRun(button.runId, 20_000);
     expect(pressed?.status).to.equal('succeeded');
     expect(pressed?.counts.updated).to.equal(1);

@@ -1,12 +1,10 @@
 /**
- * The mirror on a plain Yida form (the form target's APIs), over real sockets: the engine with the plain-form record
- * sink (`yida/record-sink.ts`: saveFormData, updateFormData, deleteFormData, searchFormDataSecondGeneration with the
- * simulator's 5,000-row paging cap) and the real OKKI client. Deletions remove form records (deleteFormData), a short
- * list deletes nothing, and an audit of a form larger than the search window (5,200 records, read in creation-time
- * slices) reports exactly the planted drift and is clean after repair.
- *
- * (The batching product-form sink, YIDA_TARGET=form, is another module; the mirror reaches any sink through the
- * ProductSink port: `remove`, `findByKey`, `scanRecords`.)
+ * The mirror on a plain Yida form, composed by hand around the engine (no HTTP): the form target's batching sink
+ * (`yida/form-sink.ts`: batchSave, batch updates, batchRemovalByFormInstanceIdList, searchFormDataSecondGeneration
+ * under the simulator's 5,000-row paging cap) and the real OKKI client, over real sockets. Deletions remove form
+ * records in batches, a short list deletes nothing, and an audit of a form larger than the search window (5,200
+ * records, read in creation-time slices) reports exactly the planted drift and is clean after repair.
+ * (`mirror-form-target-e2e.test.ts` drives the same through the composition root and the webhook.)
  */
 import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,7 +16,7 @@ import { createStores } from '../src/store/index.js';
 import type { Stores } from '../src/store/types.js';
 import { parseMapping } from '../src/mapping/index.js';
 import { createOkkiSource } from '../src/okki/index.js';
-import { createYidaRecordSink } from '../src/yida/record-sink.js';
+import { createFormSink } from '../src/yida/form-sink.js';
 import { LedgerWriter } from '../src/sync/writer.js';
 import { SyncEngine } from '../src/sync/engine.js';
 import { GoneActor } from '../src/sync/gone.js';
@@ -47,10 +45,10 @@ async function rig(products: number, policy: Partial<MirrorPolicy> = {}): Promis
   const source = createOkkiSource({
     baseUrl: okki.url, clientId: okki.credentials.clientId, clientSecret: okki.credentials.clientSecret, scope: 'product', pageSize: 100, qps: 500, timezone: TZ,
   });
-  const sink = createYidaRecordSink({
+  const sink = createFormSink({
     dingtalk: { ...dt.credentials, endpoint: dt.endpoint, protocol: 'http' },
-    yida: { ...dt.yida, language: 'zh_CN', qps: 500, concurrency: 8, searchLagSeconds: 0, target: 'form', batchSize: 100 }, timezone: TZ,
-  });
+    yida: { ...dt.yida, language: 'zh_CN', qps: 500, concurrency: 8, searchLagSeconds: 0, target: 'form', batchSize: 100 },
+  }, KEY, { lingerMs: 20 });
   const writer = new LedgerWriter({ ledger: stores.ledger, sink, keyField: KEY, searchLagMs: 0, reconcileDelayMs: 5 });
   const actor = new GoneActor({ ledger: stores.ledger, sink, mapping: MAPPING, keyField: KEY, policy: { deletions: 'delete', discontinued: 'keep', deleteMax: 20, ...policy } });
   const engine = new SyncEngine(
@@ -75,7 +73,7 @@ const perKey = (dt: DingtalkSimulator) => {
 };
 const liveNos = (okki: OkkiSimulator) => [...okki.catalog.all()].filter((p) => p.enable_flag !== 0).map((p) => String(p.product_no));
 
-describe('mirror on a plain form (deleteFormData, sliced form searches)', function () {
+describe('mirror on a plain form (batch removals, sliced form searches)', function () {
   this.timeout(180_000);
 
   describe('deletions and the sweep', () => {
@@ -83,7 +81,7 @@ describe('mirror on a plain form (deleteFormData, sliced form searches)', functi
     before(async () => { r = await rig(40, { deleteMax: 5 }); expect((await run(r)).status).to.equal('succeeded'); });
     after(async () => { await r?.close(); });
 
-    it('a flagged product in an incremental run, and an unlisted one in a sweep, lose their form records (deleteFormData)', async () => {
+    it('a flagged product in an incremental run, and an unlisted one in a sweep, lose their form records (batch removal)', async () => {
       expect(records(r.dt)).to.have.length(40);
       const [flagged, unlisted] = liveNos(r.okki);
       r.okki.catalog.delete([flagged], 'flag');
@@ -94,7 +92,7 @@ describe('mirror on a plain form (deleteFormData, sliced form searches)', functi
       expect(sweep.status, JSON.stringify(sweep.failures)).to.equal('succeeded');
       expect(sweep.counts.deleted).to.equal(1);
       expect(perKey(r.dt).has(flagged) || perKey(r.dt).has(unlisted)).to.equal(false);
-      expect(r.dt.requests({ api: 'yida.deleteFormData' })).to.have.length(2);
+      expect(r.dt.requests({ api: 'yida.batchRemovalByFormInstanceIdList' })).to.have.length(2);
     });
 
     it('a short list (60 %, looking complete) deletes nothing, guarded or confirmed', async () => {
@@ -153,11 +151,11 @@ describe('mirror on a plain form (deleteFormData, sliced form searches)', functi
       expect(audit.audit!.instances).to.equal(records(r.dt).length);
       const calls = searches().slice(before);
       expect(calls.every((c) => c.status === 200), 'no search refused for paging past 5,000').to.equal(true);
-      // ⌈5,203/100⌉ pages, plus the page that starts the second slice
-      expect(calls.length).to.be.within(Math.ceil(audit.audit!.instances / 100), Math.ceil(audit.audit!.instances / 100) + 2);
+      // ⌈5,203/100⌉ pages, plus a few for the slicing (each slice's first page, its count)
+      expect(calls.length).to.be.within(Math.ceil(audit.audit!.instances / 100), Math.ceil(audit.audit!.instances / 100) + 6);
     });
 
-    it('repair fixes exactly that (deleteFormData for extra duplicates and orphans); the next audit is clean', async () => {
+    it('repair fixes exactly that (extra duplicates and orphans removed in batches); the next audit is clean', async () => {
       const repair = await run(r, { mode: 'audit', repair: true });
       expect(repair.status, JSON.stringify(repair.failures.slice(0, 3))).to.equal('succeeded');
       expect(repair.audit!.repaired).to.deep.equal({ created: 3, updated: 3, duplicatesRemoved: 3, orphansMarked: 0, orphansDeleted: 3, failed: 0 });

@@ -18,6 +18,8 @@ import { loadConfig } from '../src/config.js';
 import { parseWebhookBody } from '../src/http/webhook-body.js';
 import { WriteAmbiguousError, type MirrorPolicy, type ProductSink } from '../src/core/index.js';
 import { redisAvailable, startRedis, type RedisHandle } from './helpers/redis.js';
+import { renderRunReport } from '../src/robot/report.js';
+import type { RunRecord } from '../src/core/index.js';
 
 const done = (instanceId?: string, extra: Partial<LedgerEntry> = {}): LedgerEntry => ({ hash: 'h', state: 'done', instanceId, syncedAt: new Date().toISOString(), ...extra });
 
@@ -234,6 +236,33 @@ describe('mirror units', () => {
       expect(field({ mode: 'sweep', product_nos: ['P-1'] })).to.equal('product_nos');
       expect(field({ mode: 'sweep', confirmDeletes: 'yes' })).to.equal('confirmDeletes');
       expect(field({ mode: 'purge' })).to.equal('mode');
+    });
+  });
+
+  describe('the Chinese report', () => {
+    const base = (over: Partial<RunRecord>): RunRecord => ({
+      id: 'run-1', trigger: 'schedule', mode: 'sweep', status: 'partial', window: { start: null, end: null },
+      startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:05.000Z', durationMs: 5000,
+      counts: { fetched: 627, created: 0, updated: 0, unchanged: 0, rejected: 0, failed: 0, deleted: 0, marked: 0 }, failures: [], ...over,
+    });
+    it('a guarded sweep: how many, the limit, how to confirm, and what the sample found', () => {
+      const text = renderRunReport(base({
+        sweep: { listed: 627, complete: true, candidates: 373 },
+        gone: { found: { count: 373, product_nos: ['P-1', 'P-2'] }, due: 373, marked: 0, deleted: 0, kept: 0, guarded: { count: 373, max: 20, confirm: '{"mode":"sweep","confirmDeletes":true}', sampled: { checked: 5, stillInOkki: 5 } } },
+      })).text;
+      expect(text).to.include('删除核对').and.include('**373**').and.include('SYNC_DELETE_MAX=20').and.include('`{"mode":"sweep","confirmDeletes":true}`').and.include('5 个在 OKKI 中仍然存在');
+      expect(text).to.include('删除 **0** · 标记 **0**');
+      // the quote ends before the next list line
+      expect(text).to.match(/请勿确认。\n\n- \*\*耗时/);
+    });
+    it('an audit: counts and the first product numbers of each finding, and how to repair', () => {
+      const text = renderRunReport(base({
+        mode: 'audit', status: 'succeeded',
+        audit: { instances: 500, products: 495, missing: { count: 1, product_nos: ['P-9'] }, duplicates: { count: 0, product_nos: [] }, stale: { count: 12, product_nos: Array.from({ length: 12 }, (_, i) => `S-${i}`) }, orphans: { count: 1, product_nos: [''] } },
+      })).text;
+      expect(text).to.include('缺失（OKKI 有、宜搭无）**1**：P-9').and.include('不一致（宜搭值与 OKKI 不同）**12**：S-0').and.include('等 12 个').and.include('（无编号）');
+      expect(text).to.include('"repair":true');
+      expect(text).to.not.include('时间窗口');
     });
   });
 });

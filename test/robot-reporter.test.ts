@@ -35,7 +35,7 @@ describe('robot reporter', () => {
     const body = robot.messages[0]!.body;
     expect(body.msgUuid).to.equal('run-1');
     expect(body.markdown.title).to.equal('OKKI→宜搭 产品同步 成功');
-    expect(body.markdown.text).to.include('https://sync.example.com/runs/run-1');
+    expect(body.markdown.text).to.include('https://sync.example.com/console/runs/run-1');
   });
 
   it('over the 20/min budget, queues and coalesces the rest into ONE message instead of dropping them', async () => {

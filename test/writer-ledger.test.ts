@@ -217,6 +217,47 @@ describe('LedgerWriter (real SDK, simulator, sqlite ledger)', function () {
     expectOnePerProduct(fx, 1);
   });
 
+  it('a product number is held by the OKKI product that has it: another product id is rejected, unless a named run hands it over', async () => {
+    fx = await startSinkFixture();
+    const [item] = products(1);
+    expect((await writer().write({ ...item, productId: 101 })).kind).to.equal('created');
+    expect(await ledger.get(item.productNo)).to.include({ productId: '101' });
+    const [changed] = products(1, 2);
+    const claim = await writer().write({ ...changed, productId: 202 });
+    expect(claim).to.deep.include({ kind: 'rejected', code: 'DUPLICATE_PRODUCT_NO' });
+    expect((claim as { reason: string }).reason).to.include('101').and.include('202');
+    expect(fx.sim.requests({ api: 'yida.updateInstance' }), 'the holder\'s instance is not overwritten').to.have.length(0);
+    // the holder itself still syncs
+    expect((await writer().write({ ...changed, productId: 101 })).kind).to.equal('updated');
+    // a product_nos run (named) hands the number over to the product it read
+    const named = await writer().openSession({ adopt: false, named: true });
+    const [third] = products(1, 3);
+    expect((await writer().write({ ...third, productId: 202 }, named)).kind).to.equal('updated');
+    expect(await ledger.get(item.productNo)).to.include({ productId: '202' });
+    expectOnePerProduct(fx, 1);
+  });
+
+  it('an update Yida refuses is parked: the ledger keeps what the instance holds, and the unchanged content is not sent again', async () => {
+    fx = await startSinkFixture();
+    const [item] = products(1);
+    await writer().write(item);
+    fx.sim.setKnobs({ fieldMaxLength: { textField_name: 3 } });
+    const [changed] = products(1, 2);
+    const out = await writer().write(changed);
+    expect(out).to.deep.include({ kind: 'rejected', code: 'YIDA_REJECTED' });
+    const entry = await ledger.get(item.productNo);
+    expect(entry).to.include({ state: 'done', hash: item.hash });
+    expect(entry?.parked).to.include({ hash: changed.hash, code: 'YIDA_REJECTED' });
+    const updates = fx.sim.requests({ api: 'yida.updateInstance' }).length;
+    expect((await writer().write(changed)).kind).to.equal('rejected');
+    expect(fx.sim.requests({ api: 'yida.updateInstance' })).to.have.length(updates);
+    // a full run an operator asks for (retryParked) sends it again; once the rule is gone it goes through
+    fx.sim.setKnobs({ fieldMaxLength: {} });
+    const retry = await writer().openSession({ adopt: false, retryParked: true });
+    expect((await writer().write(changed, retry)).kind).to.equal('updated');
+    expect((await ledger.get(item.productNo))?.parked).to.equal(undefined);
+  });
+
   it('a pending entry with no instance on Yida is started', async () => {
     fx = await startSinkFixture();
     const [item] = products(1);
@@ -225,28 +266,39 @@ describe('LedgerWriter (real SDK, simulator, sqlite ledger)', function () {
     expectOnePerProduct(fx, 1);
   });
 
-  it('two instances for one product number: YIDA_DUPLICATE_FOUND with both ids, nothing written', async () => {
+  it('two instances for one product number: YIDA_DUPLICATE_FOUND with both ids, nothing written, the product parked', async () => {
     fx = await startSinkFixture();
     const [item] = products(1);
     const a = await fx.sink.create(item.formData); const b = await fx.sink.create(item.formData);
     await ledger.set(item.productNo, { hash: 'old', state: 'pending', op: 'start', attemptId: 'a1', syncedAt: new Date().toISOString() });
     const before = fx.sim.requests().filter((r) => r.api === 'yida.startInstance' || r.api === 'yida.updateInstance').length;
     const out = await writer().write(item);
-    expect(out).to.deep.include({ kind: 'failed', code: 'YIDA_DUPLICATE_FOUND' });
+    expect(out).to.deep.include({ kind: 'rejected', code: 'YIDA_DUPLICATE_FOUND' });
     expect((out as { reason: string }).reason).to.include(a).and.include(b);
     expect(fx.sim.requests().filter((r) => r.api === 'yida.startInstance' || r.api === 'yida.updateInstance').length).to.equal(before);
+    // parked: the next run with the same content skips it without a search
+    const searches = fx.sim.requests({ api: 'yida.getInstanceIdList' }).length;
+    expect(await writer().write(item)).to.deep.include({ kind: 'rejected', code: 'YIDA_DUPLICATE_FOUND' });
+    expect(fx.sim.requests({ api: 'yida.getInstanceIdList' })).to.have.length(searches);
   });
 
-  it('a rejected start leaves no pending entry and reports Yida\'s reason', async () => {
+  it('a rejected start leaves no pending entry, reports Yida\'s reason, and parks the product under that form only', async () => {
     fx = await startSinkFixture();
     const [item] = products(1);
     const cfg = dingtalkConfigFor(fx.sim);
     const wrongForm = createYidaSink({ ...cfg, yida: { ...cfg.yida, formUuid: 'FORM-GONE' } });
-    const w = new LedgerWriter({ ledger, sink: wrongForm, keyField: KEY_FIELD });
+    const w = new LedgerWriter({ ledger, sink: wrongForm, keyField: KEY_FIELD, parkScope: 'FORM-GONE' });
     const out = await w.write(item);
-    expect(out).to.deep.include({ kind: 'failed', code: 'YIDA_REJECTED' });
+    expect(out).to.deep.include({ kind: 'rejected', code: 'YIDA_REJECTED' });
     expect((out as { reason: string }).reason).to.include('FORM-GONE');
-    expect(await ledger.get(item.productNo)).to.equal(undefined);
+    const entry = await ledger.get(item.productNo);
+    expect(entry).to.include({ state: 'done' });
+    expect(entry?.instanceId).to.equal(undefined);
+    expect(entry?.parked).to.include({ code: 'YIDA_REJECTED', hash: item.hash, scope: 'FORM-GONE' });
+    // The configuration is fixed: the refusal came from the old target, so the product is tried again at once.
+    const fixed = new LedgerWriter({ ledger, sink: fx.sink, keyField: KEY_FIELD, parkScope: 'FORM-RIGHT' });
+    expect((await fixed.write(item)).kind).to.equal('created');
+    expect((await ledger.get(item.productNo))?.parked).to.equal(undefined);
   });
 
   it('never throws, even on a broken item or a failing ledger', async () => {

@@ -74,7 +74,7 @@ export function createProductLookup(deps: LookupDeps): (productNo: string) => Pr
 
   return async (productNo: string) => {
     const no = productNo.trim();
-    const [okki, ledger, yida] = await Promise.all([
+    let [okki, ledger, yida] = await Promise.all([
       part(async () => {
         for await (const page of deps.source.byProductNos([no], { detailFields: deps.detailFields })) {
           if (page.items[0]) return page.items[0];
@@ -94,6 +94,12 @@ export function createProductLookup(deps: LookupDeps): (productNo: string) => Pr
       }
     }
     if (out.mapped?.ok) {
+      // A transformed key field (`SKU-{product_no}`): the ledger and Yida know the product by the value Yida holds.
+      const held = out.mapped.formData[deps.mapping.keyField];
+      if (typeof held === 'string' && held !== '' && held !== no) {
+        out.ledger = ledger = await part(() => deps.ledger.get(held));
+        if (deps.yida) out.yida = yida = await part(() => deps.yida!.instancesByKey(deps.mapping.keyField, held));
+      }
       const first = yida.ok ? yida.value[0] : undefined;
       if (yida.ok) out.diff = diffFormData(out.mapped.formData, first?.data, labels);
       if (ledger.ok && ledger.value) out.inStep = ledger.value.state === 'done' && ledger.value.hash === out.mapped.hash;

@@ -58,6 +58,14 @@ export interface RunRecord {
   gone?: GoneSummary;
   cursorBefore?: string | null;
   cursorAfter?: string | null;
+  /**
+   * products refused for good (the sink refused the data, duplicate instances) that this run parked or found still
+   * parked: skipped until their content changes or a product_nos run names them (first 100; `parkedTotal` counts all)
+   */
+  parked?: Array<{ product_no: string; code: string; reason: string; since: string }>;
+  parkedTotal?: number;
+  /** the cursor is older than SYNC_CURSOR_MAX_AGE after this run (the report raises an alert) */
+  cursorStale?: { cursor: string; ageSeconds: number; maxAgeSeconds: number };
   /** what the run cost: metered DingTalk calls, OKKI requests, robot messages (core/metering.ts) */
   calls?: CallCounts;
   /** robot delivery: `skipped` says why no message was sent on purpose (ROBOT_REPORT, robot budget) */

@@ -25,6 +25,13 @@ export interface TriggerResult {
   status: 'running' | 'skipped';
   /** true when a run already in progress absorbed this trigger */
   coalesced: boolean;
+  /**
+   * true when the run in progress (`runId`) would not do what was asked (other product numbers, a full read, a sweep
+   * or an audit): the trigger is queued as a follow-up run that starts as soon as that run is over
+   */
+  queued?: boolean;
+  /** what the queued follow-up run will do */
+  followUp?: { mode: RunMode; productNos?: string[] };
 }
 
 /** What the engine knows about itself. Extras it has no use for (next scheduled run, sandbox) are added where served. */

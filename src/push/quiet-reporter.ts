@@ -16,7 +16,7 @@ export function changedSomething(run: RunRecord): boolean {
 export function quietPushRuns(inner: Reporter): Reporter {
   return {
     async report(run, extra) {
-      if (run.trigger === 'push' && !changedSomething(run)) return { sent: false };
+      if (run.trigger === 'push' && !changedSomething(run)) return { sent: false, skipped: 'push run changed nothing (not reported)' };
       return inner.report(run, extra);
     },
   };

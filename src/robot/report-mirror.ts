@@ -41,13 +41,14 @@ export function mirrorLines(run: RunRecord): string[] {
         ? `> 抽查 ${q.sampled.checked} 个，其中 **${q.sampled.stillInOkki} 个在 OKKI 中仍然存在**：OKKI 返回的列表很可能不完整，请勿确认。`
         : `> 抽查 ${q.sampled.checked} 个，在 OKKI 中均已不存在。`);
     }
+    lines.push('');
   }
   if (s?.stillInOkki?.count) {
-    lines.push('', `> ⚠️ **OKKI 列表不完整**：${s.stillInOkki.count} 个未出现在列表中的产品在 OKKI 中仍然存在，已保留未动${nos(s.stillInOkki)}`);
+    lines.push('', `> ⚠️ **OKKI 列表不完整**：${s.stillInOkki.count} 个未出现在列表中的产品在 OKKI 中仍然存在，已保留未动${nos(s.stillInOkki)}`, '');
   }
   const a = run.audit;
   if (a) {
-    lines.push(`- **核对**：宜搭实例 ${a.instances} 个 · OKKI 在售产品 ${a.products} 个`);
+    lines.push(`- **核对**：宜搭实例 ${a.instances} 个 · OKKI 现有产品 ${a.products} 个`);
     lines.push(`  - 缺失（OKKI 有、宜搭无）**${a.missing.count}**${nos(a.missing)}`);
     lines.push(`  - 重复（一个编号多条实例）**${a.duplicates.count}**${nos(a.duplicates)}`);
     lines.push(`  - 不一致（宜搭值与 OKKI 不同）**${a.stale.count}**${nos(a.stale)}`);

@@ -106,6 +106,20 @@ function alertLine(consecutive: number | undefined, alertAfter: number): string 
   return `> 🚨 **告警：连续 ${Math.floor(consecutive)} 次失败**，请检查 OKKI / 宜搭 凭据、网络与配置。`;
 }
 
+/** SYNC_CURSOR_MAX_AGE: the cursor has not moved for too long (runs keep ending partial or failed). */
+function cursorAlertLine(run: RunRecord): string | undefined {
+  const s = run.cursorStale;
+  if (!s) return undefined;
+  return `> 🚨 **告警：同步游标已 ${formatDuration(s.ageSeconds * 1000)} 未前进**（停在 ${escapeMarkdown(s.cursor, 40)}，上限 ${formatDuration(s.maxAgeSeconds * 1000)}），此后变更的产品可能尚未同步到宜搭，请查看失败明细。`;
+}
+
+function parkedLine(run: RunRecord): string | undefined {
+  const n = Math.max(run.parkedTotal ?? 0, run.parked?.length ?? 0);
+  if (!n) return undefined;
+  const shown = (run.parked ?? []).slice(0, 5).map((p) => escapeMarkdown(p.product_no, 60)).join('、');
+  return `- **已搁置**：${n} 个产品（宜搭一再拒绝同一内容或存在重复实例；内容变化或按产品编号同步时重试）：${shown}${n > 5 ? ' 等' : ''}`;
+}
+
 function finish(text: string): string {
   const safe = redact(text);
   return safe.length > MAX_TEXT ? `${safe.slice(0, MAX_TEXT - 20)}\n\n…（内容过长已截断）` : safe;
@@ -123,6 +137,8 @@ export function renderRunReport(run: RunRecord, opts: ReportOptions = {}): Rende
   lines.push(`### ${STATUS_ICON[run.status] ?? ''} ${reportTitle(run)}`.replace('###  ', '### '));
   const alert = alertLine(opts.consecutiveFailures, alertAfter);
   if (alert) lines.push('', alert);
+  const stale = cursorAlertLine(run);
+  if (stale) lines.push('', stale);
   for (const q of quotaLines(opts.quota)) lines.push('', q);
   lines.push('');
   lines.push(`- **触发**：${triggerLine(run)}`);
@@ -135,6 +151,8 @@ export function renderRunReport(run: RunRecord, opts: ReportOptions = {}): Rende
   lines.push(`- **拉取**：${run.counts.fetched} 条`);
   lines.push(`- **结果**：${countsLine(run.counts)}${goneCountsText(run)}`);
   lines.push(...mirrorLines(run));
+  const parked = parkedLine(run);
+  if (parked) lines.push(parked);
   lines.push(...groupLines(run, escapeMarkdown));
   const ms = runDurationMs(run);
   lines.push(`- **耗时**：${ms === undefined ? '—' : formatDuration(ms)}`);

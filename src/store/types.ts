@@ -1,6 +1,6 @@
 /** The typed stores the engine uses, all on one keyv (sqlite by default, Redis for several replicas). */
 import type Keyv from 'keyv';
-import type { RunRecord, PushQueue } from '../core/index.js';
+import type { RunRecord, PushQueue, ParkedInfo } from '../core/index.js';
 
 export interface LedgerEntry {
   /** content hash of the mapped form data last written (or being written) */
@@ -15,12 +15,16 @@ export interface LedgerEntry {
   op?: 'start' | 'update' | 'mark' | 'remove';
   /** the product is gone from OKKI (SYNC_DELETIONS): its instance was marked, or removed (then no instanceId) */
   gone?: 'marked' | 'deleted';
+  /** the OKKI product_id that holds this product number (a second product claiming it is rejected, in any run) */
+  productId?: string;
+  /** refused for good with this content (its hash): skipped until the content changes or a product_nos run names it */
+  parked?: ParkedInfo;
   /** ISO time of the last state change */
   syncedAt: string;
 }
 
-/** A lease held with a fencing token: ledger writes that carry it are refused once the lease is not the run's. */
-export interface Fence { lock: string; owner: string; token: number }
+export type { Fence } from '../core/index.js';
+import type { Fence } from '../core/index.js';
 
 /**
  * Every write takes an optional fence; a stale one rejects with SYNC_FENCE_STALE and changes nothing.

@@ -109,6 +109,7 @@ export async function runAudit(run: RunRecord, deps: AuditDeps, opts: AuditOptio
   const pool = new Pool(deps.maxInFlight ?? 8);
   let session: WriteSession | undefined;
   if (opts.repair) session = await writer.openSession({ adopt: false, signal: opts.signal });
+  const extras: Array<{ key: string; id: string }> = [];
   const fail = (productNo: string, code: string, reason: string) => { repaired.failed++; recordFailures(run, [{ product_no: productNo, code, reason }]); };
 
   for await (const page of source.catalogue({ detailFields: deps.detailFields, signal: opts.signal })) {
@@ -152,9 +153,13 @@ export async function runAudit(run: RunRecord, deps: AuditDeps, opts: AuditOptio
           if (extra.length || isStale || entry?.state !== 'done' || entry.instanceId !== kept.id || entry.gone) {
             await ledger.set(key, { hash: isStale ? '' : mapped.hash, state: 'done', instanceId: kept.id, syncedAt: new Date().toISOString() });
           }
-          for (const x of extra) {
-            await sink.remove!(x.id, { signal: opts.signal, key });
-            repaired.duplicatesRemoved++;
+          // A sink that removes in bulk gets every extra duplicate at the end, in as few calls as it needs.
+          if (sink.removeMany) extras.push(...extra.map((x) => ({ key, id: x.id })));
+          else {
+            for (const x of extra) {
+              await sink.remove!(x.id, { signal: opts.signal, key });
+              repaired.duplicatesRemoved++;
+            }
           }
           if (isStale) {
             const o = await writer.write({ productNo: key, formData: expected, hash: mapped.hash }, session);
@@ -169,6 +174,15 @@ export async function runAudit(run: RunRecord, deps: AuditDeps, opts: AuditOptio
   }
   await pool.drain();
   if (opts.repair) await writer.flush?.(session);
+  if (extras.length) {
+    try {
+      await sink.removeMany!(extras.map((x) => x.id), { signal: opts.signal });
+      repaired.duplicatesRemoved += extras.length;
+    } catch (err) {
+      // the ledger already holds the kept instance of each: the next audit finds what is left and removes it
+      for (const key of new Set(extras.map((x) => x.key))) fail(key, (err as { code?: string }).code ?? 'WRITE_FAILED', `removing extra duplicates failed: ${(err as Error).message}`);
+    }
+  }
 
   // 3. Orphans: instances whose key OKKI does not have alive. A marked gone product is not one (with mark, that is
   // what it is meant to look like).

@@ -21,12 +21,14 @@ import { RunLifecycle, type LiveRun } from './lifecycle.js';
 import { RunFinisher } from './finish.js';
 import type { GroupPhase } from './groups/phase.js';
 import { modeOf } from './plan.js';
+import { FollowUps } from './follow-ups.js';
 import type { MirrorParts } from './mirror-parts.js';
 import { sleep } from '../sleep.js';
 import type { UsagePort, UsageReport } from '../core/metering.js';
 import { exhaustedFor, skippedRecord } from './metering.js';
 
 export { LOCK_NAME } from './lease.js';
+import { LOCK_NAME } from './lease.js';
 
 export interface EngineOptions {
   lookbackSeconds: number;
@@ -36,6 +38,8 @@ export interface EngineOptions {
   maxInFlight: number;
   /** lease length; renewed at a third of it while the run lives (default 30 s) */
   lockTtlMs?: number;
+  /** SYNC_CURSOR_MAX_AGE in seconds: a run that leaves an older cursor raises an alert (0 or absent: never) */
+  cursorMaxAgeSeconds?: number;
   /** how long a finished run keeps trying to save its record while the store is down (default 5 min) */
   saveRetryMs?: number;
   /** how long shutdown waits for a run to wind down */
@@ -76,6 +80,8 @@ export class SyncEngine implements SyncService {
   private readonly inProcess = new Map<string, ActiveRun>();
   private readonly listeners = new Set<(event: RunEvent) => void>();
   private claiming?: Promise<TriggerResult>;
+  /** triggers the run in progress would not have served, run after it (follow-ups.ts) */
+  private readonly followUps: FollowUps;
   private accepting_ = true;
   private readonly now: () => Date;
   private readonly lease: RunLease;
@@ -97,23 +103,29 @@ export class SyncEngine implements SyncService {
     this.lifecycle = new RunLifecycle({
       source: deps.source, mapping: deps.mapping, writer: deps.writer, cursor: stores.cursor, runs: stores.runs,
       lease: this.lease, finisher, usage: deps.usage, groups: deps.groups, metrics, logger, now: this.now, mirror: deps.mirror,
-    }, { lookbackSeconds: opts.lookbackSeconds, maxInFlight: opts.maxInFlight, timezone: opts.timezone });
+    }, { lookbackSeconds: opts.lookbackSeconds, maxInFlight: opts.maxInFlight, timezone: opts.timezone, cursorMaxAgeSeconds: opts.cursorMaxAgeSeconds });
+    this.followUps = new FollowUps({ trigger: (req) => this.trigger(req), busy: () => this.active !== undefined, accepting: () => this.accepting_, logger });
   }
 
   get accepting(): boolean { return this.accepting_; }
+
+  private join(req: TriggerRequest, runId: string, running: TriggerRequest | undefined): TriggerResult {
+    return this.followUps.join(req, runId, running);
+  }
 
   async trigger(req: TriggerRequest): Promise<TriggerResult> {
     if (!this.accepting_) throw new ShuttingDownError();
     // A run whose record already says it is over (it is saving that record and releasing its lease) must not absorb a
     // trigger: the caller would be handed a finished run that never did what it asked. Wait the moment, then claim.
     while (this.active && this.active.record.status !== 'running') await this.active.freed;
-    if (this.active) return { runId: this.active.record.id, status: 'running', coalesced: true };
+    if (this.active) return this.join(req, this.active.record.id, this.active.request);
     // Concurrent triggers in this process wait for the one claim under way instead of racing for the lock.
     if (this.claiming) {
       const first = await this.claiming;
       // A scheduled tick skipped for budget absorbs other ticks, never a person's trigger: that one gets its own run.
       if (first.status === 'skipped' && req.trigger !== 'schedule') return this.trigger(req);
-      return { ...first, coalesced: true };
+      const live = this.active as ActiveRun | undefined;
+      return this.join(req, first.runId, live?.record.id === first.runId ? live.request : undefined);
     }
     this.claiming = this.skipOrClaim(req);
     try { return await this.claiming; } finally { this.claiming = undefined; }
@@ -138,12 +150,12 @@ export class SyncEngine implements SyncService {
     const startedAt = this.now();
     const id = newRunId(startedAt);
     const claim = await this.lease.claim(id, (holder) => this.recovery.markInterrupted(holder));
-    // A live run (here or on another replica): join it.
-    if (!claim.claimed) return { runId: claim.holder, status: 'running', coalesced: true };
-    return this.begin(id, startedAt, req);
+    // A live run (here or on another replica): join it, or follow it.
+    if (!claim.claimed) return this.join(req, claim.holder, undefined);
+    return this.begin(id, startedAt, req, claim.token);
   }
 
-  private async begin(id: string, startedAt: Date, req: TriggerRequest): Promise<TriggerResult> {
+  private async begin(id: string, startedAt: Date, req: TriggerRequest, token: number): Promise<TriggerResult> {
     const record: RunRecord = {
       id, trigger: req.trigger, requestedBy: req.requestedBy, mode: modeOf(req), status: 'running',
       window: { start: null, end: null }, startedAt: startedAt.toISOString(), finishedAt: null,
@@ -161,7 +173,11 @@ export class SyncEngine implements SyncService {
     setMaxListeners(10_000, abort.signal);
     let free!: () => void;
     const freed = new Promise<void>((r) => { free = r; });
-    const active: ActiveRun = { record, request: req, abort, done: undefined as unknown as Promise<RunRecord>, freed, free };
+    const active: ActiveRun = {
+      record, request: req, abort, done: undefined as unknown as Promise<RunRecord>, freed, free,
+      // every ledger transition of the run carries its lease token: once the lease is another's, the run stops
+      fence: { lock: LOCK_NAME, owner: id, token },
+    };
     this.active = active;
     this.deps.metrics.running.set(1);
     this.emit({ type: 'started', run: record });
@@ -182,6 +198,7 @@ export class SyncEngine implements SyncService {
     this.active = undefined;
     this.deps.metrics.running.set(0);
     free();
+    this.followUps.released();
   }
 
   subscribe(listener: (event: RunEvent) => void): () => void {
@@ -254,6 +271,8 @@ export class SyncEngine implements SyncService {
    */
   async shutdown(): Promise<void> {
     this.accepting_ = false;
+    const dropped = this.followUps.stop();
+    if (dropped.length) this.deps.logger.warn({ followUps: dropped.map((r) => modeOf(r)) }, 'queued follow-up runs not started: the service is shutting down');
     if (this.claiming) await this.claiming.catch(() => undefined);
     this.active?.abort.abort(new ConnectorError('RUN_ABORTED', 'The service shut down during the run'));
     if (!this.inProcess.size) return;

@@ -74,7 +74,7 @@ export interface GoneActorDeps {
   keyField: string;
   policy: MirrorPolicy;
   logger?: Logger;
-  /** products worked on at once */
+  /** products worked on at once (the sink paces its calls below this; a batching sink fills its batches with it) */
   concurrency?: number;
 }
 
@@ -122,6 +122,10 @@ export class GoneActor {
       logger?.warn({ products: due.length, max: policy.deleteMax }, 'more gone products than SYNC_DELETE_MAX: nothing marked or deleted until confirmed');
       return result;
     }
+    if (policy.deletions === 'delete' && this.deps.sink.removeMany) {
+      await this.removeInBatches(due, opts, result);
+      return result;
+    }
     const queue = [...due];
     const worker = async () => {
       for (let t = queue.shift(); t; t = queue.shift()) {
@@ -137,8 +141,46 @@ export class GoneActor {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(this.deps.concurrency ?? 4, due.length)) }, worker));
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(this.deps.concurrency ?? 16, due.length)) }, worker));
     return result;
+  }
+
+  /**
+   * A sink that removes many at once (a plain form: batchRemovalByFormInstanceIdList, 500 per call): every product is
+   * marked `pending(op:remove)` first, then their instances go in as few calls as the sink needs, then each entry is
+   * `done`. A batch whose answer is lost leaves its products pending: settled by a search the next time (as above).
+   */
+  private async removeInBatches(due: readonly GoneTarget[], opts: ActOptions, result: ActResult): Promise<void> {
+    const { ledger, sink, logger } = this.deps;
+    const prepared: Array<{ t: GoneTarget; ids: string[] }> = [];
+    const queue = [...due];
+    const fail = (t: GoneTarget, err: unknown) => {
+      logger?.warn({ productNo: t.productNo, code: errorCode(err), err: errorMessage(err) }, 'gone product not settled; the next run or sweep settles it');
+      result.failures.push({ product_no: t.productNo, code: errorCode(err), reason: `removing the instance failed: ${errorMessage(err)}` });
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(this.deps.concurrency ?? 16, due.length)) }, async () => {
+      for (let t = queue.shift(); t; t = queue.shift()) {
+        if (opts.signal?.aborted) return;
+        try {
+          const ids = await this.instancesOf(t, await ledger.get(t.productNo), opts.signal);
+          await ledger.set(t.productNo, this.entry({ hash: '', state: 'pending', op: 'remove', attemptId: randomUUID(), instanceId: ids[0] }));
+          prepared.push({ t, ids });
+        } catch (err) { fail(t, err); }
+      }
+    }));
+    const ids = prepared.flatMap((p) => p.ids);
+    try {
+      if (ids.length) await sink.removeMany!(ids, { signal: opts.signal });
+    } catch (err) {
+      for (const p of prepared) fail(p.t, err);
+      return;
+    }
+    for (const p of prepared) {
+      try {
+        await ledger.set(p.t.productNo, this.entry({ hash: '', state: 'done', gone: 'deleted' }));
+        if (p.ids.length) result.deleted++;
+      } catch (err) { fail(p.t, err); }
+    }
   }
 
   private entry(partial: Omit<LedgerEntry, 'syncedAt'>): LedgerEntry {

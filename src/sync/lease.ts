@@ -25,7 +25,8 @@ export interface LocalRuns {
   activeId(): string | undefined;
 }
 
-export type ClaimResult = { claimed: true } | { claimed: false; holder: string };
+/** claimed: with the lease's fencing token (every ledger transition of the run carries it) */
+export type ClaimResult = { claimed: true; token: number } | { claimed: false; holder: string };
 
 export class RunLease {
   constructor(
@@ -64,7 +65,8 @@ export class RunLease {
     // Who runs it is known before the lease is taken, so a holder without an owner record is never taken for dead.
     await owners.set(runId, thisProcess());
     for (let attempt = 0; attempt < 3; attempt++) {
-      if (await lock.acquire(LOCK_NAME, runId, this.ttlMs)) return { claimed: true };
+      const token = await lock.acquireToken(LOCK_NAME, runId, this.ttlMs);
+      if (token !== undefined) return { claimed: true, token };
       const holder = await lock.holder(LOCK_NAME);
       if (!holder) continue; // released in between: try again
       if (this.local.has(holder) && this.local.activeId() !== holder) {

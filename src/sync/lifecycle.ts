@@ -8,7 +8,7 @@ import { redact } from '../redact.js';
 import {
   SINK_ERROR_CODES,
   type Mapping, type MappingContext, type ProductPage, type ProductSource, type ProductWriter, type RunProgress,
-  type RunRecord, type TriggerRequest,
+  type Fence, type RunRecord, type TriggerRequest,
 } from '../core/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -26,7 +26,7 @@ import type { UsagePort } from '../core/metering.js';
 import { RunCalls } from './metering.js';
 
 /** errors after which no further product can be written: the run stops instead of failing product by product */
-const FATAL_WRITE_CODES = new Set<string>(['STORE_UNAVAILABLE', SINK_ERROR_CODES.auth]);
+const FATAL_WRITE_CODES = new Set<string>(['STORE_UNAVAILABLE', 'SYNC_FENCE_STALE', SINK_ERROR_CODES.auth]);
 
 export interface LifecycleDeps {
   source: ProductSource;
@@ -53,10 +53,16 @@ export interface LifecycleOptions {
   maxInFlight: number;
   /** the source's wall-clock zone, in which the mapping formats dates (SYNC_TIMEZONE) */
   timezone: string;
+  /** SYNC_CURSOR_MAX_AGE in seconds: an older cursor raises an alert (0 or absent: never) */
+  cursorMaxAgeSeconds?: number;
 }
 
 /** One run in this process: its live record, what was asked, and the switch that stops it. */
-export interface LiveRun { record: RunRecord; request: TriggerRequest; abort: AbortController }
+export interface LiveRun {
+  record: RunRecord; request: TriggerRequest; abort: AbortController;
+  /** the run's lease and its fencing token: ledger transitions check it */
+  fence?: Fence;
+}
 
 export interface LifecycleHooks {
   /** told as products settle */
@@ -86,6 +92,7 @@ export class RunLifecycle {
     } finally {
       stopHeartbeat();
     }
+    await this.cursorAge(run);
     return this.deps.finisher.finish(run, started, hooks.onOver, calls);
   }
 
@@ -107,7 +114,13 @@ export class RunLifecycle {
     const mirror = this.deps.mirror;
     const own = groupRun ? groupRun.pages(this.pages(plan)) : this.pages(plan);
     const diverted = mirror ? divertGone(own, mirror.actor, plan.goneIfMissing) : undefined;
-    const session = await writer.openSession({ adopt: plan.adopt, bulk: plan.mode !== 'targeted', signal: abort.signal });
+    const session = await writer.openSession({
+      adopt: plan.adopt, bulk: plan.mode !== 'targeted', signal: abort.signal, fence: live.fence,
+      // a product_nos run names its products (an operator's decision): parked ones are tried again; a push run does not
+      named: plan.mode === 'targeted' && run.trigger !== 'push',
+      // and a full read an operator asked for tries every parked product again
+      retryParked: plan.mode === 'full' && run.trigger !== 'schedule',
+    });
     const result = await runPipeline(diverted?.pages ?? own, ctx, {
       mapping, writer, session, metrics, maxInFlight: this.opts.maxInFlight,
       onFailure: (code, reason) => {
@@ -118,6 +131,7 @@ export class RunLifecycle {
     run.counts = result.counts;
     run.failures = result.failures;
     run.failuresTotal = result.failuresTotal;
+    if (result.parkedTotal) { run.parked = result.parked; run.parkedTotal = result.parkedTotal; }
     if (result.aborted) throw abort.signal.reason ?? new ConnectorError('RUN_ABORTED', 'The run was stopped');
     // Gone products set aside from the pages: marked or removed per SYNC_DELETIONS, under the guard.
     const gone: GoneOutcome = mirror && diverted ? await settleDiverted(run, mirror.actor, diverted.gone, ctx, abort.signal) : { failed: 0, partial: false };
@@ -153,6 +167,21 @@ export class RunLifecycle {
     run.cursorAfter = run.cursorBefore;
     await groupRun?.finish(run, run.counts.failed === 0);
     run.status = o.partial || run.counts.failed > 0 || groupRun?.partial ? 'partial' : 'succeeded';
+  }
+
+  /**
+   * SYNC_CURSOR_MAX_AGE: runs that end `partial` over and over (a failure that does not go away) leave the cursor where
+   * it was without ever counting as failed; once it is older than this the run says so, and its report carries an alert.
+   */
+  private async cursorAge(run: RunRecord): Promise<void> {
+    const max = this.opts.cursorMaxAgeSeconds;
+    if (!max || (run.mode !== 'incremental' && run.mode !== 'full')) return;
+    const cursor = await this.deps.cursor.get().catch(() => undefined);
+    if (!cursor) return;
+    const ageSeconds = Math.floor((this.deps.now().getTime() - cursor.getTime()) / 1000);
+    if (ageSeconds <= max) return;
+    run.cursorStale = { cursor: this.deps.source.formatTime(cursor), ageSeconds, maxAgeSeconds: max };
+    this.deps.logger.warn(run.cursorStale, 'the sync cursor is older than SYNC_CURSOR_MAX_AGE: products changed since then may be missing in Yida');
   }
 
   /** What the plan reads. A new mode adds its reader here. */

@@ -80,6 +80,8 @@ export function recordGone(run: RunRecord, r: ActResult, max: number, extra: { c
   };
   run.counts.marked = (run.counts.marked ?? 0) + r.marked;
   run.counts.deleted = (run.counts.deleted ?? 0) + r.deleted;
+  // a product whose mark or removal failed is a failed product (its ledger entry stays pending for the next run)
+  run.counts.failed += r.failures.length;
   recordFailures(run, r.failures);
   if (r.guarded) recordFailures(run, [guardFailure(r.due.length, max, confirm)]);
   return { failed: r.failures.length, partial: r.guarded || r.failures.length > 0 };

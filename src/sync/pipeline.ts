@@ -11,7 +11,16 @@ import type {
 
 export const MAX_RECORDED_FAILURES = 500;
 
-export interface PipelineResult { counts: RunCounts; failures: RunFailure[]; failuresTotal: number; aborted: boolean }
+/** A product parked (refused for good, skipped until its content changes or a product_nos run names it). */
+export interface ParkedProduct { product_no: string; code: string; reason: string; since: string }
+
+export const MAX_RECORDED_PARKED = 100;
+
+export interface PipelineResult {
+  counts: RunCounts; failures: RunFailure[]; failuresTotal: number; aborted: boolean;
+  /** products this run parked or found parked (first MAX_RECORDED_PARKED), and how many in all */
+  parked: ParkedProduct[]; parkedTotal: number;
+}
 
 /** Told after every product that settled: counts so far (a copy), the failure just recorded, the read's size. */
 export interface PipelineProgress { counts: RunCounts; failure?: RunFailure; total?: number }
@@ -67,6 +76,8 @@ export async function runPipeline(
 ): Promise<PipelineResult> {
   const counts = emptyCounts();
   const failures: RunFailure[] = [];
+  const parked: ParkedProduct[] = [];
+  let parkedTotal = 0;
   let failuresTotal = 0;
   let total: number | undefined;
   const inFlight = new Set<Promise<void>>();
@@ -92,7 +103,11 @@ export async function runPipeline(
   const settle = (o: WriteOutcome) => {
     counts[o.kind]++;
     deps.metrics.products.inc({ outcome: o.kind });
-    if (o.kind === 'failed') fail({ product_no: o.productNo, code: o.code, reason: o.reason });
+    if (o.kind === 'rejected' && o.parked) {
+      parkedTotal++;
+      if (parked.length < MAX_RECORDED_PARKED) parked.push({ product_no: o.productNo, code: o.code, reason: redact(o.parked.reason), since: o.parked.since });
+    }
+    if (o.kind === 'failed' || o.kind === 'rejected') fail({ product_no: o.productNo, code: o.code, reason: o.reason });
     else progress();
   };
   // A batching sink holds writes back until told; it is told whenever this loop is about to wait for them.
@@ -116,7 +131,13 @@ export async function runPipeline(
           continue;
         }
         owners.set(key, product.product_id);
-        const task: Promise<void> = writer.write({ productNo: key, formData: mapped.formData, hash: mapped.hash }, session)
+        // The ledger and the sink's searches are keyed by what the sink holds in the key field (a transformed key too).
+        const held = keyValue(mapped.formData[deps.mapping.keyField]);
+        if (held === undefined) {
+          reject({ product_no: key, product_id: product.product_id ?? null, code: 'MAPPING_REJECTED', reason: `the key field ${deps.mapping.keyField} maps to an empty value` });
+          continue;
+        }
+        const task: Promise<void> = writer.write({ productNo: key, key: held, productId: product.product_id ?? null, formData: mapped.formData, hash: mapped.hash }, session)
           .then(settle, (err: unknown) => settle({ kind: 'failed', productNo: key, code: 'WRITE_FAILED', reason: String((err as Error)?.message ?? err) }))
           .finally(() => { inFlight.delete(task); });
         inFlight.add(task);
@@ -131,5 +152,11 @@ export async function runPipeline(
     if (inFlight.size) await flush();
     await Promise.all(inFlight);
   }
-  return { counts, failures, failuresTotal, aborted: signal.aborted };
+  return { counts, failures, failuresTotal, aborted: signal.aborted, parked, parkedTotal };
+}
+
+/** The key field's mapped value as text; undefined when empty. */
+function keyValue(v: unknown): string | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return typeof v === 'string' && v.trim() !== '' ? v : undefined;
 }

@@ -79,6 +79,7 @@ export async function runSweep(run: RunRecord, deps: SweepDeps, opts: SweepOptio
   }
   alive.clear();
   run.sweep = { listed, complete: true, candidates: proven.length + unlisted.length };
+  run.counts.fetched = listed;
   logger.info({ listed, flagged: proven.length, unlisted: unlisted.length }, 'sweep compared OKKI\'s list with the ledger');
   if (!proven.length && !unlisted.length) {
     run.gone = { found: productList([]), due: 0, marked: 0, deleted: 0, kept: 0 };

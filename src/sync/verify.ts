@@ -91,6 +91,7 @@ export async function proveAndAct(run: RunRecord, source: ProductSource, actor: 
   }
   if (checked.unknown.length) {
     recordFailures(run, checked.unknown.map((u) => ({ product_no: u.productNo, code: u.code, reason: u.reason })));
+    run.counts.failed += checked.unknown.length;
     partial = true;
   }
   const withIds = (t: GoneTarget): GoneTarget => (opts.instancesOf ? { ...t, instanceIds: opts.instancesOf(t.productNo) } : t);

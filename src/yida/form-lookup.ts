@@ -112,9 +112,13 @@ export class FormLookup {
     // a few seconds past now: a clock a little ahead of ours still counts as now
     const slices: Array<[number, number]> = [[0, now + 5_000]];
     while (slices.length) {
-      const [lo, hi] = slices.pop()!;
-      const slice = await this.readSlice(lo, hi, signal);
-      if (slice === 'split') {
+      const [from, hi] = slices.pop()!;
+      const slice = await this.readSlice(from, hi, signal);
+      if ('split' in slice) {
+        // Halve the span from its oldest record, not from its lower bound: a form filled over the last hours would
+        // otherwise cost some forty probe searches halving the decades before it (each a metered call). The oldest
+        // record's time is shown at minute precision (or coarser): a minute before it is a safe lower bound.
+        const lo = slice.oldest === undefined ? from : Math.min(hi, Math.max(from, slice.oldest - 60_000));
         if (hi - lo < 1) throw new Error(`more than ${this.window} records were created in one millisecond; they cannot be listed`);
         const mid = Math.floor((lo + hi) / 2);
         slices.push([mid + 1, hi], [lo, mid]);
@@ -125,13 +129,16 @@ export class FormLookup {
     }
   }
 
-  /** the records created in [lo, hi], or 'split' when they are more than a query can page through */
-  private async readSlice(lo: number, hi: number, signal?: AbortSignal): Promise<FormRecord[] | 'split'> {
+  /** the records created in [lo, hi], or a split (with the oldest one's creation time) when a query cannot page through them */
+  private async readSlice(lo: number, hi: number, signal?: AbortSignal): Promise<FormRecord[] | { split: true; oldest?: number }> {
     const cond: SearchCondition[] = [{ key: 'createTime', value: [lo, hi], type: 'DOUBLE', operator: 'between', componentName: 'DateField' }];
     const order = { gmt_create: '+' };
     for (let read = 1; ; read++) {
       const first = await this.api.search(cond, { number: 1, size: PAGE, order }, signal);
-      if (first.total > this.window) return 'split';
+      if (first.total > this.window) {
+        const t = Date.parse(first.records[0]?.createdAt ?? '');
+        return { split: true, oldest: Number.isFinite(t) ? t : undefined };
+      }
       const records = [...first.records];
       let stable = true;
       for (let page = 2; (page - 1) * PAGE < first.total; page++) {
@@ -143,7 +150,7 @@ export class FormLookup {
           if (!PAGING_LIMIT.test(String((err as { remoteCode?: unknown }).remoteCode ?? ''))) throw err;
           this.window = Math.max(PAGE, (page - 1) * PAGE);
           this.logger?.warn({ rows: this.window }, 'Yida refused to page further than documented; reading the form in smaller slices');
-          return 'split';
+          return { split: true };
         }
         records.push(...p.records);
         if (p.total !== first.total) { stable = false; break; }

@@ -210,7 +210,7 @@ export interface ServiceApi {
   trigger(body?: Record<string, unknown>): Promise<{ status: number; body: any }>;
   runs(limit?: number): Promise<RunRecord[]>;
   run(id: string): Promise<RunRecord | undefined>;
-  /** the cursor text shown on the status page (`GET /`), null before the first successful run */
+  /** the cursor text shown on the status page (`GET /`, logged in to the console), null before the first successful run */
   statusCursor(): Promise<string | null>;
   healthz(): Promise<number>;
 }
@@ -277,7 +277,15 @@ export function makeApi(url: string, apiKey: string): ServiceApi {
       return r.body as RunRecord;
     },
     async statusCursor() {
-      const res = await fetch(`${url}/`, { signal: AbortSignal.timeout(15_000) });
+      // The status page shows run data only to someone logged in to the console: log in with the API key first.
+      const login = await fetch(`${url}/console/login`, {
+        method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ key: apiKey }).toString(), signal: AbortSignal.timeout(15_000),
+      });
+      await login.arrayBuffer();
+      const session = (login.headers.get('set-cookie') ?? '').split(';')[0];
+      if (login.status !== 303 || !session) throw new Error(`console login answered ${login.status}`);
+      const res = await fetch(`${url}/`, { headers: { cookie: session }, signal: AbortSignal.timeout(15_000) });
       const html = await res.text();
       const m = /<dd id="cursor">([^<]*)<\/dd>/.exec(html);
       if (!m) throw new Error('status page has no cursor element');

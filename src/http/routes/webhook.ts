@@ -58,9 +58,10 @@ export function registerWebhookRoute(router: Router<HttpState>, opts: WebhookRou
       ...(body.repair ? { repair: true } : {}),
       ...(requestedBy ? { requestedBy } : {}),
     });
-    ctx.state.log.info({ runId: result.runId, coalesced: result.coalesced, auth: method, mode: body.mode, productNos: body.product_nos?.length }, 'webhook trigger');
+    ctx.state.log.info({ runId: result.runId, coalesced: result.coalesced, queued: result.queued, auth: method, mode: body.mode, productNos: body.product_nos?.length }, 'webhook trigger');
 
-    if (body.wait) {
+    // A queued follow-up starts only after the run in progress: waiting up to 20 s for it would not end with it.
+    if (body.wait && !result.queued) {
       const run = await opts.service.waitForRun(result.runId, opts.waitTimeoutMs);
       if (run && run.status !== 'running') {
         ctx.status = 200;
@@ -69,6 +70,6 @@ export function registerWebhookRoute(router: Router<HttpState>, opts: WebhookRou
       }
     }
     ctx.status = 202;
-    ctx.body = { runId: result.runId, status: 'running', coalesced: result.coalesced };
+    ctx.body = { runId: result.runId, status: 'running', coalesced: result.coalesced, ...(result.queued ? { queued: true, followUp: result.followUp } : {}) };
   });
 }

@@ -21,6 +21,8 @@ export async function handleProcess(ctx: SimContext, api: DingtalkApi, body: Rec
     case 'yida.startInstance': {
       const bad = ctx.checkTarget(body, 'process'); if (bad) return bad;
       const data = parseFormJson('formDataJson', body.formDataJson); if (data instanceof HttpAnswer) return data;
+      // the form's rules hold for a process form too (fieldMaxLength): a refused start creates nothing
+      const refused = ctx.ruleBreak(data, ''); if (refused) return refused;
       const inst = store.create({
         appType: yida.appType, formUuid: String(body.formUuid), data, originatorUserId: yida.userId,
         processCode: typeof body.processCode === 'string' ? body.processCode : undefined,
@@ -33,6 +35,7 @@ export async function handleProcess(ctx: SimContext, api: DingtalkApi, body: Rec
       const bad = ctx.checkTarget(body); if (bad) return bad;
       const id = requireString(body, 'processInstanceId'); if (id instanceof HttpAnswer) return id;
       const patch = parseFormJson('updateFormDataJson', body.updateFormDataJson); if (patch instanceof HttpAnswer) return patch;
+      const refused = ctx.ruleBreak(patch, ''); if (refused) return refused;
       if (!store.update(id, patch)) return dtError(400, 'InvalidParameter.ProcessInstanceId', `流程实例 ${id} 不存在`);
       return (await ctx.afterCommit(api, rec, true)) ?? ok({});
     }
