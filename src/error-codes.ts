@@ -59,6 +59,7 @@ export const ERROR_CODES = {
   DELETE_GUARD: entry(409, true, 'more products would be marked or deleted than SYNC_DELETE_MAX allows; nothing was, until confirmed'),
   SWEEP_INCOMPLETE: entry(502, true, 'a sweep could not read the whole OKKI list (a page failed, or the list kept changing); nothing was marked or deleted'),
   OKKI_LIST_INCOMPLETE: entry(409, true, "products missing from OKKI's list still exist in OKKI (the list was short): they were left alone"),
+  GONE_UNPROVEN: entry(409, true, 'a Yida key missing from OKKI that the ledger cannot tie to an OKKI product number or id: nothing can prove it gone, so it was left alone'),
   MIRROR_UNSUPPORTED: entry(500, false, 'a sweep or an audit was asked of a source or sink that cannot be read whole'),
   DUPLICATE_PRODUCT_NO: entry(422, true, 'two OKKI products carry the same product number; only the first is synced'),
   WRITE_FAILED: entry(502, true, 'writing a product failed in an unexpected way; the next run tries again'),

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createStores } from '../src/store/index.js';
 import type { LedgerEntry, Stores } from '../src/store/types.js';
 import { GoneActor, flaggedGone, MARKED_HASH } from '../src/sync/gone.js';
+import { askOkki } from '../src/sync/verify.js';
 import { parseMapping } from '../src/mapping/index.js';
 import { buildGroupTree } from '../src/okki/groups.js';
 import { pullWindow, splitSpan } from '../src/okki/pull.js';
@@ -77,6 +78,77 @@ describe('mirror units', () => {
         const stores = await createStores({ url: redis!.url, kind: 'redis' });
         try { await check(stores); } finally { await stores.close(); }
       });
+    });
+  });
+
+  describe('which product a key stands for (a transformed key field)', () => {
+    const SKU_MAPPING = parseMapping({
+      keyField: 'textField_no',
+      request: [{ field: 'textField_no', label: '编号', value: 'SKU-{product_no}' }, { field: 'textField_name', label: '名称', value: '{name}' }],
+    });
+    const actorOf = (mapping: typeof MAPPING) => new GoneActor({
+      ledger: undefined as never, sink: new RecordingSink(), mapping, keyField: 'textField_no', policy: { deletions: 'delete', discontinued: 'keep', deleteMax: 20 },
+    });
+
+    it('the key of a product is the key field\'s value, evaluated from what is known (a number alone is enough)', () => {
+      expect(SKU_MAPPING.keyOf({ product_no: 'P-1' }, ctx)).to.equal('SKU-P-1');
+      expect(MAPPING.keyOf({ product_no: 'P-1' }, ctx)).to.equal('P-1');
+      expect(SKU_MAPPING.keyOf({ name: 'no number' }, ctx), 'a key its template cannot fill is no key').to.equal(undefined);
+      expect(MAPPING.keyOf({ name: 'no number' }, ctx)).to.equal(undefined);
+      expect(MAPPING.keyIsProductNo()).to.equal(true);
+      expect(SKU_MAPPING.keyIsProductNo()).to.equal(false);
+    });
+
+    it('a ledger key stands for the number its entry kept, the key itself only when the key field holds the number, and the OKKI id', () => {
+      const sku = actorOf(SKU_MAPPING);
+      const plain = actorOf(MAPPING);
+      expect(sku.ownerOf('SKU-P-1', done('i', { productNo: 'P-1', productId: '7' }))).to.deep.equal({ productNo: 'P-1', productId: '7' });
+      expect(sku.ownerOf('SKU-P-1', done('i', { productId: '7' })), 'never the SKU key as a number').to.deep.equal({ productId: '7' });
+      expect(sku.ownerOf('SKU-P-1', undefined)).to.deep.equal({});
+      expect(plain.ownerOf('P-1', undefined)).to.deep.equal({ productNo: 'P-1' });
+      expect(plain.ownerOf('P-1', done('i', { productId: '7' }))).to.deep.equal({ productNo: 'P-1', productId: '7' });
+    });
+
+    it('proof asks OKKI by number, else by id, and never about a key it cannot tie to a product', async () => {
+      const asked: string[] = [];
+      const source = {
+        async *byProductNos(nos: readonly string[]) {
+          asked.push(...nos.map((n) => `no ${n}`));
+          yield { index: 1, items: nos.filter((n) => n === 'P-ALIVE').map((n) => ({ product_no: n, product_id: 1 })), rejected: nos.filter((n) => n !== 'P-ALIVE').map((n) => ({ product_no: n, code: 'OKKI_NOT_FOUND', reason: 'not found' })) };
+        },
+        async *byProductIds(ids: readonly number[]) {
+          asked.push(...ids.map((i) => `id ${i}`));
+          yield { index: 1, items: [], rejected: ids.map((i) => ({ product_no: null, product_id: i, code: 'OKKI_NOT_FOUND', reason: 'not found' })) };
+        },
+        pages() { throw new Error('not used'); }, formatTime: () => '',
+      };
+      const v = await askOkki(source as never, actorOf(SKU_MAPPING), [
+        { key: 'SKU-P-GONE', productNo: 'P-GONE', productId: '5' }, { key: 'SKU-P-ALIVE', productNo: 'P-ALIVE' },
+        { key: 'SKU-OLD', productId: '9' }, { key: 'SKU-HAND' },
+      ], new AbortController().signal);
+      expect(asked.sort()).to.deep.equal(['id 9', 'no P-ALIVE', 'no P-GONE']);
+      expect(v.gone.map((t) => [t.productNo, t.key])).to.deep.equal([['P-GONE', 'SKU-P-GONE'], ['SKU-OLD', 'SKU-OLD']]);
+      expect(v.alive).to.deep.equal(['P-ALIVE']);
+      expect(v.unknown.map((u) => [u.productNo, u.code])).to.deep.equal([['SKU-HAND', 'GONE_UNPROVEN']]);
+      const noIds = await askOkki({ ...source, byProductIds: undefined } as never, actorOf(SKU_MAPPING), [{ key: 'SKU-OLD', productId: '9' }], new AbortController().signal);
+      expect(noIds.unknown.map((u) => u.code), 'a source that cannot look up ids proves nothing by id').to.deep.equal(['GONE_UNPROVEN']);
+    });
+
+    it('the actor leaves a key alone whose entry says it belongs to another product number', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'gone-owner-'));
+      const stores = await createStores({ url: `sqlite://${join(dir, 's.sqlite')}`, kind: 'sqlite', sqlitePath: join(dir, 's.sqlite') });
+      try {
+        const sink = new RecordingSink();
+        await stores.ledger.set('SKU-1', done('i-1', { productNo: '1' }));
+        sink.byKey.set('SKU-1', ['i-1']);
+        const actor = new GoneActor({ ledger: stores.ledger, sink, mapping: SKU_MAPPING, keyField: 'textField_no', policy: { deletions: 'delete', discontinued: 'keep', deleteMax: 20 } });
+        const other = await actor.act([{ productNo: '2', key: 'SKU-1', reason: 'push' }], { guard: true, ctx });
+        expect(other.deleted).to.equal(0);
+        expect(sink.calls).to.deep.equal([]);
+        const own = await actor.act([{ productNo: '1', key: 'SKU-1', reason: 'push' }], { guard: true, ctx });
+        expect(own.deleted).to.equal(1);
+        expect(await stores.ledger.get('SKU-1'), 'the entry still says whose it was').to.include({ gone: 'deleted', productNo: '1' });
+      } finally { await stores.close(); rmSync(dir, { recursive: true, force: true }); }
     });
   });
 

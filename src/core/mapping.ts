@@ -34,6 +34,13 @@ export interface Mapping {
    * empty value of its type). Empty when the mapping has no onDelete entries.
    */
   clearMarks?(): Record<string, unknown>;
+  /**
+   * The key field's value for a product, evaluated alone: what the ledger and the sink are keyed by (the product number
+   * unless the key field transforms it). The mirror needs it for gone products, known by little more than their number.
+   */
+  keyOf?(product: OkkiProduct, ctx: MappingContext): string | undefined;
+  /** Does the key field hold the product number unchanged? Then a ledger key is a product number. */
+  keyIsProductNo?(): boolean;
   /** the Yida field ids the `request` entries write (an audit compares these) */
   requestFields?(): readonly string[];
 }

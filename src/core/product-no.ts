@@ -22,3 +22,12 @@ export function productNoList(values: readonly unknown[]): string[] {
   }
   return [...out];
 }
+
+/**
+ * A key field's value as the ledger and the sink's searches use it: numbers as text, text as it is; undefined when
+ * empty (a product whose key maps to nothing cannot be written or found).
+ */
+export function keyText(v: unknown): string | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return typeof v === 'string' && v.trim() !== '' ? v : undefined;
+}

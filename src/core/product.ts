@@ -71,6 +71,11 @@ export interface ProductSource {
   catalogue?(opts?: PullOptions): AsyncIterable<ProductPage>;
   /** Targeted pull by product numbers via /v1/product/info; not-found numbers come back as rejected records. */
   byProductNos(productNos: readonly string[], opts?: PullOptions): AsyncIterable<ProductPage>;
+  /**
+   * The same by OKKI product ids (not-found ids come back rejected with `product_id` set): the mirror's proof for a
+   * ledger entry that kept the product's id but not its number. Optional: without it such an entry is never proven gone.
+   */
+  byProductIds?(productIds: readonly number[], opts?: PullOptions): AsyncIterable<ProductPage>;
   /** The wall-clock text the source uses for an instant (SYNC_TIMEZONE, `YYYY-MM-DD HH:mm:ss`): for records and reports. */
   formatTime(instant: Date): string;
 }

@@ -1,5 +1,5 @@
 /** A compiled mapping: one OKKI product + run context → Yida form data, or a rejected record with a reason. */
-import { normalizeProductNo, type Mapping, type MappingContext, type MappingResult, type OkkiProduct, type RejectedRecord } from '../core/index.js';
+import { keyText, normalizeProductNo, type Mapping, type MappingContext, type MappingResult, type OkkiProduct, type RejectedRecord } from '../core/index.js';
 import { coerce, type FieldType } from './coerce.js';
 import { ValueProblem } from './errors.js';
 import { evaluateExpression, expressionFields } from './expression.js';
@@ -98,6 +98,31 @@ export class CompiledMapping implements Mapping {
       out[e.field] = e.type === 'string' ? '' : e.type === 'array' ? [] : null;
     }
     return out;
+  }
+
+  /**
+   * The key field's value for a product, evaluated alone (what the ledger and Yida are keyed by): the mirror needs it
+   * for products it does not write (gone ones, known by little more than their number). Undefined when it cannot be
+   * evaluated or is empty.
+   */
+  keyOf(product: OkkiProduct, ctx: MappingContext): string | undefined {
+    const e = this.entries.find((x) => x.field === this.keyField);
+    if (!e || !isPlainObject(product)) return undefined;
+    try {
+      const v = orNull(e.value.kind === 'template' ? evaluateTemplate(e.value.template, { product, ctx }) : evaluateExpression(e.value.expr, { product, ctx }));
+      if (v === null) return undefined;
+      const c = coerce(v, e.type, ctx.timezone);
+      return c.ok ? keyText(c.value) : undefined;
+    } catch (err) {
+      if (err instanceof ValueProblem) return undefined;
+      throw err;
+    }
+  }
+
+  /** Does the key field hold the product number unchanged (`{product_no}` as text)? Then a key is a product number. */
+  keyIsProductNo(): boolean {
+    const e = this.entries.find((x) => x.field === this.keyField);
+    return !!e && e.type === 'string' && e.value.kind === 'template' && /^\s*\{\s*product_no\s*\}\s*$/.test(e.source);
   }
 
   /** Never throws: whatever the product holds, the answer is form data or a rejection with a reason. */

@@ -198,24 +198,35 @@ export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {
     for await (const raws of rows) yield* sliced(raws, opts);
   }
 
-  async function* byProductNos(productNos: readonly string[], opts: PullOptions = {}): AsyncGenerator<ProductPage> {
-    const unique = productNoList(productNos);
+  /**
+   * One /v1/product/info call per product, handed on in slices: the first writes start after a slice's calls, not a
+   * page's (a push run's latency), and the pipeline's read-ahead keeps the next slices' calls in flight meanwhile.
+   */
+  async function* detailSlices<R>(refs: readonly R[], ask: (ref: R) => Parameters<typeof info>[0], named: (ref: R) => Pick<RejectedRecord, 'product_no' | 'product_id'>, opts: PullOptions): AsyncGenerator<ProductPage> {
     let index = 0;
-    // One detail call per product: handed on in slices, so the first writes start after a slice's calls, not a page's
-    // (a push run's latency), and the pipeline's read-ahead keeps the next slices' calls in flight meanwhile.
     const slice = Math.min(cfg.pageSize, DETAIL_SLICE);
-    for (let i = 0; i < unique.length; i += slice) {
-      const chunk = unique.slice(i, i + slice);
-      const results = await Promise.all(chunk.map((no) => info(no, { signal: opts.signal })));
+    for (let i = 0; i < refs.length; i += slice) {
+      const chunk = refs.slice(i, i + slice);
+      const results = await Promise.all(chunk.map((ref) => info(ask(ref), { signal: opts.signal })));
       const items: OkkiProduct[] = [];
       const rejected: RejectedRecord[] = [];
       results.forEach((r, k) => {
-        if (!r.ok) { rejected.push({ product_no: chunk[k], code: r.error.code, reason: r.error.message }); return; }
+        const who = named(chunk[k]);
+        if (!r.ok) { rejected.push({ ...who, code: r.error.code, reason: r.error.message }); return; }
         const c = checkItem(r.product);
-        if (c.ok) items.push(c.item); else rejected.push({ ...c.rejected, product_no: c.rejected.product_no ?? chunk[k] });
+        if (c.ok) items.push(c.item); else rejected.push({ ...c.rejected, product_no: c.rejected.product_no ?? who.product_no });
       });
-      yield { index: ++index, items, rejected, total: unique.length };
+      yield { index: ++index, items, rejected, total: refs.length };
     }
+  }
+
+  function byProductNos(productNos: readonly string[], opts: PullOptions = {}): AsyncGenerator<ProductPage> {
+    return detailSlices(productNoList(productNos), (no) => no, (no) => ({ product_no: no }), opts);
+  }
+
+  function byProductIds(productIds: readonly number[], opts: PullOptions = {}): AsyncGenerator<ProductPage> {
+    const unique = [...new Set(productIds.filter((id) => Number.isSafeInteger(id) && id > 0))];
+    return detailSlices(unique, (id) => ({ product_id: id }), (id) => ({ product_no: null, product_id: id }), opts);
   }
 
   async function groups(opts: { signal?: AbortSignal } = {}): Promise<GroupTree> {
@@ -242,5 +253,5 @@ export function createOkkiSource(cfg: OkkiSourceConfig, deps: OkkiSourceDeps = {
     return list.some((g) => String((g as { id?: unknown; group_id?: unknown })?.id ?? (g as { group_id?: unknown })?.group_id) === String(groupId));
   }
 
-  return { client, info, pages, catalogue, byProductNos, groups, groupListed, formatTime, parseTime };
+  return { client, info, pages, catalogue, byProductNos, byProductIds, groups, groupListed, formatTime, parseTime };
 }

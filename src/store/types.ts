@@ -17,6 +17,11 @@ export interface LedgerEntry {
   gone?: 'marked' | 'deleted';
   /** the OKKI product_id that holds this product number (a second product claiming it is rejected, in any run) */
   productId?: string;
+  /**
+   * the OKKI product number, kept when the key field holds a transformed value (the key is then not the number): the
+   * mirror proves a product gone by asking OKKI for it
+   */
+  productNo?: string;
   /** refused for good with this content (its hash): skipped until the content changes or a product_nos run names it */
   parked?: ParkedInfo;
   /** ISO time of the last state change */

@@ -13,13 +13,13 @@ import { createHash } from 'node:crypto';
 import { ConnectorError } from '../errors.js';
 import type { Logger } from '../log.js';
 import {
-  productList, type AuditSummary, type Mapping, type MappingContext, type ProductSink, type ProductSource,
+  keyText, normalizeProductNo, productList, type AuditSummary, type Mapping, type MappingContext, type ProductSink, type ProductSource,
   type ProductWriter, type RunRecord, type WriteSession,
 } from '../core/index.js';
 import type { Ledger } from '../store/types.js';
-import type { GoneActor, GoneTarget } from './gone.js';
+import type { GoneActor, GoneTarget, KeyOwner } from './gone.js';
 import { AUDIT_CONFIRM_BODY, recordFailures, type GoneOutcome } from './mirror.js';
-import { proveAndAct } from './verify.js';
+import { proveAndAct, type Candidate } from './verify.js';
 
 export interface AuditDeps {
   source: ProductSource;
@@ -109,7 +109,7 @@ export async function runAudit(run: RunRecord, deps: AuditDeps, opts: AuditOptio
   const pool = new Pool(deps.maxInFlight ?? 8);
   let session: WriteSession | undefined;
   if (opts.repair) session = await writer.openSession({ adopt: false, signal: opts.signal });
-  const extras: Array<{ key: string; id: string }> = [];
+  const extras: Array<{ productNo: string; id: string }> = [];
   const fail = (productNo: string, code: string, reason: string) => { repaired.failed++; recordFailures(run, [{ product_no: productNo, code, reason }]); };
 
   for await (const page of source.catalogue({ detailFields: deps.detailFields, signal: opts.signal })) {
@@ -117,25 +117,35 @@ export async function runAudit(run: RunRecord, deps: AuditDeps, opts: AuditOptio
       run.counts.fetched++;
       const reason = actor.reasonOf(item);
       if (reason) {
-        if (typeof item.product_no === 'string') flagged.set(item.product_no, { productNo: item.product_no, reason, product: item });
+        const no = normalizeProductNo(item.product_no);
+        const k = actor.keyOf(item, opts.ctx) ?? no;
+        if (no && k) flagged.set(k, { productNo: no, key: k, reason, product: item });
         continue;
       }
       const mapped = mapping.map(item, opts.ctx);
-      if (!mapped.ok) { run.counts.rejected++; continue; }
+      if (!mapped.ok) {
+        run.counts.rejected++;
+        // still OKKI's: its instance (if its key can be told) is no orphan
+        const k = actor.keyOf(item, opts.ctx);
+        if (k) alive.add(k);
+        continue;
+      }
       const key = mapped.productNo;
-      // Yida is matched on the value its key field holds (the same as the product number unless the key is transformed)
-      const held_ = mapped.formData[keyField];
-      const yidaKey = held_ === undefined || held_ === null ? key : String(held_);
+      // Yida and the ledger are matched on the value the key field holds (the product number unless it is transformed)
+      const yidaKey = keyText(mapped.formData[keyField]) ?? key;
+      const productId = item.product_id === undefined || item.product_id === null ? undefined : String(item.product_id);
+      const owner = { ...(productId ? { productId } : {}), ...(yidaKey !== key ? { productNo: key } : {}) };
+      const expected = { ...clears, ...mapped.formData };
+      const write = () => writer.write({ productNo: key, key: yidaKey, productId: item.product_id ?? null, formData: expected, hash: mapped.hash }, session);
       alive.add(yidaKey);
       const list = held.get(yidaKey);
-      const expected = { ...clears, ...mapped.formData };
       if (!list?.length) {
         missing.push(key);
         if (opts.repair) {
           await pool.add(async () => {
             // The ledger may still name an instance that is gone (deleted by hand): the product starts afresh.
-            await ledger.delete(key);
-            const o = await writer.write({ productNo: key, formData: expected, hash: mapped.hash }, session);
+            await ledger.delete(yidaKey);
+            const o = await write();
             if (o.kind === 'failed') fail(key, o.code, o.reason); else if (o.kind === 'created') repaired.created++;
           });
         }
@@ -148,21 +158,21 @@ export async function runAudit(run: RunRecord, deps: AuditDeps, opts: AuditOptio
       if (!opts.repair) continue;
       await pool.add(async () => {
         try {
-          const entry = await ledger.get(key);
+          const entry = await ledger.get(yidaKey);
           // The ledger holds the kept (oldest) instance before any other goes, so it never names a removed one.
           if (extra.length || isStale || entry?.state !== 'done' || entry.instanceId !== kept.id || entry.gone) {
-            await ledger.set(key, { hash: isStale ? '' : mapped.hash, state: 'done', instanceId: kept.id, syncedAt: new Date().toISOString() });
+            await ledger.set(yidaKey, { hash: isStale ? '' : mapped.hash, state: 'done', instanceId: kept.id, syncedAt: new Date().toISOString(), ...owner });
           }
           // A sink that removes in bulk gets every extra duplicate at the end, in as few calls as it needs.
-          if (sink.removeMany) extras.push(...extra.map((x) => ({ key, id: x.id })));
+          if (sink.removeMany) extras.push(...extra.map((x) => ({ productNo: key, id: x.id })));
           else {
             for (const x of extra) {
-              await sink.remove!(x.id, { signal: opts.signal, key });
+              await sink.remove!(x.id, { signal: opts.signal, key: yidaKey });
               repaired.duplicatesRemoved++;
             }
           }
           if (isStale) {
-            const o = await writer.write({ productNo: key, formData: expected, hash: mapped.hash }, session);
+            const o = await write();
             if (o.kind === 'failed') fail(key, o.code, o.reason); else repaired.updated++;
           }
         } catch (err) {
@@ -180,20 +190,20 @@ export async function runAudit(run: RunRecord, deps: AuditDeps, opts: AuditOptio
       repaired.duplicatesRemoved += extras.length;
     } catch (err) {
       // the ledger already holds the kept instance of each: the next audit finds what is left and removes it
-      for (const key of new Set(extras.map((x) => x.key))) fail(key, (err as { code?: string }).code ?? 'WRITE_FAILED', `removing extra duplicates failed: ${(err as Error).message}`);
+      for (const no of new Set(extras.map((x) => x.productNo))) fail(no, (err as { code?: string }).code ?? 'WRITE_FAILED', `removing extra duplicates failed: ${(err as Error).message}`);
     }
   }
 
   // 3. Orphans: instances whose key OKKI does not have alive. A marked gone product is not one (with mark, that is
   // what it is meant to look like).
   const orphanKeys: string[] = [];
+  const owners = new Map<string, KeyOwner>();
   for (const key of held.keys()) {
     if (alive.has(key)) continue;
-    if (actor.policy.deletions === 'mark' && key) {
-      const entry = await ledger.get(key);
-      if (entry?.state === 'done' && entry.gone === 'marked') continue;
-    }
+    const entry = key ? await ledger.get(key) : undefined;
+    if (actor.policy.deletions === 'mark' && entry?.state === 'done' && entry.gone === 'marked') continue;
     orphanKeys.push(key);
+    if (key) owners.set(key, actor.ownerOf(key, entry));
   }
   const audit: AuditSummary = {
     missing: productList(missing), duplicates: productList(duplicates), stale: productList(stale), orphans: productList(orphanKeys),
@@ -207,7 +217,8 @@ export async function runAudit(run: RunRecord, deps: AuditDeps, opts: AuditOptio
     const targets = orphanKeys.filter(Boolean);
     if (targets.length) {
       const proven = targets.flatMap((k) => (flagged.has(k) ? [{ ...flagged.get(k)!, instanceIds: held.get(k)!.map((h) => h.id) }] : []));
-      const toVerify = targets.filter((k) => !flagged.has(k));
+      // each asked about as the product its key stands for (a transformed key is no product number)
+      const toVerify: Candidate[] = targets.filter((k) => !flagged.has(k)).map((k) => ({ key: k, ...owners.get(k) }));
       const o = await proveAndAct(run, source, actor, toVerify, {
         proven, confirm: opts.confirm, confirmBody: AUDIT_CONFIRM_BODY, instancesOf: (k) => held.get(k)?.map((h) => h.id) ?? [], ctx: opts.ctx, signal: opts.signal,
       });

@@ -17,8 +17,8 @@
 import { randomUUID } from 'node:crypto';
 import { errorCode, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import type {
-  GoneReason, Mapping, MappingContext, MirrorPolicy, OkkiProduct, ProductSink, RunFailure,
+import {
+  normalizeProductNo, type GoneReason, type Mapping, type MappingContext, type MirrorPolicy, type OkkiProduct, type ProductSink, type RunFailure,
 } from '../core/index.js';
 import type { Ledger, LedgerEntry } from '../store/types.js';
 
@@ -38,7 +38,10 @@ export function flaggedGone(product: OkkiProduct, policy: Pick<MirrorPolicy, 'di
 }
 
 export interface GoneTarget {
+  /** the OKKI product number (reports show it); the Yida key when nothing says which number the key stands for */
   productNo: string;
+  /** the ledger's and Yida's key: the key field's value, which a transformed key makes differ from the number */
+  key?: string;
   reason: GoneReason;
   /** what is known of the product (onDelete templates read it); at least its number */
   product?: OkkiProduct;
@@ -80,6 +83,12 @@ export interface GoneActorDeps {
 
 type Outcome = 'marked' | 'deleted' | 'none';
 
+/** The key a target is held under in the ledger and in Yida. */
+export const keyOfTarget = (t: GoneTarget): string => t.key ?? t.productNo;
+
+/** Which OKKI product a ledger key stands for (the sweep and the audit ask OKKI about it before acting). */
+export interface KeyOwner { productNo?: string; productId?: string }
+
 export class GoneActor {
   constructor(private readonly deps: GoneActorDeps) {
     if (deps.policy.deletions === 'mark' && !(deps.mapping.markData && deps.mapping.onDeleteFields?.().length)) throw new TypeError('GoneActor: SYNC_DELETIONS=mark needs a mapping with onDelete entries');
@@ -89,6 +98,23 @@ export class GoneActor {
   get policy(): MirrorPolicy { return this.deps.policy; }
 
   reasonOf(product: OkkiProduct): GoneReason | undefined { return flaggedGone(product, this.deps.policy); }
+
+  /** A product's ledger and Yida key: the key field's value (a transformed one too). */
+  keyOf(product: OkkiProduct, ctx: MappingContext): string | undefined {
+    const m = this.deps.mapping;
+    return m.keyOf ? m.keyOf(product, ctx) : normalizeProductNo(product.product_no);
+  }
+
+  /**
+   * Which product a ledger key stands for: the number its entry keeps (a transformed key), the key itself when the key
+   * field holds the number unchanged, and the OKKI product id. Neither number nor id: nothing can prove it gone.
+   */
+  ownerOf(key: string, entry: LedgerEntry | undefined): KeyOwner {
+    const m = this.deps.mapping;
+    const keyIsNo = m.keyIsProductNo ? m.keyIsProductNo() : !m.keyOf;
+    const productNo = entry?.productNo ?? (keyIsNo ? key : undefined);
+    return { ...(productNo ? { productNo } : {}), ...(entry?.productId ? { productId: entry.productId } : {}) };
+  }
 
   /** Does this ledger entry still need the policy's action? (never synced, or already marked/removed: no) */
   needsAction(entry: LedgerEntry | undefined, target?: Pick<GoneTarget, 'instanceIds'>): boolean {
@@ -105,12 +131,21 @@ export class GoneActor {
     const { policy, ledger, logger } = this.deps;
     const seen = new Set<string>();
     const due: GoneTarget[] = [];
+    const found: string[] = [];
     for (const t of targets) {
-      if (seen.has(t.productNo)) continue;
-      seen.add(t.productNo);
-      if (this.needsAction(await ledger.get(t.productNo), t)) due.push(t);
+      const key = keyOfTarget(t);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      found.push(t.productNo);
+      const entry = await ledger.get(key);
+      // A key computed from little more than a number (a push delete) may be another product's: its entry says whose.
+      if (entry?.productNo && key !== t.productNo && entry.productNo !== t.productNo) {
+        logger?.warn({ productNo: t.productNo, key, holder: entry.productNo }, 'gone product: its key is held by another product number; left alone');
+        continue;
+      }
+      if (this.needsAction(entry, t)) due.push(t);
     }
-    const result: ActResult = { found: [...seen], due: due.map((t) => t.productNo), marked: 0, deleted: 0, kept: 0, guarded: false, failures: [] };
+    const result: ActResult = { found, due: due.map((t) => t.productNo), marked: 0, deleted: 0, kept: 0, guarded: false, failures: [] };
     if (!due.length) return result;
     if (policy.deletions === 'off') {
       result.kept = due.length;
@@ -152,7 +187,7 @@ export class GoneActor {
    */
   private async removeInBatches(due: readonly GoneTarget[], opts: ActOptions, result: ActResult): Promise<void> {
     const { ledger, sink, logger } = this.deps;
-    const prepared: Array<{ t: GoneTarget; ids: string[] }> = [];
+    const prepared: Array<{ t: GoneTarget; ids: string[]; before: LedgerEntry | undefined }> = [];
     const queue = [...due];
     const fail = (t: GoneTarget, err: unknown) => {
       logger?.warn({ productNo: t.productNo, code: errorCode(err), err: errorMessage(err) }, 'gone product not settled; the next run or sweep settles it');
@@ -162,9 +197,10 @@ export class GoneActor {
       for (let t = queue.shift(); t; t = queue.shift()) {
         if (opts.signal?.aborted) return;
         try {
-          const ids = await this.instancesOf(t, await ledger.get(t.productNo), opts.signal);
-          await ledger.set(t.productNo, this.entry({ hash: '', state: 'pending', op: 'remove', attemptId: randomUUID(), instanceId: ids[0] }));
-          prepared.push({ t, ids });
+          const before = await ledger.get(keyOfTarget(t));
+          const ids = await this.instancesOf(t, before, opts.signal);
+          await ledger.set(keyOfTarget(t), this.entry(before, { hash: '', state: 'pending', op: 'remove', attemptId: randomUUID(), instanceId: ids[0] }));
+          prepared.push({ t, ids, before });
         } catch (err) { fail(t, err); }
       }
     }));
@@ -177,39 +213,45 @@ export class GoneActor {
     }
     for (const p of prepared) {
       try {
-        await ledger.set(p.t.productNo, this.entry({ hash: '', state: 'done', gone: 'deleted' }));
+        await ledger.set(keyOfTarget(p.t), this.entry(p.before, { hash: '', state: 'done', gone: 'deleted' }));
         if (p.ids.length) result.deleted++;
       } catch (err) { fail(p.t, err); }
     }
   }
 
-  private entry(partial: Omit<LedgerEntry, 'syncedAt'>): LedgerEntry {
-    return { ...partial, syncedAt: new Date().toISOString() };
+  /** A new entry that still says which product it belongs to (a product proven gone later is found by it). */
+  private entry(before: LedgerEntry | undefined, partial: Omit<LedgerEntry, 'syncedAt'>): LedgerEntry {
+    return {
+      ...partial, syncedAt: new Date().toISOString(),
+      ...(before?.productId ? { productId: before.productId } : {}), ...(before?.productNo ? { productNo: before.productNo } : {}),
+    };
   }
 
   /** The instances the product has: the ledger's confirmed one, else an exact search (a pending entry, an orphan). */
   private async instancesOf(t: GoneTarget, entry: LedgerEntry | undefined, signal?: AbortSignal): Promise<string[]> {
     if (t.instanceIds?.length) return [...t.instanceIds];
     if (entry?.state === 'done' && entry.instanceId) return [entry.instanceId];
-    return this.deps.sink.findByKey(this.deps.keyField, t.productNo, { signal, key: t.productNo });
+    const key = keyOfTarget(t);
+    return this.deps.sink.findByKey(this.deps.keyField, key, { signal, key });
   }
 
   private async one(t: GoneTarget, opts: ActOptions): Promise<Outcome> {
     const { ledger, sink, mapping, policy } = this.deps;
-    const entry = await ledger.get(t.productNo);
+    const key = keyOfTarget(t);
+    const entry = await ledger.get(key);
     const ids = await this.instancesOf(t, entry, opts.signal);
-    const call = { signal: opts.signal, key: t.productNo };
+    const call = { signal: opts.signal, key };
     if (policy.deletions === 'mark') {
       const data = mapping.markData!(t.product ?? { product_no: t.productNo }, opts.ctx) ?? {};
-      await ledger.set(t.productNo, this.entry({ hash: MARKED_HASH, state: 'pending', op: 'mark', attemptId: randomUUID(), instanceId: ids[0] }));
+      await ledger.set(key, this.entry(entry, { hash: MARKED_HASH, state: 'pending', op: 'mark', attemptId: randomUUID(), instanceId: ids[0] }));
       for (const id of ids) await sink.update(id, data, call);
-      await ledger.set(t.productNo, this.entry({ hash: MARKED_HASH, state: 'done', gone: 'marked', instanceId: ids[0] }));
+      await ledger.set(key, this.entry(entry, { hash: MARKED_HASH, state: 'done', gone: 'marked', instanceId: ids[0] }));
       return ids.length ? 'marked' : 'none';
     }
-    await ledger.set(t.productNo, this.entry({ hash: '', state: 'pending', op: 'remove', attemptId: randomUUID(), instanceId: ids[0] }));
+    await ledger.set(key, this.entry(entry, { hash: '', state: 'pending', op: 'remove', attemptId: randomUUID(), instanceId: ids[0] }));
     if (ids.length > 1 && sink.removeMany) await sink.removeMany(ids, call);
     else for (const id of ids) await sink.remove!(id, call);
-    await ledger.set(t.productNo, this.entry({ hash: '', state: 'done', gone: 'deleted' }));
+    await ledger.set(key, this.entry(entry, { hash: '', state: 'done', gone: 'deleted' }));
     return ids.length ? 'deleted' : 'none';
   }
 }

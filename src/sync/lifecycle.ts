@@ -113,7 +113,7 @@ export class RunLifecycle {
     if (isMirrorMode(plan.mode)) return this.mirrorRun(live, plan, ctx, groupRun);
     const mirror = this.deps.mirror;
     const own = groupRun ? groupRun.pages(this.pages(plan)) : this.pages(plan);
-    const diverted = mirror ? divertGone(own, mirror.actor, plan.goneIfMissing) : undefined;
+    const diverted = mirror ? divertGone(own, mirror.actor, ctx, plan.goneIfMissing) : undefined;
     const session = await writer.openSession({
       adopt: plan.adopt, bulk: plan.mode !== 'targeted', signal: abort.signal, fence: live.fence,
       // a product_nos run names its products (an operator's decision): parked ones are tried again; a push run does not

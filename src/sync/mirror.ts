@@ -23,19 +23,22 @@ export interface Diverted { pages: AsyncIterable<ProductPage>; gone: GoneTarget[
  * numbers push reported deleted that /v1/product/info no longer knows (those arrive as OKKI_NOT_FOUND rejections).
  * A product push reported deleted that OKKI still has, unflagged, is written as usual (events arrive out of order).
  */
-export function divertGone(pages: AsyncIterable<ProductPage>, actor: GoneActor, pushDeleted: ReadonlySet<string> = new Set()): Diverted {
+export function divertGone(pages: AsyncIterable<ProductPage>, actor: GoneActor, ctx: MappingContext, pushDeleted: ReadonlySet<string> = new Set()): Diverted {
   const gone: GoneTarget[] = [];
+  // held under the key field's value; a key that cannot be evaluated is looked for under the number (a ledger from
+  // before entries were keyed by the key field's value still holds it there)
+  const target = (product: OkkiProduct, productNo: string, reason: GoneReason): GoneTarget => ({ productNo, key: actor.keyOf(product, ctx) ?? productNo, reason, product });
   async function* filtered(): AsyncGenerator<ProductPage> {
     for await (const page of pages) {
       const items: OkkiProduct[] = [];
       for (const item of page.items) {
         const reason = actor.reasonOf(item);
-        if (reason && typeof item.product_no === 'string') gone.push({ productNo: item.product_no, reason, product: item });
+        if (reason && typeof item.product_no === 'string') gone.push(target(item, item.product_no, reason));
         else items.push(item);
       }
       const rejected: RejectedRecord[] = [];
       for (const r of page.rejected) {
-        if (r.product_no && r.code === 'OKKI_NOT_FOUND' && pushDeleted.has(r.product_no)) gone.push({ productNo: r.product_no, reason: 'push' });
+        if (r.product_no && r.code === 'OKKI_NOT_FOUND' && pushDeleted.has(r.product_no)) gone.push(target({ product_no: r.product_no }, r.product_no, 'push'));
         else rejected.push(r);
       }
       yield { ...page, items, rejected };

@@ -4,7 +4,7 @@
  */
 import { redact } from '../redact.js';
 import type { Metrics } from '../metrics.js';
-import { emptyCounts } from '../core/index.js';
+import { emptyCounts, keyText } from '../core/index.js';
 import type {
   Mapping, MappingContext, ProductPage, ProductWriter, RejectedRecord, RunCounts, RunFailure, WriteOutcome, WriteSession,
 } from '../core/index.js';
@@ -132,7 +132,7 @@ export async function runPipeline(
         }
         owners.set(key, product.product_id);
         // The ledger and the sink's searches are keyed by what the sink holds in the key field (a transformed key too).
-        const held = keyValue(mapped.formData[deps.mapping.keyField]);
+        const held = keyText(mapped.formData[deps.mapping.keyField]);
         if (held === undefined) {
           reject({ product_no: key, product_id: product.product_id ?? null, code: 'MAPPING_REJECTED', reason: `the key field ${deps.mapping.keyField} maps to an empty value` });
           continue;
@@ -153,10 +153,4 @@ export async function runPipeline(
     await Promise.all(inFlight);
   }
   return { counts, failures, failuresTotal, aborted: signal.aborted, parked, parkedTotal };
-}
-
-/** The key field's mapped value as text; undefined when empty. */
-function keyValue(v: unknown): string | undefined {
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  return typeof v === 'string' && v.trim() !== '' ? v : undefined;
 }

@@ -13,16 +13,20 @@
  *     short list) is caught here: the products it left out still exist, they are left alone and the run says
  *     OKKI_LIST_INCOMPLETE.
  * Products the list shows flagged (enable_flag 0, or discontinued with SYNC_DISCONTINUED=gone) are their own proof.
+ *
+ * The ledger is keyed by the key field's value, which a transformed key (`SKU-{product_no}`) makes differ from the
+ * product number: each entry is compared by the product it stands for (`GoneActor.ownerOf`: the number it keeps, else
+ * its OKKI product id), never by its key.
  */
 import { ConnectorError, errorCode, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { LedgerEntry } from '../store/types.js';
 import {
-  productList, type MappingContext, type OkkiProduct, type ProductSource, type RunRecord,
+  normalizeProductNo, productList, type MappingContext, type ProductSource, type RunRecord,
 } from '../core/index.js';
 import type { GoneActor, GoneTarget } from './gone.js';
 import { SWEEP_CONFIRM_BODY, type GoneOutcome } from './mirror.js';
-import { proveAndAct } from './verify.js';
+import { proveAndAct, type Candidate } from './verify.js';
 
 export type LedgerScan = (pageSize?: number) => AsyncIterable<Array<[string, LedgerEntry]>>;
 
@@ -31,32 +35,41 @@ export interface SweepDeps {
   scanLedger: LedgerScan;
   actor: GoneActor;
   logger: Logger;
-  /** the ledger key of a listed product (its product number unless the key field holds a transformed value) */
-  keyOf?: (product: OkkiProduct) => string | undefined;
 }
 
 export interface SweepOptions { confirm: boolean; ctx: MappingContext; signal: AbortSignal }
 
-const productNoOf = (p: OkkiProduct) => (typeof p.product_no === 'string' && p.product_no ? p.product_no : undefined);
+const idText = (v: unknown): string | undefined => (v === undefined || v === null || v === '' ? undefined : String(v));
 
 export async function runSweep(run: RunRecord, deps: SweepDeps, opts: SweepOptions): Promise<GoneOutcome> {
   const { source, actor, logger } = deps;
   if (!source.catalogue) throw new ConnectorError('MIRROR_UNSUPPORTED', 'This product source cannot read its whole catalogue, so it cannot be swept');
-  const keyOf = deps.keyOf ?? productNoOf;
 
-  // 1. Every listed key. A failure of any page (after the client's retries) ends the sweep here, before any action.
-  const alive = new Set<string>();
-  const flagged = new Map<string, GoneTarget>();
+  // 1. Every listed product, by number and by id. A failure of any page (after the client's retries) ends the sweep
+  // here, before any action.
+  const aliveNos = new Set<string>();
+  const aliveIds = new Set<string>();
+  const flaggedNos = new Map<string, GoneTarget>();
+  const flaggedIds = new Map<string, GoneTarget>();
   let listed = 0;
   try {
     for await (const page of source.catalogue({ signal: opts.signal })) {
       for (const item of page.items) {
-        const key = keyOf(item);
-        if (!key) continue;
+        const no = normalizeProductNo(item.product_no);
+        if (!no) continue;
         listed++;
+        const id = idText(item.product_id);
         const reason = actor.reasonOf(item);
-        if (reason) flagged.set(key, { productNo: key, reason, product: { product_no: item.product_no, product_id: item.product_id, name: item.name } });
-        else alive.add(key);
+        if (reason) {
+          const t: GoneTarget = { productNo: no, reason, product: { product_no: no, product_id: item.product_id, name: item.name } };
+          flaggedNos.set(no, t);
+          if (id) flaggedIds.set(id, t);
+        } else {
+          aliveNos.add(no);
+          // a ledger key is the number as the key field held it, spaces and all
+          if (typeof item.product_no === 'string' && item.product_no !== no) aliveNos.add(item.product_no);
+          if (id) aliveIds.add(id);
+        }
       }
       listed += page.rejected.length;
     }
@@ -66,18 +79,21 @@ export async function runSweep(run: RunRecord, deps: SweepDeps, opts: SweepOptio
     throw new ConnectorError('SWEEP_INCOMPLETE', `The sweep could not read the whole OKKI list (${errorCode(err)}: ${errorMessage(err)}); nothing was marked or deleted`, { cause: err });
   }
 
-  // 2. The ledger against it: a product the ledger holds (not yet settled as gone) that OKKI does not list alive.
+  // 2. The ledger against it: an entry (not yet settled as gone) whose product OKKI does not list alive.
   const proven: GoneTarget[] = [];
-  const unlisted: string[] = [];
+  const unlisted: Candidate[] = [];
   for await (const page of deps.scanLedger()) {
-    for (const [no, entry] of page) {
-      if (alive.has(no) || !actor.needsAction(entry)) continue;
-      const f = flagged.get(no);
-      if (f) proven.push(f);
-      else unlisted.push(no);
+    for (const [key, entry] of page) {
+      if (!actor.needsAction(entry)) continue;
+      const owner = actor.ownerOf(key, entry);
+      if (owner.productNo ? aliveNos.has(owner.productNo) : owner.productId ? aliveIds.has(owner.productId) : aliveNos.has(key)) continue;
+      const f = (owner.productNo ? flaggedNos.get(owner.productNo) : undefined) ?? (owner.productId ? flaggedIds.get(owner.productId) : undefined);
+      if (f) proven.push({ ...f, key });
+      else unlisted.push({ key, ...owner });
     }
   }
-  alive.clear();
+  aliveNos.clear();
+  aliveIds.clear();
   run.sweep = { listed, complete: true, candidates: proven.length + unlisted.length };
   run.counts.fetched = listed;
   logger.info({ listed, flagged: proven.length, unlisted: unlisted.length }, 'sweep compared OKKI\'s list with the ledger');

@@ -3,53 +3,92 @@
  * on only with proof: the SYNC_DELETE_MAX guard first (before any per-product call, so a short list costs no
  * thousands of lookups), then /v1/product/info for each — OKKI does not have it (or has it flagged gone) → gone;
  * OKKI still has it → the list was short: it is left alone and the run says OKKI_LIST_INCOMPLETE.
+ *
+ * What is asked about is the product a Yida key stands for, never the key itself: with a transformed key field
+ * (`SKU-{product_no}`) the key is no product number, and OKKI answering "not found" for it would prove nothing. The
+ * ledger says which product (`KeyOwner`): the number, else the OKKI id; a key it cannot tie to either is left alone
+ * (GONE_UNPROVEN).
  */
 import { errorCode, errorMessage } from '../errors.js';
-import { productList, type MappingContext, type OkkiProduct, type ProductSource, type RunRecord } from '../core/index.js';
-import type { GoneActor, GoneTarget } from './gone.js';
+import { normalizeProductNo, productList, type MappingContext, type ProductPage, type ProductSource, type RunRecord } from '../core/index.js';
+import type { GoneActor, GoneTarget, KeyOwner } from './gone.js';
 import { recordFailures, recordGone, type GoneOutcome } from './mirror.js';
 
 /** products looked up in OKKI when the guard holds, to tell a short list from real deletions */
 const GUARD_SAMPLE = 5;
-/** product numbers per /v1/product/info round */
+/** products per /v1/product/info round */
 const VERIFY_CHUNK = 100;
 
-const productNoOf = (p: OkkiProduct) => (typeof p.product_no === 'string' && p.product_no ? p.product_no : undefined);
+/** A Yida key to prove gone, with the product the ledger says it stands for. */
+export interface Candidate extends KeyOwner { key: string }
+
+/** How a candidate is named in records and reports: its product number, else its key. */
+export const nameOf = (c: Candidate): string => c.productNo ?? c.key;
 
 export interface Verified { gone: GoneTarget[]; alive: string[]; unknown: Array<{ productNo: string; code: string; reason: string }> }
 
-/** Ask /v1/product/info about each product: not found (or flagged) = gone, found = still there, no answer = unknown. */
-export async function askOkki(source: ProductSource, actor: GoneActor, nos: readonly string[], signal: AbortSignal): Promise<Verified> {
+/** Ask /v1/product/info about each candidate's product: not found (or flagged) = gone, found = still there, no answer = unknown. */
+export async function askOkki(source: ProductSource, actor: GoneActor, candidates: readonly Candidate[], signal: AbortSignal): Promise<Verified> {
   const out: Verified = { gone: [], alive: [], unknown: [] };
-  for (let i = 0; i < nos.length; i += VERIFY_CHUNK) {
-    const chunk = nos.slice(i, i + VERIFY_CHUNK);
-    const answered = new Set<string>();
-    try {
-      for await (const page of source.byProductNos(chunk, { signal })) {
-        for (const item of page.items) {
-          const no = productNoOf(item);
-          if (!no) continue;
-          answered.add(no);
-          const reason = actor.reasonOf(item);
-          if (reason) out.gone.push({ productNo: no, reason, product: item });
-          else out.alive.push(no);
+  const byNo = new Map<string, Candidate[]>();
+  const byId = new Map<string, Candidate[]>();
+  for (const c of candidates) {
+    if (c.productNo) byNo.set(c.productNo, [...(byNo.get(c.productNo) ?? []), c]);
+    else if (c.productId && source.byProductIds) byId.set(c.productId, [...(byId.get(c.productId) ?? []), c]);
+    else {
+      out.unknown.push({
+        productNo: nameOf(c), code: 'GONE_UNPROVEN',
+        reason: c.productId
+          ? `the ledger knows only OKKI product id ${c.productId} for this key, and this source cannot look a product up by id: it was left alone`
+          : 'nothing says which OKKI product this Yida key stands for (the key field holds a transformed value, and the ledger kept no product number for it: an instance the connector did not write, or an entry older than that), so nothing can prove it gone: it was left alone. A full run ({"mode":"full"}) teaches the ledger the numbers of the products OKKI still has',
+      });
+    }
+  }
+  await ask([...byNo.keys()], (chunk) => source.byProductNos(chunk, { signal }), byNo, (p) => normalizeProductNo(p.product_no), (r) => r.product_no ?? undefined);
+  await ask([...byId.keys()], (chunk) => source.byProductIds!(chunk.map(Number), { signal }), byId, (p) => idText(p.product_id), (r) => idText(r.product_id));
+  return out;
+
+  async function ask(
+    refs: readonly string[], pages: (chunk: string[]) => AsyncIterable<ProductPage>, owners: ReadonlyMap<string, Candidate[]>,
+    refOfItem: (p: ProductPage['items'][number]) => string | undefined, refOfRejected: (r: ProductPage['rejected'][number]) => string | undefined,
+  ): Promise<void> {
+    for (let i = 0; i < refs.length; i += VERIFY_CHUNK) {
+      const chunk = refs.slice(i, i + VERIFY_CHUNK);
+      const answered = new Set<string>();
+      try {
+        for await (const page of pages(chunk)) {
+          for (const item of page.items) {
+            const ref = refOfItem(item);
+            if (!ref || !owners.has(ref)) continue;
+            answered.add(ref);
+            const reason = actor.reasonOf(item);
+            for (const c of owners.get(ref)!) {
+              if (reason) out.gone.push({ productNo: normalizeProductNo(item.product_no) ?? nameOf(c), key: c.key, reason, product: item });
+              else out.alive.push(nameOf(c));
+            }
+          }
+          for (const r of page.rejected) {
+            const ref = refOfRejected(r);
+            if (!ref || !owners.has(ref)) continue;
+            answered.add(ref);
+            for (const c of owners.get(ref)!) {
+              if (r.code === 'OKKI_NOT_FOUND') out.gone.push({ productNo: nameOf(c), key: c.key, reason: 'unlisted', ...(c.productNo ? { product: { product_no: c.productNo } } : {}) });
+              else out.unknown.push({ productNo: nameOf(c), code: r.code, reason: r.reason });
+            }
+          }
         }
-        for (const r of page.rejected) {
-          if (!r.product_no) continue;
-          answered.add(r.product_no);
-          if (r.code === 'OKKI_NOT_FOUND') out.gone.push({ productNo: r.product_no, reason: 'unlisted' });
-          else out.unknown.push({ productNo: r.product_no, code: r.code, reason: r.reason });
+      } catch (err) {
+        if (signal.aborted) throw err;
+        for (const ref of chunk) {
+          if (answered.has(ref)) continue;
+          for (const c of owners.get(ref) ?? []) out.unknown.push({ productNo: nameOf(c), code: errorCode(err), reason: `could not ask OKKI whether it still has this product: ${errorMessage(err)}` });
         }
-      }
-    } catch (err) {
-      if (signal.aborted) throw err;
-      for (const no of chunk) {
-        if (!answered.has(no)) out.unknown.push({ productNo: no, code: errorCode(err), reason: `could not ask OKKI whether it still has this product: ${errorMessage(err)}` });
       }
     }
   }
-  return out;
 }
+
+const idText = (v: unknown): string | undefined => (v === undefined || v === null || v === '' ? undefined : String(v));
 
 export interface ProveOptions {
   /** gone products proven already (flagged in the list) */
@@ -58,16 +97,16 @@ export interface ProveOptions {
   confirm: boolean;
   /** the webhook body that confirms (shown in the record and report) */
   confirmBody: string;
-  /** an audit's orphans: the instances to act on (the ledger may not know them) */
-  instancesOf?: (productNo: string) => string[];
+  /** an audit's orphans: the instances to act on, by key (the ledger may not know them) */
+  instancesOf?: (key: string) => string[];
   ctx: MappingContext;
   signal: AbortSignal;
 }
 
 /** Guard, prove, act, and record it all on the run. */
-export async function proveAndAct(run: RunRecord, source: ProductSource, actor: GoneActor, unlisted: readonly string[], opts: ProveOptions): Promise<GoneOutcome> {
+export async function proveAndAct(run: RunRecord, source: ProductSource, actor: GoneActor, unlisted: readonly Candidate[], opts: ProveOptions): Promise<GoneOutcome> {
   const policy = actor.policy;
-  const due = [...opts.proven.map((t) => t.productNo), ...unlisted];
+  const due = [...opts.proven.map((t) => t.productNo), ...unlisted.map(nameOf)];
   if (!due.length) return { failed: 0, partial: false };
   if (policy.deletions === 'off') {
     return recordGone(run, { found: due, due, marked: 0, deleted: 0, kept: due.length, guarded: false, failures: [] }, policy.deleteMax, { confirm: opts.confirmBody });
@@ -94,7 +133,7 @@ export async function proveAndAct(run: RunRecord, source: ProductSource, actor: 
     run.counts.failed += checked.unknown.length;
     partial = true;
   }
-  const withIds = (t: GoneTarget): GoneTarget => (opts.instancesOf ? { ...t, instanceIds: opts.instancesOf(t.productNo) } : t);
+  const withIds = (t: GoneTarget): GoneTarget => (opts.instancesOf ? { ...t, instanceIds: opts.instancesOf(t.key ?? t.productNo) } : t);
   const r = await actor.act([...opts.proven, ...checked.gone].map(withIds), { guard: false, ctx: opts.ctx, signal: opts.signal });
   const o = recordGone(run, r, policy.deleteMax, { confirm: opts.confirmBody });
   return { failed: o.failed + checked.unknown.length, partial: partial || o.partial };

@@ -51,6 +51,9 @@ const NO_SESSION: WriteSession = { adopt: false };
 /** One write as it goes: the item, its key, the product id the ledger records for it, the run's session. */
 interface Job { item: WriteItem; key: string; productId?: string; opts: Opts }
 
+/** The product number a ledger entry keeps: only when the key field holds something else. */
+const numberOf = (job: Job): string | undefined => (job.key !== job.item.productNo ? job.item.productNo : undefined);
+
 export interface LedgerWriterDeps {
   ledger: Ledger;
   sink: ProductSink;
@@ -161,7 +164,8 @@ export class LedgerWriter implements ProductWriter {
     if (entry?.state === 'done' && entry.instanceId) {
       if (entry.hash === item.hash && !entry.parked) {
         // The ledger learns which OKKI product holds the number (entries from before it kept one, or a named hand-over).
-        if (job.productId !== entry.productId) await this.claim(job, entry, { ...entry, productId: job.productId });
+        // …and, with a transformed key, which product number the key stands for (the mirror proves gone products by it).
+        if (job.productId !== entry.productId || numberOf(job) !== entry.productNo) await this.claim(job, entry, this.owned(job, entry));
         return { kind: 'unchanged', productNo: item.productNo, instanceId: entry.instanceId };
       }
       return this.update(job, entry.instanceId, 'updated', entry, entry);
@@ -201,9 +205,18 @@ export class LedgerWriter implements ProductWriter {
     if (!(await this.ledger.claim(job.key, stored, next, job.opts.fence))) throw new LedgerConflictError(job.item.productNo);
   }
 
-  private entry(job: Job, partial: Omit<LedgerEntry, 'syncedAt' | 'productId'>): LedgerEntry {
-    const e: LedgerEntry = { ...partial, syncedAt: new Date(this.now()).toISOString() };
+  private entry(job: Job, partial: Omit<LedgerEntry, 'syncedAt' | 'productId' | 'productNo'>): LedgerEntry {
+    return this.owned(job, { ...partial, syncedAt: new Date(this.now()).toISOString() });
+  }
+
+  /** The entry with the product it belongs to: the OKKI product id, and the product number when the key is not it. */
+  private owned(job: Job, entry: LedgerEntry): LedgerEntry {
+    const e: LedgerEntry = { ...entry };
+    delete e.productId;
+    delete e.productNo;
     if (job.productId !== undefined) e.productId = job.productId;
+    const no = numberOf(job);
+    if (no !== undefined) e.productNo = no;
     return e;
   }
 
