@@ -161,6 +161,27 @@ describe('store on sqlite', () => {
     } finally { await s2.close(); }
   });
 
+  it('two processes recording runs on one sqlite file at once: every run is listed, once', async function () {
+    this.timeout(120_000);
+    const path = join(dir, 'runs.sqlite');
+    (await createStores(sqlite(path))).close();
+    await twoProcesses(path, `
+      const t0 = T0; const tag = 'p' + process.pid;
+      await new Promise((res) => setTimeout(res, Math.max(0, t0 - Date.now())));
+      await Promise.all(Array.from({ length: 30 }, (_, i) => stores.runs.put({
+        id: 'run-' + tag + '-' + i, trigger: 'cli', mode: 'incremental', status: 'succeeded', window: { start: null, end: null },
+        startedAt: new Date(Date.UTC(2025, 0, 1) + i * 1000).toISOString(), finishedAt: null,
+        counts: { fetched: 0, created: 0, updated: 0, unchanged: 0, rejected: 0, failed: 0 }, failures: [],
+      })));
+      return null;`);
+    const s = await createStores(sqlite(path));
+    try {
+      const ids = (await s.runs.list(200)).map((r) => r.id);
+      expect(new Set(ids).size, 'no run listed twice').to.equal(ids.length);
+      expect(ids, 'no run lost').to.have.length(60);
+    } finally { await s.close(); }
+  });
+
   it('expired records leave the file without anyone reading them (run-owner records, cron tick claims)', async function () {
     this.timeout(20_000);
     const path = join(dir, 'prune.sqlite');

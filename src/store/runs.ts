@@ -7,6 +7,7 @@ import type Keyv from 'keyv';
 import type { RunRecord } from '../core/index.js';
 import type { RunStore } from './types.js';
 import { StoreArgumentError, type Backend, type RedisClient } from './keyv.js';
+import { createAtomicKv, type AtomicKv } from './atomic.js';
 
 export const DEFAULT_RUN_HISTORY = 200;
 
@@ -42,7 +43,7 @@ export function createRunStore(backend: Backend, opts: RunStoreOptions = {}): Ru
     if (!backend.redis) throw new StoreArgumentError('redis backend without a client');
     return new RedisRunStore(backend.kv, backend.redis, backend, maxRuns);
   }
-  return new KeyvRunStore(backend.kv, maxRuns);
+  return new KeyvRunStore(backend.kv, maxRuns, createAtomicKv(backend, backend.kv));
 }
 
 async function readRun(kv: Keyv, id: string): Promise<RunRecord | undefined> {
@@ -82,10 +83,15 @@ export class RedisRunStore implements RunStore {
 
 interface IndexEntry { id: string; at: number }
 
+/**
+ * sqlite: the index is one record, changed by compare-and-set in SQLite itself (atomic.ts), so processes sharing the
+ * file (the service and `npm run sync` from a crontab) never lose each other's runs; within a process the changes are
+ * also serialised, so they rarely have to be retried.
+ */
 export class KeyvRunStore implements RunStore {
   private static readonly INDEX = 'runs:index';
   private tail: Promise<unknown> = Promise.resolve();
-  constructor(private readonly kv: Keyv, private readonly maxRuns: number) {}
+  constructor(private readonly kv: Keyv, private readonly maxRuns: number, private readonly atomic?: AtomicKv) {}
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
     const next = this.tail.then(work, work);
@@ -102,15 +108,39 @@ export class KeyvRunStore implements RunStore {
     const at = checkRun(run);
     return this.exclusive(async () => {
       await this.kv.set(recordKey(run.id), run);
-      const index = await this.index();
-      if (index.some((e) => e.id === run.id)) return;
-      // Newest first; a run started at the same instant as another goes before it (it was recorded later).
-      const pos = index.findIndex((e) => e.at <= at);
-      index.splice(pos === -1 ? index.length : pos, 0, { id: run.id, at });
-      const pruned = index.splice(this.maxRuns);
-      await this.kv.set(KeyvRunStore.INDEX, index);
+      const pruned = this.atomic ? await this.insertAtomically(run.id, at) : await this.insert(run.id, at);
       for (const e of pruned) await this.kv.delete(recordKey(e.id));
     });
+  }
+
+  /** Newest first; a run started at the same instant as another goes before it (it was recorded later). */
+  private place(index: IndexEntry[], id: string, at: number): IndexEntry[] | undefined {
+    if (index.some((e) => e.id === id)) return undefined;
+    const pos = index.findIndex((e) => e.at <= at);
+    index.splice(pos === -1 ? index.length : pos, 0, { id, at });
+    return index.splice(this.maxRuns);
+  }
+
+  private async insert(id: string, at: number): Promise<IndexEntry[]> {
+    const index = await this.index();
+    const pruned = this.place(index, id, at);
+    if (pruned) await this.kv.set(KeyvRunStore.INDEX, index);
+    return pruned ?? [];
+  }
+
+  /** Read, place, write only if nobody changed the index meanwhile; else read again (bounded). */
+  private async insertAtomically(id: string, at: number): Promise<IndexEntry[]> {
+    const atomic = this.atomic!;
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const text = await atomic.getText(KeyvRunStore.INDEX);
+      const stored = text === undefined ? undefined : await atomic.deserialize<unknown>(text).catch(() => undefined);
+      const index = Array.isArray(stored) ? (stored as IndexEntry[]) : [];
+      const pruned = this.place(index, id, at);
+      if (!pruned) return [];
+      const next = await atomic.serialize(index);
+      if (await atomic.write(KeyvRunStore.INDEX, text === undefined ? { absent: true } : { text }, next) === 'ok') return pruned;
+    }
+    throw new StoreArgumentError('runs index: changed by others 50 times in a row while this run was being added');
   }
 
   get(id: string): Promise<RunRecord | undefined> { return readRun(this.kv, id); }
