@@ -76,6 +76,9 @@ describe('e2e correctness (issue 12)', function () {
       expect(first.counts.failed, JSON.stringify(first.failures.slice(0, 3))).to.equal(0);
       expect(second.status).to.equal('succeeded');
       expect(third.counts.unchanged, 'the ledger is keyed by the value Yida holds').to.equal(nos.length);
+      // keyed by SKU-…, the entry still says which product number it is (a sweep needs it)
+      expect(await svc.connector.stores.ledger.get(SKU(nos[0]))).to.include({ productNo: nos[0], state: 'done' });
+      expect(await svc.connector.stores.ledger.get(nos[0]), 'nothing under the bare product number').to.equal(undefined);
     });
 
     it('a lost ledger: the backfill scan is matched by the value Yida holds, so every instance is adopted, none created', async () => {
