@@ -63,6 +63,7 @@ function withDetailFields(source: ProductSource, detailFields: readonly string[]
     groups: (opts) => source.groups(opts),
     pages: (window, opts) => source.pages(window, pull(opts)),
     byProductNos: (productNos, opts) => source.byProductNos(productNos, pull(opts)),
+    ...(source.byProductIds ? { byProductIds: (ids: readonly number[], opts?: PullOptions) => source.byProductIds!(ids, pull(opts)) } : {}),
     groupListed: source.groupListed && ((groupId, opts) => source.groupListed!(groupId, opts)),
     // Not bound: a sweep reads keys only (no detail calls); an audit asks for the fields itself.
     ...(source.catalogue ? { catalogue: (opts?: PullOptions) => source.catalogue!(opts) } : {}),
