@@ -119,7 +119,7 @@ async function main(): Promise<void> {
 
   await step('full-sync', 'full sync 1k L=100', async () => {
     const { figures } = await fullSync({ label: 'full-sync: 1k @ L=100', products: S(1000), limit: 100, okkiQps: OKKI_QPS, yidaQps: 100 });
-    ref1k = figures; rows.push(fullRow('full-sync', figures, ', shipped mapping (info call per product)')); detail('full-sync: 1k @ L=100', figures);
+    ref1k = figures; rows.push(fullRow('full-sync', figures, ', shipped mapping (product_type by typed list passes)')); detail('full-sync: 1k @ L=100', figures);
   });
   await step('full-sync', 'full sync 1k L=100 list-only', async () => {
     const { figures } = await fullSync({ label: 'full-sync: 1k @ L=100, list-only mapping', products: S(1000), limit: 100, okkiQps: OKKI_QPS, yidaQps: 100, mappingFile: 'bench/mapping-list-only.json' });
