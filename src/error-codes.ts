@@ -36,6 +36,7 @@ export const ERROR_CODES = {
   RUN_NOT_FOUND: entry(404, true, 'no run with this id'),
   NOT_FOUND: entry(404, true, 'no such route'),
   METHOD_NOT_ALLOWED: entry(405, true, 'the route exists but not for this method'),
+  REQUEST_REFUSED: entry(400, true, 'a request the HTTP layer refused before a route answered it (the answer keeps the status that says why, e.g. 400 or 413)'),
   PUSH_UNAUTHORIZED: entry(401, true, 'an OKKI push without a valid X-Timestamp / X-Signature (or outside ±300 s); nothing queued'),
   PUSH_MALFORMED: entry(400, true, 'an OKKI push whose body, envelope or encrypted payload cannot be read; nothing queued'),
   PUSH_QUEUE_UNAVAILABLE: entry(503, true, 'the push event queue did not take the message in time; OKKI delivers it again'),

@@ -86,3 +86,18 @@ describe('error catalogue', () => {
     }
   });
 });
+
+describe('errors raised by koa or the router', () => {
+  it('keep their status and answer a catalogued code, never one made up from the status', async () => {
+    const { errorResponse } = await import('../src/http/middleware.js');
+    const raised = (status: number, message: string) => Object.assign(new Error(message), { status, expose: true });
+    for (const [status, code] of [[404, 'NOT_FOUND'], [405, 'METHOD_NOT_ALLOWED'], [400, 'REQUEST_REFUSED'], [413, 'REQUEST_REFUSED'], [414, 'REQUEST_REFUSED']] as const) {
+      const r = errorResponse(raised(status, 'refused'));
+      expect(r.status, String(status)).to.equal(status);
+      expect(r.body.error.code, String(status)).to.equal(code);
+      expect(isErrorCode(r.body.error.code)).to.equal(true);
+    }
+    // an unexposed or server-side error is an internal error, whatever it says
+    expect(errorResponse(Object.assign(new Error('secret detail'), { status: 400, expose: false })).body.error).to.deep.equal({ code: 'INTERNAL_ERROR', message: 'internal error' });
+  });
+});

@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics.js';
 import type { Connector } from '../connector.js';
 import { previewMapping } from '../mapping/preview.js';
 import { createYidaReader, type YidaReader } from '../yida/reader.js';
+import { createFormReader } from '../yida/form-reader.js';
 import type { MappedField } from '../mapping/form-check.js';
 import type { ConsoleDeps } from './deps.js';
 import { createProductLookup } from './lookup.js';
@@ -66,7 +67,9 @@ export async function usageView(connector: Pick<Connector, 'usage' | 'stores'>, 
 
 export function buildConsole(connector: Connector, config: Config, opts: BuildConsoleOptions): ConsoleHandle {
   const { stores, mapping, source, engine } = connector;
-  const reader = createYidaReader({ dingtalk: config.dingtalk, yida: config.yida }, { logger: opts.logger, metrics: opts.metrics ?? connector.metrics, meter: connector.usage });
+  // A plain form (YIDA_TARGET=form) is read through the form-data search; process instances through getInstances.
+  const readerOf = config.yida.target === 'form' ? createFormReader : createYidaReader;
+  const reader = readerOf({ dingtalk: config.dingtalk, yida: config.yida }, { logger: opts.logger, metrics: opts.metrics ?? connector.metrics, meter: connector.usage });
   const monitor = new MappingMonitor({
     fetchForm: () => reader.formDefinition(),
     mapping: { keyField: mapping.keyField, fields: mappedFields(mapping) },

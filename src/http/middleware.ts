@@ -62,7 +62,8 @@ export function errorResponse(err: unknown): { status: number; body: ErrorBody }
   // http-errors style (from koa or the router): a client error whose message was meant to be seen.
   const e = err as { status?: unknown; expose?: unknown; message?: unknown };
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose === true) {
-    return { status: e.status, body: { error: { code: `HTTP_${e.status}`, message: redact(String(e.message)) } } };
+    const code = e.status === 404 ? 'NOT_FOUND' : e.status === 405 ? 'METHOD_NOT_ALLOWED' : 'REQUEST_REFUSED';
+    return { status: e.status, body: { error: { code, message: redact(String(e.message)) } } };
   }
   return { status: 500, body: { error: { code: 'INTERNAL_ERROR', message: 'internal error' } } };
 }

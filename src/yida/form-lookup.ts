@@ -52,11 +52,16 @@ export class FormLookup {
     return out;
   }
 
-  /** ids of the records whose key field equals `key` exactly */
-  async eq(keyField: string, key: string, signal?: AbortSignal): Promise<string[]> {
+  /** the records whose key field equals `key` exactly, values included */
+  async recordsEq(keyField: string, key: string, signal?: AbortSignal): Promise<FormRecord[]> {
     const records = await this.all([this.textCondition(keyField, 'eq', key)], signal);
     // the search is exact; checking again costs nothing and guards against a server that is not
-    return records.filter((r) => keyOf(r, keyField) === key).map((r) => r.id);
+    return records.filter((r) => keyOf(r, keyField) === key);
+  }
+
+  /** ids of the records whose key field equals `key` exactly */
+  async eq(keyField: string, key: string, signal?: AbortSignal): Promise<string[]> {
+    return (await this.recordsEq(keyField, key, signal)).map((r) => r.id);
   }
 
   /** key → ids of its records, for every key asked (absent keys map to []) */
