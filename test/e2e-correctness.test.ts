@@ -7,25 +7,12 @@ import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  FIELDS, eventually, finishedRun, instancesByProductNo, liveEnv, robotText, startInProcess, startSims, tempDir,
+  FIELDS, eventually, finishedRun, skuMapping, instancesByProductNo, liveEnv, robotText, startInProcess, startSims, tempDir,
   type InProcessService, type Sims,
 } from './helpers/e2e.js';
 import type { RunRecord } from '../src/core/index.js';
 
 const SKU = (no: string) => `SKU-${no}`;
-
-/** The shipped mapping with the key field holding a transformed value (`SKU-{product_no}`) and keyField said. */
-function skuMapping(path: string): string {
-  writeFileSync(path, JSON.stringify({
-    keyField: FIELDS.productNo,
-    request: [
-      { field: FIELDS.name, label: '产品名称', value: '{name}' },
-      { field: FIELDS.productNo, label: '产品编码', value: 'SKU-{product_no}' },
-      { field: FIELDS.level1, label: '一级分类', value: '{{一级分组}}' },
-    ],
-  }));
-  return path;
-}
 
 function plainMapping(path: string): string {
   writeFileSync(path, JSON.stringify({

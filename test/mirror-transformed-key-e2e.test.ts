@@ -6,24 +6,12 @@
  * would otherwise delete every product of a small catalogue).
  */
 import { expect } from 'chai';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIELDS, liveEnv, robotText, startInProcess, startSims, tempDir, type InProcessService, type Sims } from './helpers/e2e.js';
+import { FIELDS, liveEnv, robotText, skuMapping, startInProcess, startSims, tempDir, type InProcessService, type Sims } from './helpers/e2e.js';
 import type { RunRecord } from '../src/core/index.js';
 
 const CATALOGUE = 12;
 const SKU = (no: string) => `SKU-${no}`;
-
-function skuMapping(path: string): string {
-  writeFileSync(path, JSON.stringify({
-    keyField: FIELDS.productNo,
-    request: [
-      { field: FIELDS.name, label: '产品名称', value: '{name}' },
-      { field: FIELDS.productNo, label: '产品编码', value: 'SKU-{product_no}' },
-    ],
-  }));
-  return path;
-}
 
 for (const target of ['process', 'form'] as const) {
   describe(`mirror e2e with a transformed key field (SKU-{product_no}), ${target} target`, function () {

@@ -143,18 +143,10 @@ class SdkYidaSink implements YidaSink {
 
   /** getInstances pages (100 per call): every instance with its key and the values of `fields` (an audit). */
   async *scanRecords(keyField: string, opts: CallOptions & { fields?: readonly string[] } = {}): AsyncGenerator<SinkRecord[]> {
-    const { yida } = this.cfg;
     requireText('keyField', keyField);
     const keep = opts.fields ? new Set([...opts.fields, keyField]) : undefined;
     for (let page = 1; page <= MAX_SEARCH_PAGES; page++) {
-      const body = await this.call('getInstances', 'read', async (token) => (await this.client.getInstancesWithOptions(
-        new $yida.GetInstancesRequest({
-          appType: yida.appType, systemToken: yida.systemToken, userId: yida.userId, language: yida.language,
-          formUuid: yida.formUuid, pageNumber: page, pageSize: this.pageSize,
-        }),
-        new $yida.GetInstancesHeaders({ xAcsDingtalkAccessToken: token }),
-        runtimeOptions(this.timeouts),
-      )).body, opts.signal);
+      const body = await this.instancesPage(page, opts.signal);
       const data = body?.data ?? [];
       const out: SinkRecord[] = [];
       for (const inst of data) {
@@ -175,19 +167,24 @@ class SdkYidaSink implements YidaSink {
     }
   }
 
-  async scanKeys(keyField: string, opts: CallOptions = {}): Promise<Map<string, string[]>> {
+  /** One page of the form's instances (getInstances, `pageSize` per call, no filter). */
+  private async instancesPage(page: number, signal?: AbortSignal) {
     const { yida } = this.cfg;
+    return this.call('getInstances', 'read', async (token) => (await this.client.getInstancesWithOptions(
+      new $yida.GetInstancesRequest({
+        appType: yida.appType, systemToken: yida.systemToken, userId: yida.userId, language: yida.language,
+        formUuid: yida.formUuid, pageNumber: page, pageSize: this.pageSize,
+      }),
+      new $yida.GetInstancesHeaders({ xAcsDingtalkAccessToken: token }),
+      runtimeOptions(this.timeouts),
+    )).body, signal);
+  }
+
+  async scanKeys(keyField: string, opts: CallOptions = {}): Promise<Map<string, string[]>> {
     requireText('keyField', keyField);
     const keys = new Map<string, string[]>();
     for (let page = 1; page <= MAX_SEARCH_PAGES; page++) {
-      const body = await this.call('getInstances', 'read', async (token) => (await this.client.getInstancesWithOptions(
-        new $yida.GetInstancesRequest({
-          appType: yida.appType, systemToken: yida.systemToken, userId: yida.userId, language: yida.language,
-          formUuid: yida.formUuid, pageNumber: page, pageSize: this.pageSize,
-        }),
-        new $yida.GetInstancesHeaders({ xAcsDingtalkAccessToken: token }),
-        runtimeOptions(this.timeouts),
-      )).body, opts.signal);
+      const body = await this.instancesPage(page, opts.signal);
       const data = body?.data ?? [];
       for (const inst of data) {
         const value = inst?.data?.[keyField];

@@ -186,3 +186,16 @@ export function robotText(body: unknown): string {
 export function yidaWrites(dt: DingtalkSimulator): number {
   return dt.requests({ api: 'yida.startInstance' }).length + dt.requests({ api: 'yida.updateInstance' }).length;
 }
+
+/** The shipped mapping with the key field holding a transformed value (`SKU-{product_no}`) and keyField said. */
+export function skuMapping(path: string): string {
+  writeFileSync(path, JSON.stringify({
+    keyField: FIELDS.productNo,
+    request: [
+      { field: FIELDS.name, label: '产品名称', value: '{name}' },
+      { field: FIELDS.productNo, label: '产品编码', value: 'SKU-{product_no}' },
+      { field: FIELDS.level1, label: '一级分类', value: '{{一级分组}}' },
+    ],
+  }));
+  return path;
+}
