@@ -19,6 +19,19 @@ export function productIdOf(item: WriteItem): string | undefined {
 }
 
 /**
+ * The entry with the product it belongs to: the OKKI product id, and the product number when the key field holds
+ * something else (`SKU-P-001`): the mirror proves a gone product by asking OKKI for it, never for the key.
+ */
+export function ownedEntry(entry: LedgerEntry, key: string, productNo: string, productId: string | undefined): LedgerEntry {
+  const e: LedgerEntry = { ...entry };
+  delete e.productId;
+  delete e.productNo;
+  if (productId !== undefined) e.productId = productId;
+  if (key !== productNo) e.productNo = productNo;
+  return e;
+}
+
+/**
  * Refusals that trying again cannot fix while the data stays the same: the sink refused the data (a value too long, a
  * form rule), or more than one instance holds the key (a human decides which stays). Throttling, 5xx and timeouts are
  * not among them: those hold the cursor.

@@ -40,7 +40,7 @@ import type { Metrics } from '../metrics.js';
 import { errorCode, errorMessage } from '../errors.js';
 import { sleep } from '../sleep.js';
 import {
-  failedOutcome, heldByAnother, isForGood, isStillParked, keyOf, LedgerConflictError, parkedInfo, PendingTooRecentError, productIdOf, stillParked,
+  failedOutcome, heldByAnother, isForGood, isStillParked, keyOf, LedgerConflictError, ownedEntry, parkedInfo, PendingTooRecentError, productIdOf, stillParked,
 } from './writer-rules.js';
 
 export { LedgerConflictError, PendingTooRecentError } from './writer-rules.js';
@@ -50,9 +50,6 @@ const NO_SESSION: WriteSession = { adopt: false };
 
 /** One write as it goes: the item, its key, the product id the ledger records for it, the run's session. */
 interface Job { item: WriteItem; key: string; productId?: string; opts: Opts }
-
-/** The product number a ledger entry keeps: only when the key field holds something else. */
-const numberOf = (job: Job): string | undefined => (job.key !== job.item.productNo ? job.item.productNo : undefined);
 
 export interface LedgerWriterDeps {
   ledger: Ledger;
@@ -165,7 +162,8 @@ export class LedgerWriter implements ProductWriter {
       if (entry.hash === item.hash && !entry.parked) {
         // The ledger learns which OKKI product holds the number (entries from before it kept one, or a named hand-over).
         // …and, with a transformed key, which product number the key stands for (the mirror proves gone products by it).
-        if (job.productId !== entry.productId || numberOf(job) !== entry.productNo) await this.claim(job, entry, this.owned(job, entry));
+        const owned = ownedEntry(entry, job.key, job.item.productNo, job.productId);
+        if (owned.productId !== entry.productId || owned.productNo !== entry.productNo) await this.claim(job, entry, owned);
         return { kind: 'unchanged', productNo: item.productNo, instanceId: entry.instanceId };
       }
       return this.update(job, entry.instanceId, 'updated', entry, entry);
@@ -206,18 +204,7 @@ export class LedgerWriter implements ProductWriter {
   }
 
   private entry(job: Job, partial: Omit<LedgerEntry, 'syncedAt' | 'productId' | 'productNo'>): LedgerEntry {
-    return this.owned(job, { ...partial, syncedAt: new Date(this.now()).toISOString() });
-  }
-
-  /** The entry with the product it belongs to: the OKKI product id, and the product number when the key is not it. */
-  private owned(job: Job, entry: LedgerEntry): LedgerEntry {
-    const e: LedgerEntry = { ...entry };
-    delete e.productId;
-    delete e.productNo;
-    if (job.productId !== undefined) e.productId = job.productId;
-    const no = numberOf(job);
-    if (no !== undefined) e.productNo = no;
-    return e;
+    return ownedEntry({ ...partial, syncedAt: new Date(this.now()).toISOString() }, job.key, job.item.productNo, job.productId);
   }
 
   /** Park the product: `base` (what the instance side now is) plus why it was refused; the run counts it rejected. */
