@@ -177,5 +177,30 @@ for (const target of ['process', 'form'] as const) {
       expect(full.counts, 'the repaired ledger is the one ordinary runs use').to.include({ created: 0, updated: 0, unchanged: liveNos().length });
       expect(robotText(sims.dt.robotMessages().at(-1)?.body)).to.not.include('SKU-SKU-');
     });
+
+    it('the key template changes (SKU- → PRD-): the audit finds the old instances orphaned, proves them by their products\' keys today, and repair removes them', async () => {
+      await svc.close();
+      svc = await startInProcess(sims, liveEnv(sims, {
+        STORE_URL: `sqlite://${join(tmp.dir, 'store.sqlite')}`, MAPPING_FILE: skuMapping(join(tmp.dir, 'prd.json'), 'PRD-'),
+        SYNC_DELETIONS: 'delete', ...(target === 'form' ? { YIDA_TARGET: 'form' } : {}),
+      }));
+      const live = liveNos();
+      const full = await run({ mode: 'full' });
+      expect(full.counts.created, 'each product under its new key').to.equal(live.length);
+      const sweep = await run({ mode: 'sweep' });
+      expect(sweep.counts.deleted ?? 0, 'a sweep compares product numbers: OKKI still lists them all').to.equal(0);
+
+      const audit = await run({ mode: 'audit' });
+      expect(audit.audit!.missing.count).to.equal(0);
+      expect(audit.audit!.orphans.product_nos.sort()).to.deep.equal([...live.map(SKU), 'SKU-HAND-1'].sort());
+      sims.okki.clearRequests();
+      const repaired = await run({ mode: 'audit', repair: true });
+      expect(repaired.audit!.repaired).to.deep.include({ orphansDeleted: live.length });
+      expect(repaired.failures.map((f) => [f.product_no, f.code])).to.deep.equal([['SKU-HAND-1', 'GONE_UNPROVEN']]);
+      expect(sims.okki.requests.filter((q) => q.endpoint === 'info').map((q) => q.query.product_no).sort(), 'each old key proven by its product number').to.deep.equal([...live].sort());
+      expect(keys()).to.deep.equal([...live.map((no) => `PRD-${no}`), 'SKU-HAND-1'].sort());
+      const after = await run({ mode: 'full' });
+      expect(after.counts).to.include({ created: 0, updated: 0, unchanged: live.length });
+    });
   });
 }

@@ -134,6 +134,19 @@ describe('mirror units', () => {
       expect(noIds.unknown.map((u) => u.code), 'a source that cannot look up ids proves nothing by id').to.deep.equal(['GONE_UNPROVEN']);
     });
 
+    it('a product OKKI still has under another key today (renumbered, or the key template changed) leaves its old key gone', async () => {
+      const source = {
+        async *byProductNos(nos: readonly string[]) { yield { index: 1, items: nos.map((n) => ({ product_no: n, product_id: 1 })), rejected: [] }; },
+        pages() { throw new Error('not used'); }, formatTime: () => '',
+      };
+      const candidates = [{ key: 'OLD-P-1', productNo: 'P-1' }, { key: 'SKU-P-2', productNo: 'P-2' }];
+      const v = await askOkki(source as never, actorOf(SKU_MAPPING), candidates, new AbortController().signal, ctx);
+      expect(v.gone.map((t) => [t.productNo, t.key, t.reason])).to.deep.equal([['P-1', 'OLD-P-1', 'unlisted']]);
+      expect(v.alive, 'the same key today: still there (a short list)').to.deep.equal(['P-2']);
+      const blind = await askOkki(source as never, actorOf(SKU_MAPPING), candidates, new AbortController().signal);
+      expect(blind.alive, 'without a mapping context nothing is judged by its key').to.deep.equal(['P-1', 'P-2']);
+    });
+
     it('the actor leaves a key alone whose entry says it belongs to another product number', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'gone-owner-'));
       const stores = await createStores({ url: `sqlite://${join(dir, 's.sqlite')}`, kind: 'sqlite', sqlitePath: join(dir, 's.sqlite') });

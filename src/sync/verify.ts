@@ -27,8 +27,12 @@ export const nameOf = (c: Candidate): string => c.productNo ?? c.key;
 
 export interface Verified { gone: GoneTarget[]; alive: string[]; unknown: Array<{ productNo: string; code: string; reason: string }> }
 
-/** Ask /v1/product/info about each candidate's product: not found (or flagged) = gone, found = still there, no answer = unknown. */
-export async function askOkki(source: ProductSource, actor: GoneActor, candidates: readonly Candidate[], signal: AbortSignal): Promise<Verified> {
+/**
+ * Ask /v1/product/info about each candidate's product: not found (or flagged) = gone, found = still there, no answer =
+ * unknown. Found, but keyed otherwise today (the product was renumbered, or the key field's template changed): OKKI
+ * has no product with this key, so the key is gone too; a key that cannot be evaluated counts as still there.
+ */
+export async function askOkki(source: ProductSource, actor: GoneActor, candidates: readonly Candidate[], signal: AbortSignal, ctx?: MappingContext): Promise<Verified> {
   const out: Verified = { gone: [], alive: [], unknown: [] };
   const byNo = new Map<string, Candidate[]>();
   const byId = new Map<string, Candidate[]>();
@@ -62,8 +66,10 @@ export async function askOkki(source: ProductSource, actor: GoneActor, candidate
             if (!ref || !owners.has(ref)) continue;
             answered.add(ref);
             const reason = actor.reasonOf(item);
+            const today = ctx ? actor.keyOf(item, ctx) : undefined;
             for (const c of owners.get(ref)!) {
               if (reason) out.gone.push({ productNo: normalizeProductNo(item.product_no) ?? nameOf(c), key: c.key, reason, product: item });
+              else if (today !== undefined && today !== c.key) out.gone.push({ productNo: nameOf(c), key: c.key, reason: 'unlisted', ...(c.productNo ? { product: { product_no: c.productNo } } : {}) });
               else out.alive.push(nameOf(c));
             }
           }
@@ -112,13 +118,13 @@ export async function proveAndAct(run: RunRecord, source: ProductSource, actor: 
     return recordGone(run, { found: due, due, marked: 0, deleted: 0, kept: due.length, guarded: false, failures: [] }, policy.deleteMax, { confirm: opts.confirmBody });
   }
   if (due.length > policy.deleteMax && !opts.confirm) {
-    const sample = await askOkki(source, actor, unlisted.slice(0, GUARD_SAMPLE), opts.signal);
+    const sample = await askOkki(source, actor, unlisted.slice(0, GUARD_SAMPLE), opts.signal, opts.ctx);
     const checked = Math.min(GUARD_SAMPLE, unlisted.length);
     return recordGone(run, { found: due, due, marked: 0, deleted: 0, kept: 0, guarded: true, failures: [] }, policy.deleteMax, {
       confirm: opts.confirmBody, ...(checked ? { sampled: { checked, stillInOkki: sample.alive.length } } : {}),
     });
   }
-  const checked = await askOkki(source, actor, unlisted, opts.signal);
+  const checked = await askOkki(source, actor, unlisted, opts.signal, opts.ctx);
   let partial = false;
   if (checked.alive.length) {
     if (run.sweep) run.sweep.stillInOkki = productList(checked.alive);

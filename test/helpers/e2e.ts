@@ -188,12 +188,12 @@ export function yidaWrites(dt: DingtalkSimulator): number {
 }
 
 /** The shipped mapping with the key field holding a transformed value (`SKU-{product_no}`) and keyField said. */
-export function skuMapping(path: string): string {
+export function skuMapping(path: string, prefix = 'SKU-'): string {
   writeFileSync(path, JSON.stringify({
     keyField: FIELDS.productNo,
     request: [
       { field: FIELDS.name, label: '产品名称', value: '{name}' },
-      { field: FIELDS.productNo, label: '产品编码', value: 'SKU-{product_no}' },
+      { field: FIELDS.productNo, label: '产品编码', value: `${prefix}{product_no}` },
       { field: FIELDS.level1, label: '一级分类', value: '{{一级分组}}' },
     ],
   }));
