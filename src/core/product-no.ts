@@ -31,3 +31,8 @@ export function keyText(v: unknown): string | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return String(v);
   return typeof v === 'string' && v.trim() !== '' ? v : undefined;
 }
+
+/** An OKKI product id as the ledger keeps it (ids arrive as numbers or text); undefined when there is none. */
+export function productIdText(v: unknown): string | undefined {
+  return v === undefined || v === null || v === '' ? undefined : String(v);
+}

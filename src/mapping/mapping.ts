@@ -33,10 +33,15 @@ export class CompiledMapping implements Mapping {
   private readonly entries: readonly CompiledEntry[];
   private readonly onDelete: readonly CompiledEntry[];
   private readonly referenced: ReadonlySet<string>;
+  private readonly keyEntry: CompiledEntry | undefined;
+  private readonly keyIsNumber: boolean;
 
   constructor(spec: CompiledMappingSpec, source: string) {
     this.keyField = spec.keyField;
     this.entries = spec.entries;
+    this.keyEntry = spec.entries.find((x) => x.field === spec.keyField);
+    const k = this.keyEntry;
+    this.keyIsNumber = !!k && k.type === 'string' && k.value.kind === 'template' && /^\s*\{\s*product_no\s*\}\s*$/.test(k.source);
     this.onDelete = spec.onDelete ?? [];
     this.source = source;
     const fields = new Set<string>(['product_no']);
@@ -74,19 +79,28 @@ export class CompiledMapping implements Mapping {
     const out: Record<string, unknown> = {};
     const env: EvalEnv = { product, ctx };
     for (const e of this.onDelete) {
-      try {
-        let v = orNull(e.value.kind === 'template' ? evaluateTemplate(e.value.template, env) : evaluateExpression(e.value.expr, env));
-        if (v !== null) {
-          const c = coerce(v, e.type, ctx.timezone);
-          if (!c.ok) continue;
-          v = c.value;
-        }
-        out[e.field] = v;
-      } catch (err) {
-        if (!(err instanceof ValueProblem)) throw err;
-      }
+      const r = this.valueOrNothing(e, env, ctx.timezone);
+      if (r) out[e.field] = r.value;
     }
     return out;
+  }
+
+  /** An entry's raw value (null when empty); throws ValueProblem when it cannot be evaluated. */
+  private raw(e: CompiledEntry, env: EvalEnv): unknown {
+    return orNull(e.value.kind === 'template' ? evaluateTemplate(e.value.template, env) : evaluateExpression(e.value.expr, env));
+  }
+
+  /** An entry's value in its type; undefined when it cannot be evaluated or coerced (for values that may be left out). */
+  private valueOrNothing(e: CompiledEntry, env: EvalEnv, timezone: string): { value: unknown } | undefined {
+    try {
+      const v = this.raw(e, env);
+      if (v === null) return { value: null };
+      const c = coerce(v, e.type, timezone);
+      return c.ok ? { value: c.value } : undefined;
+    } catch (err) {
+      if (err instanceof ValueProblem) return undefined;
+      throw err;
+    }
   }
 
   /** onDelete fields no request entry writes, each set to its type's empty value (a product that came back). */
@@ -106,23 +120,14 @@ export class CompiledMapping implements Mapping {
    * evaluated or is empty.
    */
   keyOf(product: OkkiProduct, ctx: MappingContext): string | undefined {
-    const e = this.entries.find((x) => x.field === this.keyField);
-    if (!e || !isPlainObject(product)) return undefined;
-    try {
-      const v = orNull(e.value.kind === 'template' ? evaluateTemplate(e.value.template, { product, ctx }) : evaluateExpression(e.value.expr, { product, ctx }));
-      if (v === null) return undefined;
-      const c = coerce(v, e.type, ctx.timezone);
-      return c.ok ? keyText(c.value) : undefined;
-    } catch (err) {
-      if (err instanceof ValueProblem) return undefined;
-      throw err;
-    }
+    if (!this.keyEntry || !isPlainObject(product)) return undefined;
+    const r = this.valueOrNothing(this.keyEntry, { product, ctx }, ctx.timezone);
+    return r ? keyText(r.value) : undefined;
   }
 
   /** Does the key field hold the product number unchanged (`{product_no}` as text)? Then a key is a product number. */
   keyIsProductNo(): boolean {
-    const e = this.entries.find((x) => x.field === this.keyField);
-    return !!e && e.type === 'string' && e.value.kind === 'template' && /^\s*\{\s*product_no\s*\}\s*$/.test(e.source);
+    return this.keyIsNumber;
   }
 
   /** Never throws: whatever the product holds, the answer is form data or a rejection with a reason. */
@@ -145,7 +150,7 @@ export class CompiledMapping implements Mapping {
         const where = e.label === e.field ? e.field : `${e.label} (${e.field})`;
         let v: unknown;
         try {
-          v = orNull(e.value.kind === 'template' ? evaluateTemplate(e.value.template, env) : evaluateExpression(e.value.expr, env));
+          v = this.raw(e, env);
         } catch (err) {
           if (!(err instanceof ValueProblem)) throw err;
           problems.push(`${where}: ${err.message}`);

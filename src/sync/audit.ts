@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { ConnectorError } from '../errors.js';
 import type { Logger } from '../log.js';
 import {
-  keyText, normalizeProductNo, productList, type AuditSummary, type Mapping, type MappingContext, type ProductSink, type ProductSource,
+  keyText, normalizeProductNo, productIdText, productList, type AuditSummary, type Mapping, type MappingContext, type ProductSink, type ProductSource,
   type ProductWriter, type RunRecord, type WriteSession,
 } from '../core/index.js';
 import type { Ledger } from '../store/types.js';
@@ -133,7 +133,7 @@ export async function runAudit(run: RunRecord, deps: AuditDeps, opts: AuditOptio
       const key = mapped.productNo;
       // Yida and the ledger are matched on the value the key field holds (the product number unless it is transformed)
       const yidaKey = keyText(mapped.formData[keyField]) ?? key;
-      const productId = item.product_id === undefined || item.product_id === null ? undefined : String(item.product_id);
+      const productId = productIdText(item.product_id);
       const owner = { ...(productId ? { productId } : {}), ...(yidaKey !== key ? { productNo: key } : {}) };
       const expected = { ...clears, ...mapped.formData };
       const write = () => writer.write({ productNo: key, key: yidaKey, productId: item.product_id ?? null, formData: expected, hash: mapped.hash }, session);

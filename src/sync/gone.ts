@@ -90,7 +90,12 @@ export const keyOfTarget = (t: GoneTarget): string => t.key ?? t.productNo;
 export interface KeyOwner { productNo?: string; productId?: string }
 
 export class GoneActor {
+  /** a ledger key is a product number (the key field holds it unchanged; a mapping that cannot evaluate keys: as before) */
+  private readonly keyIsNo: boolean;
+
   constructor(private readonly deps: GoneActorDeps) {
+    const m = deps.mapping;
+    this.keyIsNo = m.keyIsProductNo ? m.keyIsProductNo() : !m.keyOf;
     if (deps.policy.deletions === 'mark' && !(deps.mapping.markData && deps.mapping.onDeleteFields?.().length)) throw new TypeError('GoneActor: SYNC_DELETIONS=mark needs a mapping with onDelete entries');
     if (deps.policy.deletions === 'delete' && !deps.sink.remove) throw new TypeError('GoneActor: SYNC_DELETIONS=delete needs a sink that can remove instances');
   }
@@ -110,9 +115,7 @@ export class GoneActor {
    * field holds the number unchanged, and the OKKI product id. Neither number nor id: nothing can prove it gone.
    */
   ownerOf(key: string, entry: LedgerEntry | undefined): KeyOwner {
-    const m = this.deps.mapping;
-    const keyIsNo = m.keyIsProductNo ? m.keyIsProductNo() : !m.keyOf;
-    const productNo = entry?.productNo ?? (keyIsNo ? key : undefined);
+    const productNo = entry?.productNo ?? (this.keyIsNo ? key : undefined);
     return { ...(productNo ? { productNo } : {}), ...(entry?.productId ? { productId: entry.productId } : {}) };
   }
 

@@ -22,7 +22,7 @@ import { ConnectorError, errorCode, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { LedgerEntry } from '../store/types.js';
 import {
-  normalizeProductNo, productList, type MappingContext, type ProductSource, type RunRecord,
+  normalizeProductNo, productIdText, productList, type MappingContext, type ProductSource, type RunRecord,
 } from '../core/index.js';
 import type { GoneActor, GoneTarget } from './gone.js';
 import { SWEEP_CONFIRM_BODY, type GoneOutcome } from './mirror.js';
@@ -38,8 +38,6 @@ export interface SweepDeps {
 }
 
 export interface SweepOptions { confirm: boolean; ctx: MappingContext; signal: AbortSignal }
-
-const idText = (v: unknown): string | undefined => (v === undefined || v === null || v === '' ? undefined : String(v));
 
 export async function runSweep(run: RunRecord, deps: SweepDeps, opts: SweepOptions): Promise<GoneOutcome> {
   const { source, actor, logger } = deps;
@@ -58,7 +56,7 @@ export async function runSweep(run: RunRecord, deps: SweepDeps, opts: SweepOptio
         const no = normalizeProductNo(item.product_no);
         if (!no) continue;
         listed++;
-        const id = idText(item.product_id);
+        const id = productIdText(item.product_id);
         const reason = actor.reasonOf(item);
         if (reason) {
           const t: GoneTarget = { productNo: no, reason, product: { product_no: no, product_id: item.product_id, name: item.name } };

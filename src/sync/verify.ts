@@ -10,7 +10,7 @@
  * (GONE_UNPROVEN).
  */
 import { errorCode, errorMessage } from '../errors.js';
-import { normalizeProductNo, productList, type MappingContext, type ProductPage, type ProductSource, type RunRecord } from '../core/index.js';
+import { normalizeProductNo, productIdText, productList, type MappingContext, type ProductPage, type ProductSource, type RunRecord } from '../core/index.js';
 import type { GoneActor, GoneTarget, KeyOwner } from './gone.js';
 import { recordFailures, recordGone, type GoneOutcome } from './mirror.js';
 
@@ -49,7 +49,7 @@ export async function askOkki(source: ProductSource, actor: GoneActor, candidate
     }
   }
   await ask([...byNo.keys()], (chunk) => source.byProductNos(chunk, { signal }), byNo, (p) => normalizeProductNo(p.product_no), (r) => r.product_no ?? undefined);
-  await ask([...byId.keys()], (chunk) => source.byProductIds!(chunk.map(Number), { signal }), byId, (p) => idText(p.product_id), (r) => idText(r.product_id));
+  await ask([...byId.keys()], (chunk) => source.byProductIds!(chunk.map(Number), { signal }), byId, (p) => productIdText(p.product_id), (r) => productIdText(r.product_id));
   return out;
 
   async function ask(
@@ -93,8 +93,6 @@ export async function askOkki(source: ProductSource, actor: GoneActor, candidate
     }
   }
 }
-
-const idText = (v: unknown): string | undefined => (v === undefined || v === null || v === '' ? undefined : String(v));
 
 export interface ProveOptions {
   /** gone products proven already (flagged in the list) */

@@ -4,7 +4,7 @@
  */
 import { ConnectorError, errorCode, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { sinkErrorKind, type ParkedInfo, type WriteItem, type WriteOutcome } from '../core/index.js';
+import { productIdText, sinkErrorKind, type ParkedInfo, type WriteItem, type WriteOutcome } from '../core/index.js';
 import type { LedgerEntry } from '../store/types.js';
 
 /** The ledger/search key: the value the sink holds in its key field, else the product number. */
@@ -14,8 +14,7 @@ export function keyOf(item: WriteItem): string {
 
 /** The OKKI product id as the ledger keeps it (ids arrive as numbers or text). */
 export function productIdOf(item: WriteItem): string | undefined {
-  const id = item.productId;
-  return id === undefined || id === null || id === '' ? undefined : String(id);
+  return productIdText(item.productId);
 }
 
 /**

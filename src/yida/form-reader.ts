@@ -9,8 +9,10 @@ import { YidaGate } from './gate.js';
 import { createYidaReader, type YidaReader, type YidaReaderDeps } from './reader.js';
 
 export function createFormReader(cfg: { dingtalk: Config['dingtalk']; yida: Config['yida'] }, deps: YidaReaderDeps = {}): YidaReader {
-  const definitions = createYidaReader(cfg, deps);
-  const lookup = new FormLookup(new FormApi(new YidaGate(cfg, deps), cfg.yida), deps.logger);
+  const gate = new YidaGate(cfg, deps);
+  // one token cache for both halves
+  const definitions = createYidaReader(cfg, { ...deps, tokens: gate.tokens });
+  const lookup = new FormLookup(new FormApi(gate, cfg.yida), deps.logger);
   return {
     formDefinition: (opts) => definitions.formDefinition(opts),
     async instancesByKey(keyField, value, opts = {}) {

@@ -68,7 +68,8 @@ function giveUp(api: string, err: unknown, { reason, throttled, transient }: Giv
 export class YidaGate {
   readonly client: YidaClientType;
   readonly timeouts: SdkTimeouts;
-  private readonly tokens: TokenProvider;
+  /** the DingTalk token cache its calls use (a reader beside the gate can share it) */
+  readonly tokens: TokenProvider;
   private readonly slots: Semaphore;
   private readonly pacers = new Map<string, AdaptivePacer>();
   private readonly retry: RetryPolicy;
