@@ -30,6 +30,24 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `rel-${prefix}-`));
 }
 
+/** The key field of the reliability scenarios' mapping (the product number, unchanged). */
+export const KEY_FIELD = 'textField_no';
+
+/**
+ * The scenarios' mapping: name, product number (the key) and model, all read from list items (no per-product
+ * /v1/product/info calls, so a scenario's time goes to writes), then the scenario's own entries.
+ */
+export function listMapping(...extra: Array<{ field: string; label: string; value: string }>): { request: Array<{ field: string; label: string; value: string }> } {
+  return {
+    request: [
+      { field: 'textField_name', label: '产品名称', value: '{name}' },
+      { field: KEY_FIELD, label: '产品编码', value: '{product_no}' },
+      { field: 'textField_model', label: '型号', value: '{model}' },
+      ...extra,
+    ],
+  };
+}
+
 export function writeJson(dir: string, name: string, value: unknown): string {
   const path = join(dir, name);
   writeFileSync(path, JSON.stringify(value, null, 1));

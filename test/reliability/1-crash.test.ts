@@ -9,24 +9,15 @@ import { join } from 'node:path';
 import { startOkkiSimulator, type OkkiSimulator } from '../../src/sandbox/okki/index.js';
 import { startDingtalkSimulator, type DingtalkSimulator } from '../../src/sandbox/dingtalk/index.js';
 import {
-  recordFigure, secondsSince, seeded, serviceEnv, sleep, spawnService, tally, tempDir, waitFor, waitForRunEnd, writeJson,
-  crashLines, type ServiceProcess,
+  crashLines, KEY_FIELD, listMapping, recordFigure, secondsSince, seeded, serviceEnv, sleep, spawnService, tally,
+  tempDir, waitFor, waitForRunEnd, writeJson, type ServiceProcess,
 } from '../helpers/reliability.js';
 
 const SEED = 8101;
 const PRODUCTS = 2000;
 const KILLS = 10;
-const KEY_FIELD = 'textField_no';
 /** a mapping without detail fields (no per-product /v1/product/info calls), so a crash cycle is mostly writes */
-const MAPPING = {
-  request: [
-    { field: 'textField_name', label: '产品名称', value: '{name}' },
-    { field: KEY_FIELD, label: '产品编码', value: '{product_no}' },
-    { field: 'textField_model', label: '型号', value: '{model}' },
-    { field: 'textField_unit', label: '单位', value: '{unit}' },
-    { field: 'textField_group1', label: '一级分类', value: '{{一级分组}}' },
-  ],
-};
+const MAPPING = listMapping({ field: 'textField_unit', label: '单位', value: '{unit}' }, { field: 'textField_group1', label: '一级分类', value: '{{一级分组}}' });
 
 describe('reliability 1: SIGKILL at random moments during a 2,000-product sync', function () {
   this.timeout(240_000);

@@ -11,19 +11,11 @@ import { join } from 'node:path';
 import { startOkkiSimulator, type OkkiSimulator } from '../../src/sandbox/okki/index.js';
 import { startDingtalkSimulator, type DingtalkSimulator } from '../../src/sandbox/dingtalk/index.js';
 import {
-  crashLines, recordFigure, secondsSince, seeded, serviceEnv, sleep, spawnService, tempDir, triggerFresh, waitForRunEnd, writeJson,
-  type ServiceProcess,
+  crashLines, KEY_FIELD, listMapping, recordFigure, secondsSince, seeded, serviceEnv, sleep, spawnService, tempDir,
+  triggerFresh, waitForRunEnd, writeJson, type ServiceProcess,
 } from '../helpers/reliability.js';
 
-const KEY_FIELD = 'textField_no';
-const MAPPING = {
-  request: [
-    { field: 'textField_name', label: '产品名称', value: '{name}' },
-    { field: KEY_FIELD, label: '产品编码', value: '{product_no}' },
-    { field: 'textField_model', label: '型号', value: '{model}' },
-    { field: 'textField_group1', label: '一级分类', value: '{{一级分组}}' },
-  ],
-};
+const MAPPING = listMapping({ field: 'textField_group1', label: '一级分类', value: '{{一级分组}}' });
 
 /** products missing from the form, extra records per product, and records not holding the current values */
 function formTally(dt: DingtalkSimulator, okki: OkkiSimulator): { missing: string[]; duplicates: number; duplicated: string[]; stale: string[] } {

@@ -14,21 +14,14 @@ import { loadConfig } from '../../src/config.js';
 import { buildConnector, type Connector } from '../../src/connector.js';
 import { createLogger } from '../../src/log.js';
 import type { RunRecord } from '../../src/core/index.js';
-import { auditAdd, envSecrets, recordFigure, secondsSince, seeded, serviceEnv, sleep, tally, tempDir, writeJson } from '../helpers/reliability.js';
+import { auditAdd, envSecrets, KEY_FIELD, listMapping, recordFigure, secondsSince, seeded, serviceEnv, sleep, tally, tempDir, writeJson } from '../helpers/reliability.js';
 
 const SEED = 8301;
 const PRODUCTS = 300;
 const RUNS = 50;
 const CHANGED_PER_RUN = 20;
 const PAGE_SIZE = 10;
-const KEY_FIELD = 'textField_no';
-const MAPPING = {
-  request: [
-    { field: 'textField_name', label: '产品名称', value: '{name}' },
-    { field: KEY_FIELD, label: '产品编码', value: '{product_no}' },
-    { field: 'textField_model', label: '型号', value: '{model}' },
-  ],
-};
+const MAPPING = listMapping();
 
 describe('reliability 3: products updated while their window is being paged', function () {
   this.timeout(180_000);

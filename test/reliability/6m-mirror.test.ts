@@ -14,19 +14,12 @@ import { startOkkiSimulator, type OkkiSimulator } from '../../src/sandbox/okki/i
 import { startDingtalkSimulator, type DingtalkSimulator } from '../../src/sandbox/dingtalk/index.js';
 import type { RunRecord } from '../../src/core/index.js';
 import {
-  crashLines, instancesByKey, recordFigure, secondsSince, seeded, serviceEnv, spawnService, tempDir, waitFor, waitForRunEnd,
-  writeJson, type ServiceProcess,
+  crashLines, instancesByKey, KEY_FIELD, listMapping, recordFigure, secondsSince, seeded, serviceEnv, spawnService,
+  tempDir, waitFor, waitForRunEnd, writeJson, type ServiceProcess,
 } from '../helpers/reliability.js';
 
 const SEED = 9109;
-const KEY_FIELD = 'textField_no';
-const MAPPING = {
-  request: [
-    { field: 'textField_name', label: '产品名称', value: '{name}' },
-    { field: KEY_FIELD, label: '产品编码', value: '{product_no}' },
-    { field: 'textField_model', label: '型号', value: '{model}' },
-  ],
-};
+const MAPPING = listMapping();
 
 describe('reliability 9: the mirror (short lists, SIGKILL during deletions, planted drift)', function () {
   this.timeout(300_000);
